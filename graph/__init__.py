@@ -1,0 +1,1 @@
+"""The knowledge graph: domain model, stores, and the in-memory loop engine."""

@@ -1,0 +1,203 @@
+"""circfin's domain vocabulary and records: entities, deals, loops.
+
+These are the closed sets the whole tool shares. Ingest validates against
+them, the stores write them, and the loop engine and the Cypher queries
+both return :class:`Loop` records, so their answers can be compared.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as _dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "AMOUNT_QUALIFIERS",
+    "CONFIDENCES",
+    "DEALS_COLUMNS",
+    "DEAL_STATUSES",
+    "DEAL_TYPES",
+    "ENTITIES_COLUMNS",
+    "ENTITY_KINDS",
+    "FINANCIAL_FIELDS",
+    "Leg",
+    "Loop",
+    "date_bounds",
+    "loop_key",
+    "rotate_canonical",
+]
+
+ENTITY_KINDS: tuple[str, ...] = (
+    "ai_lab", "chipmaker", "hyperscaler", "neocloud", "datacenter", "spv", "bank",
+    "private_credit", "hedge_fund", "asset_manager", "sovereign_fund", "crypto",
+    "government", "other",
+)
+DEAL_TYPES: tuple[str, ...] = (
+    "equity_investment", "loan", "credit_facility", "bond", "compute_purchase",
+    "chip_purchase", "cloud_commitment", "warrant", "revenue_share",
+    "capacity_backstop", "guarantee", "spv_financing", "lease", "other",
+)
+DEAL_STATUSES: tuple[str, ...] = (
+    "announced", "signed", "funded", "completed", "stalled", "cancelled",
+)
+CONFIDENCES: tuple[str, ...] = ("high", "medium", "low")
+# How firm a disclosed amount is; "undisclosed" goes with an empty amount.
+AMOUNT_QUALIFIERS: tuple[str, ...] = (
+    "exact", "approx", "up_to", "at_least", "estimate", "undisclosed",
+)
+FINANCIAL_FIELDS: tuple[str, ...] = (
+    "revenue_usd", "equity_usd", "market_cap_usd", "backlog_usd",
+)
+DEALS_COLUMNS: tuple[str, ...] = (
+    "deal_id", "date", "payer", "payee", "type", "amount_usd", "amount_qualifier",
+    "status", "description", "source_url", "confidence",
+)
+ENTITIES_COLUMNS: tuple[str, ...] = (
+    "entity_id", "name", "kind", "aliases", "parent", "country",
+    *FINANCIAL_FIELDS, "source_url",
+)
+
+_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+def date_bounds(text: str) -> tuple[_dt.date, _dt.date]:
+    """First and last day a partial date can mean.
+
+    >>> date_bounds("2024-02")
+    (datetime.date(2024, 2, 1), datetime.date(2024, 2, 29))
+    >>> date_bounds("2025")
+    (datetime.date(2025, 1, 1), datetime.date(2025, 12, 31))
+
+    Raises ValueError for anything but ``YYYY``, ``YYYY-MM`` or a real
+    ``YYYY-MM-DD`` calendar date.
+    """
+    m = _DATE_RE.match(text.strip()) if isinstance(text, str) else None
+    if not m:
+        raise ValueError(f"{text!r} is not a date; use YYYY-MM-DD, YYYY-MM or YYYY")
+    year = int(m.group(1))
+    if year < 1900 or year > 2200:
+        raise ValueError(f"year {year} is out of range 1900-2200")
+    if m.group(2) is None:
+        return _dt.date(year, 1, 1), _dt.date(year, 12, 31)
+    month = int(m.group(2))
+    if not 1 <= month <= 12:
+        raise ValueError(f"{text!r}: month {month} does not exist")
+    last = calendar.monthrange(year, month)[1]
+    if m.group(3) is None:
+        return _dt.date(year, month, 1), _dt.date(year, month, last)
+    day = int(m.group(3))
+    if not 1 <= day <= last:
+        raise ValueError(f"{text!r}: {calendar.month_name[month]} {year} has no day {day}")
+    d = _dt.date(year, month, day)
+    return d, d
+
+
+def rotate_canonical(ids: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Rotate a cycle so that its smallest id comes first; direction is kept.
+
+    >>> rotate_canonical(["oracle", "nvidia", "openai"])
+    ('nvidia', 'openai', 'oracle')
+    """
+    ids = tuple(ids)
+    if not ids:
+        return ids
+    i = min(range(len(ids)), key=ids.__getitem__)
+    return ids[i:] + ids[:i]
+
+
+def loop_key(ids: list[str] | tuple[str, ...]) -> str:
+    """A loop's identity: the same whatever entity it starts at, different per direction.
+
+    >>> loop_key(["openai", "oracle", "nvidia"])
+    'nvidia>openai>oracle'
+    >>> loop_key(["openai", "nvidia", "oracle"])
+    'nvidia>oracle>openai'
+    """
+    return ">".join(rotate_canonical(ids))
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One step of a loop: every deal by which ``payer`` pays ``payee``."""
+
+    payer_id: str
+    payee_id: str
+    payer: str
+    payee: str
+    deal_ids: tuple[str, ...]
+    amount_usd: float | None  # sum of the disclosed amounts; None if none disclosed
+    types: tuple[str, ...] = ()
+    first_date: str | None = None  # ISO day of the leg's earliest deal
+    last_date: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "payer": self.payer,
+            "payee": self.payee,
+            "payer_id": self.payer_id,
+            "payee_id": self.payee_id,
+            "deal_ids": list(self.deal_ids),
+            "amount_usd": self.amount_usd,
+            "types": list(self.types),
+            "first_date": self.first_date,
+            "last_date": self.last_date,
+        }
+
+
+@dataclass(frozen=True)
+class Loop:
+    """A simple directed cycle of entities, with the deals on every leg.
+
+    ``ids`` start at the loop's smallest id (see :func:`loop_key`), so equal
+    loops compare equal whatever engine found them.
+    """
+
+    ids: tuple[str, ...]
+    entities: tuple[str, ...]  # display names, in flow order
+    legs: tuple[Leg, ...]
+    key: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", loop_key(self.ids))
+
+    @property
+    def length(self) -> int:
+        return len(self.ids)
+
+    @property
+    def deal_ids(self) -> tuple[str, ...]:
+        return tuple(d for leg in self.legs for d in leg.deal_ids)
+
+    @property
+    def bottleneck_usd(self) -> float | None:
+        """The smallest leg total; None when some leg discloses no amount."""
+        totals = [leg.amount_usd for leg in self.legs]
+        if any(t is None for t in totals):
+            return None
+        return min(totals)  # type: ignore[type-var]
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        return tuple(sorted({t for leg in self.legs for t in leg.types}))
+
+    @property
+    def date_span(self) -> tuple[str | None, str | None]:
+        firsts = [leg.first_date for leg in self.legs if leg.first_date]
+        lasts = [leg.last_date for leg in self.legs if leg.last_date]
+        return (min(firsts) if firsts else None, max(lasts) if lasts else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        first, last = self.date_span
+        return {
+            "key": self.key,
+            "length": self.length,
+            "entities": list(self.entities),
+            "ids": list(self.ids),
+            "legs": [leg.to_dict() for leg in self.legs],
+            "bottleneck_usd": self.bottleneck_usd,
+            "date_span": [first, last],
+            "types": list(self.types),
+        }
