@@ -1,0 +1,352 @@
+"""Clearing payments when some debtors cannot pay in full.
+
+Eisenberg & Noe (2001): every entity pays its creditors pro rata out of what
+it has -- its external assets plus what its own debtors pay it -- up to what
+it owes. The greatest such clearing vector is found exactly by the
+*fictitious default* algorithm: assume only the entities already known to be
+insolvent default, solve the linear system for their payments, look for new
+insolvencies, repeat. Rogers & Veraart (2013) add default costs: a
+defaulting entity realises only ``alpha`` of its external assets and
+``beta`` of its interbank receivables; their Greatest Clearing Vector
+Algorithm is the same sequence with those haircuts, and reduces to
+Eisenberg-Noe at ``alpha = beta = 1``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ClearingResult", "clearing_vector"]
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._arrays import as_matrix, as_nonneg_vector, is_sparse
+
+_DENSE_BLOCK_MAX = 1500  # default sets up to this size are solved densely
+
+
+@dataclass(frozen=True)
+class ClearingResult:
+    """The outcome of one :func:`clearing_vector` run.
+
+    Attributes
+    ----------
+    payments : ndarray, shape (n,)
+        Clearing payment ``p_i``: what entity ``i`` pays in total, to other
+        entities and to external creditors together.
+    defaulted : ndarray of bool, shape (n,)
+        ``p_i < pbar_i - tol``: the entity does not pay its obligations in full.
+    equity : ndarray, shape (n,)
+        Net worth after clearing at face value of liabilities,
+        ``e_i + sum_j Pi[j, i] p_j - pbar_i``: non-negative for solvent
+        entities, minus the shortfall for defaulted ones (with default costs
+        the shortfall on the books is smaller than ``pbar_i - p_i``, the rest
+        being lost to bankruptcy).
+    obligations : ndarray, shape (n,)
+        Total nominal obligations ``pbar_i = sum_j L[i, j] + external_i``.
+    external_payments : ndarray, shape (n,)
+        Paid to external creditors, ``p_i * external_i / pbar_i``.
+    rounds : int
+        Rounds of the fictitious-default sequence that found new defaults.
+    default_order : list of ndarray
+        ``default_order[k]`` holds the entities that first default in round
+        ``k + 1``; round 1 are the fundamental defaults (insolvent even if
+        everyone else pays in full), later rounds are contagion.
+    default_round : ndarray of int, shape (n,)
+        Round (1-based) in which each entity defaulted, -1 if it did not.
+    """
+
+    payments: np.ndarray
+    defaulted: np.ndarray
+    equity: np.ndarray
+    obligations: np.ndarray
+    external_payments: np.ndarray
+    rounds: int
+    default_order: list[np.ndarray] = field(repr=False)
+    default_round: np.ndarray = field(repr=False)
+
+
+def _check_unit(value: float, name: str) -> float:
+    v = float(value)
+    if not (np.isfinite(v) and 0.0 <= v <= 1.0):
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+    return v
+
+
+def _row_sums(m: Any) -> np.ndarray:
+    return np.asarray(m.sum(axis=1), dtype=np.float64).ravel()
+
+
+def _col_sums(m: Any) -> np.ndarray:
+    return np.asarray(m.sum(axis=0), dtype=np.float64).ravel()
+
+
+def _receipts(lt: Any, p: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    """``Pi^T p`` computed as ``L^T (p / pbar)`` (``lt`` is ``L^T``)."""
+    return np.asarray(lt @ (p * inv), dtype=np.float64).ravel()
+
+
+def clearing_vector(
+    liabilities: Any,
+    external_assets: Any,
+    *,
+    external_liabilities: Any = None,
+    alpha: float = 1.0,
+    beta: float = 1.0,
+    tol: float = 1e-12,
+    max_iter: int = 10_000,
+) -> ClearingResult:
+    """Greatest clearing payment vector (Eisenberg-Noe, Rogers-Veraart).
+
+    Parameters
+    ----------
+    liabilities : (n, n) array_like or scipy.sparse matrix
+        ``liabilities[i, j] >= 0`` is what entity ``i`` owes entity ``j``;
+        the diagonal must be zero.
+    external_assets : (n,) array_like
+        ``e_i >= 0``: assets outside the network (cash, loans to the real
+        economy, after any shock).
+    external_liabilities : (n,) array_like, optional
+        Debt owed outside the network, ranking equally (pari passu) with
+        interbank debt. Default: none.
+    alpha : float in [0, 1], default 1
+        Share of its external assets a defaulting entity realises.
+    beta : float in [0, 1], default 1
+        Share of its interbank receivables a defaulting entity realises.
+    tol : float, default 1e-12
+        An entity is insolvent when its net worth is below ``-tol * (1 +
+        pbar_i)`` and defaulted when ``p_i < pbar_i - tol``; also the stopping
+        tolerance of the fallback iteration (see Notes).
+    max_iter : int, default 10000
+        Cap on fictitious-default rounds and on fallback iterations.
+
+    Returns
+    -------
+    ClearingResult
+        Payments, who defaulted and in which round, equity after clearing.
+
+    Raises
+    ------
+    ValueError
+        On a non-square, negative or non-finite ``liabilities`` or one with a
+        non-zero diagonal; negative or non-finite ``external_assets`` or
+        ``external_liabilities`` (the message names the index); ``alpha`` or
+        ``beta`` outside ``[0, 1]``; ``tol <= 0``; ``max_iter < 1``.
+
+    Notes
+    -----
+    Obligations are ``pbar_i = sum_j L[i, j] + x_i`` (``x`` the external
+    liabilities) and relative liabilities ``Pi[i, j] = L[i, j] / pbar_i``
+    (0 if ``pbar_i = 0``); external creditors get ``p_i x_i / pbar_i``. A
+    clearing vector is a fixed point of
+
+    ``Phi(p)_i = pbar_i``                        if ``e_i + (Pi^T p)_i >= pbar_i``,
+    ``Phi(p)_i = alpha e_i + beta (Pi^T p)_i``   otherwise,
+
+    which for ``alpha = beta = 1`` is Eisenberg-Noe's
+    ``min(pbar, e + Pi^T p)``. The Greatest Clearing Vector Algorithm
+    (Rogers & Veraart 2013, Def. 3.6; Eisenberg & Noe 2001, Sect. 3's
+    fictitious default algorithm when ``alpha = beta = 1``) starts from
+    ``p = pbar`` and in round ``k`` marks every entity with
+    ``e_i + (Pi^T p)_i - pbar_i < 0`` as defaulted (set ``D``), then solves
+
+    ``(I - beta Pi_DD^T) p_D = alpha e_D + beta Pi_ND^T pbar_N``,  ``p_N = pbar_N``
+
+    and repeats until no new entity defaults. ``D`` only grows, so there are
+    at most ``n`` rounds, and the result is exact up to the linear solves.
+    If a block is singular (a closed group of defaulters with nothing
+    leaving it, where Eisenberg-Noe's regularity condition fails) the
+    greatest solution is taken by monotone iteration of ``Phi`` from the
+    current ``p``, which converges from above.
+
+    Complexity: each round is one solve of size ``|D|`` plus a
+    matrix-vector product. Dense blocks (``|D| <= 1500`` or dense input) cost
+    ``O(|D|^3)``; larger sparse blocks use a sparse LU (``scipy``). Total
+    ``O(rounds * (nnz + solve))`` time, ``O(nnz + n)`` memory.
+
+    References
+    ----------
+    .. [1] L. Eisenberg, T. H. Noe, "Systemic risk in financial systems",
+       Management Science 47(2):236-249 (2001). doi:10.1287/mnsc.47.2.236.9835
+    .. [2] L. C. G. Rogers, L. A. M. Veraart, "Failure and rescue in an
+       interbank network", Management Science 59(4):882-898 (2013).
+       doi:10.1287/mnsc.1120.1569
+    .. [3] A. Gandy, L. A. M. Veraart, systemicrisk (R package), function
+       ``default_clearing``.
+
+    Examples
+    --------
+    The example of ``default_clearing`` in the R package systemicrisk: three
+    banks each owing 0.5 to each of the other two, with external debts.
+
+    >>> import numpy as np
+    >>> from circfin.risk import clearing_vector
+    >>> L = np.array([[0, .5, .5], [.5, 0, .5], [.5, .5, 0]])
+    >>> r = clearing_vector(L, [1/2, 5/8, 3/4], external_liabilities=[3/2, 1/2, 1/2])
+    >>> r.payments.round(6).tolist()
+    [1.473214, 1.419643, 1.5]
+    >>> r.defaulted.tolist(), [d.tolist() for d in r.default_order]
+    ([True, True, False], [[0], [1]])
+
+    With default costs (Rogers-Veraart) everyone defaults:
+
+    >>> r = clearing_vector(L, [1/2, 5/8, 3/4], external_liabilities=[3/2, 1/2, 1/2],
+    ...                     alpha=0.5, beta=0.7)
+    >>> r.payments.round(7).tolist()
+    [0.50202, 0.5147049, 0.5653806]
+    """
+    l_in = as_matrix(liabilities, "liabilities")
+    n = l_in.shape[0]
+    sparse = is_sparse(l_in)
+    diag = l_in.diagonal() if sparse else np.diagonal(l_in)
+    if np.any(diag != 0):
+        i = int(np.flatnonzero(diag != 0)[0])
+        raise ValueError(f"liabilities[{i}, {i}] must be 0: an entity cannot owe itself")
+    e = as_nonneg_vector(external_assets, "external_assets", n)
+    x = (
+        np.zeros(n)
+        if external_liabilities is None
+        else as_nonneg_vector(external_liabilities, "external_liabilities", n)
+    )
+    a = _check_unit(alpha, "alpha")
+    b = _check_unit(beta, "beta")
+    if not (np.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be finite and > 0, got {tol!r}")
+    if int(max_iter) != max_iter or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    max_iter = int(max_iter)
+
+    pbar = _row_sums(l_in) + x
+    inv = np.divide(1.0, pbar, out=np.zeros(n), where=pbar > 0)
+    lt = l_in.T.tocsr() if sparse else np.ascontiguousarray(l_in.T)
+
+    p = pbar.copy()
+    defaulted = np.zeros(n, dtype=bool)
+    default_round = np.full(n, -1, dtype=np.int64)
+    order: list[np.ndarray] = []
+    for k in range(1, max_iter + 1):
+        worth = e + _receipts(lt, p, inv) - pbar
+        new = (worth < -tol * (1.0 + pbar)) & ~defaulted
+        if not new.any():
+            break
+        defaulted |= new
+        default_round[new] = k
+        order.append(np.flatnonzero(new))
+        p = _solve_round(l_in, lt, e, pbar, inv, defaulted, p, a, b, tol, max_iter)
+
+    really = p < pbar - tol
+    default_round[~really] = -1
+    order = [d[really[d]] for d in order]
+    order = [d for d in order if d.size]
+    equity = e + _receipts(lt, p, inv) - pbar
+    for arr in (p, really, equity, pbar, default_round):
+        arr.setflags(write=False)
+    ext_paid = p * x * inv
+    ext_paid.setflags(write=False)
+    return ClearingResult(
+        payments=p,
+        defaulted=really,
+        equity=equity,
+        obligations=pbar,
+        external_payments=ext_paid,
+        rounds=len(order),
+        default_order=order,
+        default_round=default_round,
+    )
+
+
+def _solve_round(
+    l_in: Any,
+    lt: Any,
+    e: np.ndarray,
+    pbar: np.ndarray,
+    inv: np.ndarray,
+    defaulted: np.ndarray,
+    p_prev: np.ndarray,
+    a: float,
+    b: float,
+    tol: float,
+    max_iter: int,
+) -> np.ndarray:
+    """Payments when exactly ``defaulted`` default and everyone else pays in full."""
+    d = np.flatnonzero(defaulted)
+    solvent = (~defaulted).astype(np.float64)
+    # Pi_ND^T pbar_N: what solvent debtors pay each defaulter, i.e. L^T 1_N.
+    from_solvent = np.asarray(lt @ solvent, dtype=np.float64).ravel()[d]
+    rhs = a * e[d] + b * from_solvent
+    sparse = is_sparse(l_in)
+    block = l_in[d][:, d] if sparse else l_in[np.ix_(d, d)]
+    p = pbar.copy()
+    sol: np.ndarray | None = None
+    if not sparse or d.size <= _DENSE_BLOCK_MAX:
+        dense_block = block.toarray() if sparse else block
+        m = np.eye(d.size) - b * (dense_block * inv[d][:, None]).T
+        try:
+            sol = np.linalg.solve(m, rhs)
+        except np.linalg.LinAlgError:
+            sol = None
+    else:
+        import scipy.sparse as sp
+        from scipy.sparse.linalg import spsolve
+
+        scaled = sp.diags(inv[d]) @ block
+        m = (sp.identity(d.size, format="csc") - b * scaled.T).tocsc()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                sol = np.asarray(spsolve(m, rhs), dtype=np.float64)
+            except RuntimeError:
+                sol = None
+    if sol is not None and np.all(np.isfinite(sol)) and _is_fixed_point(
+        sol, d, lt, e, pbar, inv, defaulted, a, b, tol
+    ):
+        p[d] = np.clip(sol, 0.0, pbar[d])
+        return p
+    return _iterate_down(lt, e, pbar, inv, defaulted, p_prev, a, b, tol, max_iter)
+
+
+def _is_fixed_point(
+    sol: np.ndarray,
+    d: np.ndarray,
+    lt: Any,
+    e: np.ndarray,
+    pbar: np.ndarray,
+    inv: np.ndarray,
+    defaulted: np.ndarray,
+    a: float,
+    b: float,
+    tol: float,
+) -> bool:
+    """Guard against a solver returning garbage for a near-singular block."""
+    p = np.where(defaulted, 0.0, pbar)
+    p[d] = sol
+    got = a * e[d] + b * _receipts(lt, p, inv)[d]
+    scale = 1.0 + np.abs(pbar[d])
+    return bool(np.all(np.abs(got - sol) <= 1e-8 * scale)) and bool(
+        np.all(sol >= -1e-8 * scale)
+    )
+
+
+def _iterate_down(
+    lt: Any,
+    e: np.ndarray,
+    pbar: np.ndarray,
+    inv: np.ndarray,
+    defaulted: np.ndarray,
+    p_start: np.ndarray,
+    a: float,
+    b: float,
+    tol: float,
+    max_iter: int,
+) -> np.ndarray:
+    """Greatest solution for the defaulted block by monotone iteration from above."""
+    p = p_start.copy()
+    for _ in range(max_iter):
+        new = np.where(defaulted, a * e + b * _receipts(lt, p, inv), pbar)
+        new = np.minimum(new, p)  # the sequence is non-increasing; keep it so under rounding
+        if np.max(np.abs(new - p), initial=0.0) <= tol:
+            return new
+        p = new
+    return p
