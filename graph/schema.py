@@ -1,0 +1,49 @@
+"""What circfin puts in the graph: labels, relationship types, properties.
+
+This is the whitelist: circfin never builds a label or relationship type from
+input text, and :func:`label` / :func:`rel_type` refuse anything not listed.
+The Cypher linter checks the catalogue against the same lists, so a misspelt
+property in a .cypher file fails the tests.
+
+    (:Entity)-[:PAYS {deal_id, type, status, amount_usd, day, ...}]->(:Entity)   one per deal
+    (:Entity)-[:MADE]->(:Deal)-[:TO]->(:Entity)                                  the deal, with provenance
+    (:Entity)-[:PART_OF]->(:Entity)                                              subsidiary, SPV or JV -> parent
+"""
+
+from __future__ import annotations
+
+__all__ = ["LABELS", "PROPERTY_KEYS", "REL_TYPES", "label", "rel_type"]
+
+LABELS: tuple[str, ...] = ("Entity", "Deal", "Loop", "ReportRun")
+REL_TYPES: tuple[str, ...] = ("PAYS", "MADE", "TO", "PART_OF", "HAS_DEAL", "THROUGH")
+
+ENTITY_PROPERTIES = (
+    "id", "name", "kind", "aliases", "name_keys", "country", "revenue_usd", "equity_usd",
+    "market_cap_usd", "backlog_usd", "source_url",
+)
+DEAL_PROPERTIES = (
+    "id", "date", "day", "date_from", "type", "amount_usd", "amount_qualifier", "status",
+    "description", "source_url", "confidence", "payer", "payee",
+)
+PAYS_PROPERTIES = (
+    "deal_id", "date", "day", "type", "amount_usd", "amount_qualifier", "status", "confidence",
+)
+LOOP_PROPERTIES = ("key", "ids", "length", "score", "flags", "first_seen", "last_seen")
+REPORT_PROPERTIES = ("id", "at", "keys")
+PROPERTY_KEYS: tuple[str, ...] = tuple(sorted(set(
+    ENTITY_PROPERTIES + DEAL_PROPERTIES + PAYS_PROPERTIES + LOOP_PROPERTIES + REPORT_PROPERTIES
+)))
+
+
+def label(name: str) -> str:
+    """A whitelisted node label, backticked for splicing into Cypher."""
+    if name not in LABELS:
+        raise ValueError(f"label {name!r} is not one of circfin's: {', '.join(LABELS)}")
+    return f"`{name}`"
+
+
+def rel_type(name: str) -> str:
+    """A whitelisted relationship type, backticked for splicing into Cypher."""
+    if name not in REL_TYPES:
+        raise ValueError(f"relationship type {name!r} is not one of circfin's: {', '.join(REL_TYPES)}")
+    return f"`{name}`"
