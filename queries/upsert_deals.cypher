@@ -1,0 +1,26 @@
+// name: upsert_deals
+// description: Write deals: a Deal node with its provenance, linked (payer)-[:MADE]->(deal)-[:TO]->(payee), and a PAYS relationship payer -> payee carrying what loop queries filter on.
+// params: $rows (list of maps: deal_id, date, day, date_from, payer, payee, type, amount_usd, amount_qualifier, status, description, source_url, confidence)
+// returns: deals
+UNWIND $rows AS row
+MATCH (p:Entity {id: row.payer})
+MATCH (q:Entity {id: row.payee})
+MERGE (d:Deal {id: row.deal_id})
+SET d.date = row.date,
+    d.day = row.day,
+    d.date_from = date(row.date_from),
+    d.type = row.type,
+    d.amount_usd = row.amount_usd,
+    d.amount_qualifier = row.amount_qualifier,
+    d.status = row.status,
+    d.description = row.description,
+    d.source_url = row.source_url,
+    d.confidence = row.confidence,
+    d.payer = row.payer,
+    d.payee = row.payee
+CREATE (p)-[:MADE]->(d)
+CREATE (d)-[:TO]->(q)
+CREATE (p)-[:PAYS {deal_id: row.deal_id, date: row.date, day: row.day, type: row.type,
+                   amount_usd: row.amount_usd, amount_qualifier: row.amount_qualifier,
+                   status: row.status, confidence: row.confidence}]->(q)
+RETURN count(d) AS deals
