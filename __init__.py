@@ -1,0 +1,54 @@
+"""circfin: is the AI boom financing itself in circles?
+
+Deals go into a graph database (embedded FalkorDB, or Neo4j); loops,
+concentration and shock propagation come out.
+
+>>> import circfin
+>>> sorted(circfin.__all__)[:3]
+['CircfinError', 'Leg', 'Loop']
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import CircfinError, InputError, StoreError, StoreUnavailable, ValidationError
+from .graph.model import Leg, Loop
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CircfinError",
+    "InputError",
+    "Leg",
+    "Loop",
+    "StoreError",
+    "StoreUnavailable",
+    "ValidationError",
+    "find_loops",
+    "ingest",
+    "loops_closed_by",
+    "open_store",
+]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .graph.loops import find_loops, loops_closed_by
+    from .graph.store import open_store
+    from .ingest import ingest
+
+_LAZY = {
+    "find_loops": ("circfin.graph.loops", "find_loops"),
+    "loops_closed_by": ("circfin.graph.loops", "loops_closed_by"),
+    "open_store": ("circfin.graph.store", "open_store"),
+    "ingest": ("circfin.ingest", "ingest"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    # pandas and the engine load on first use, so `circfin --help` stays quick.
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'circfin' has no attribute {name!r}")

@@ -1,0 +1,3 @@
+from circfin.cli.app import main
+
+main()

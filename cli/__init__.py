@@ -1,0 +1,1 @@
+"""circfin's command line (typer + rich)."""

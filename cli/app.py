@@ -1,0 +1,337 @@
+"""The ``circfin`` command: a thin shell over the library.
+
+Each command parses its options, makes one library call and renders the
+result. Settings resolve here only: flag > environment variable > default.
+A :class:`CircfinError` prints as one red line and exits 1; anything else
+is a bug and shows its traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from enum import Enum
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+from ..errors import CircfinError, InputError
+from ..graph.store import GraphStore, open_store, redact
+
+app = typer.Typer(
+    name="circfin",
+    help="Find and measure circular financing in the AI build-out.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # never print a password held in a local
+    add_completion=False,
+)
+db_app = typer.Typer(help="Start, stop and inspect the embedded database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+
+class Fmt(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class Fmt2(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class Engine(str, Enum):
+    auto = "auto"
+    memory = "memory"
+    cypher = "cypher"
+
+
+class Sort(str, Enum):
+    length = "length"
+    amount = "amount"
+    date = "date"
+
+
+class _State:
+    store_spec: str | None = None
+    home: Path | None = None
+    debug: bool = False
+
+
+state = _State()
+
+
+@app.callback()
+def _main(
+    store: Annotated[Optional[str], typer.Option(
+        "--store", envvar="CIRCFIN_STORE",
+        help="'embedded' (default), a Neo4j URI (bolt://, neo4j://, neo4j+s://) or a FalkorDB URI.",
+        show_default=False)] = None,
+    home: Annotated[Optional[Path], typer.Option(
+        "--home", envvar="CIRCFIN_HOME", help="Where the embedded database keeps its files.",
+        show_default=False)] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    state.store_spec = store
+    state.home = home
+    state.debug = debug
+
+
+@contextlib.contextmanager
+def _store() -> Iterator[GraphStore]:
+    s = open_store(state.store_spec, home=state.home)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    out_: list[str] = []
+    for v in values:
+        out_.extend(x.strip() for x in v.split(",") if x.strip())
+    return out_ or None
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _progress_enabled(fmt: str) -> bool:
+    return fmt == "table" and err.is_terminal
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="CSV, JSON or YAML files, or folders of them.",
+                                                show_default=False)],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and report; write nothing.")] = False,
+    fmt: Annotated[Fmt2, typer.Option("--format", help="table or json.")] = Fmt2.table,
+) -> None:
+    """Load deals and entities; every row is checked before anything is written.
+
+    Example: circfin ingest seed/entities.csv seed/deals.csv
+    """
+    from ..ingest import ingest as run_ingest
+
+    with _store() as store:
+        report = run_ingest(store, paths, dry_run=dry_run)
+    if fmt == Fmt2.json:
+        _write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        return
+    for w in report.warnings:
+        err.print(f"[yellow]warning[/]: {w}", markup=True, highlight=False)
+    d = report.to_dict()
+    verb = "would write" if dry_run else "wrote"
+    out.print(f"{verb}: entities {d['entities']['new']} new, {d['entities']['updated']} updated, "
+              f"{d['entities']['unchanged']} unchanged, {d['entities']['created_from_deals']} created "
+              f"from deals; deals {d['deals']['new']} new, {d['deals']['updated']} updated, "
+              f"{d['deals']['unchanged']} unchanged")
+
+
+def _seed_paths() -> list[Path]:
+    seed = files("circfin.seed")
+    return [Path(str(seed / "entities.csv")), Path(str(seed / "deals.csv"))]
+
+
+@app.command()
+def seed(
+    fmt: Annotated[Fmt2, typer.Option("--format", help="table or json.")] = Fmt2.table,
+) -> None:
+    """Load the curated seed dataset of the AI financing web (idempotent).
+
+    Example: circfin seed
+    """
+    ingest(_seed_paths(), dry_run=False, fmt=fmt)
+
+
+@app.command()
+def loops(
+    max_len: Annotated[int, typer.Option("--max-len", help="Longest loop, in entities.")] = 6,
+    min_len: Annotated[int, typer.Option("--min-len", help="Shortest loop, in entities.")] = 2,
+    entity: Annotated[Optional[str], typer.Option(help="Only loops through this entity (id, name or alias).",
+                                                  show_default=False)] = None,
+    types: Annotated[Optional[list[str]], typer.Option(
+        "--types", help="Deal types that count (comma-separated or repeated).", show_default=False)] = None,
+    status: Annotated[Optional[list[str]], typer.Option(
+        "--status", help="Deal statuses that count; 'all' for all. Default: all but cancelled.",
+        show_default=False)] = None,
+    min_amount: Annotated[Optional[float], typer.Option(
+        "--min-amount", help="A deal counts only if its disclosed amount is at least this (USD).",
+        show_default=False)] = None,
+    since: Annotated[Optional[str], typer.Option(help="Deals dated on or after (YYYY[-MM[-DD]]).",
+                                                 show_default=False)] = None,
+    until: Annotated[Optional[str], typer.Option(help="Deals dated on or before (YYYY[-MM[-DD]]).",
+                                                 show_default=False)] = None,
+    within: Annotated[Optional[int], typer.Option(
+        help="Some choice of one deal per leg lies within this many days.", show_default=False)] = None,
+    ordered: Annotated[bool, typer.Option("--ordered", help="Time-respecting loops only.")] = False,
+    rollup: Annotated[bool, typer.Option("--rollup", help="Fold SPVs, JVs and subsidiaries into their parent.")] = False,
+    sort: Annotated[Sort, typer.Option(help="length, amount (bottleneck) or date (latest).")] = Sort.length,
+    limit: Annotated[Optional[int], typer.Option(help="Show at most this many.", show_default=False)] = None,
+    time_budget: Annotated[Optional[float], typer.Option(
+        "--time-budget", help="Stop after this many seconds with the loops found so far.",
+        show_default=False)] = None,
+    max_loops: Annotated[Optional[int], typer.Option(
+        "--max-loops", help="Stop after finding this many loops.", show_default=False)] = None,
+    engine: Annotated[Engine, typer.Option(help="memory (fast, in-process), cypher (in the database), or auto.")] = Engine.auto,
+    fmt: Annotated[Fmt, typer.Option("--format", help="table, json or csv.")] = Fmt.table,
+) -> None:
+    """Circular-financing loops: simple directed cycles of payers and payees.
+
+    Example: circfin loops --max-len 4 --entity Nvidia --format json
+    """
+    from ..graph.search import DEFAULT_STATUSES, loops_from_store
+
+    st = _split(status)
+    statuses = None if st == ["all"] else (st or list(DEFAULT_STATUSES))
+    if limit is not None and limit < 0:
+        raise InputError("--limit must be >= 0")
+    with _store() as store:
+        found, complete, note = loops_from_store(
+            store, engine=engine.value, max_len=max_len, min_len=min_len, entity=entity,
+            types=_split(types), status=statuses, min_amount=min_amount, since=since, until=until,
+            within=within, ordered=ordered, rollup=rollup, sort=sort.value, limit=limit,
+            time_budget=time_budget, max_loops=max_loops)
+    if not complete:
+        err.print(f"[yellow]partial result[/]: {note}", markup=True)
+    from .render import loops_csv, loops_json, loops_table
+
+    if fmt == Fmt.json:
+        _write(loops_json(found))
+    elif fmt == Fmt.csv:
+        _write(loops_csv(found))
+    else:
+        if not found:
+            out.print("no loops found")
+            return
+        out.print(loops_table(found, title=f"{len(found)} circular-financing loop"
+                                           f"{'s' if len(found) != 1 else ''}"))
+
+
+@app.command()
+def demo(
+    max_len: Annotated[int, typer.Option("--max-len", help="Longest loop, in entities.")] = 4,
+) -> None:
+    """Load the seed dataset into the embedded database and show its loops.
+
+    Example: circfin demo
+    """
+    seed(fmt=Fmt2.table)
+    loops(max_len=max_len, min_len=2, entity=None, types=None, status=None, min_amount=None,
+          since=None, until=None, within=None, ordered=False, rollup=False, sort=Sort.length,
+          limit=None, time_budget=None, max_loops=None, engine=Engine.auto, fmt=Fmt.table)
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded FalkorDB server (any command starts it when needed).
+
+    Example: circfin db start
+    """
+    from ..graph.embedded import EmbeddedServer
+
+    s = EmbeddedServer(state.home).start()
+    out.print(f"running, pid {s.pid}, socket {s.socket}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded server, flushing its data to disk.
+
+    Example: circfin db stop
+    """
+    from ..graph.embedded import EmbeddedServer
+
+    was = EmbeddedServer(state.home).stop()
+    out.print("stopped" if was else "was not running")
+
+
+@db_app.command("status")
+def db_status(
+    fmt: Annotated[Fmt2, typer.Option("--format", help="table or json.")] = Fmt2.table,
+) -> None:
+    """Whether the embedded server runs, its pid, socket and data folder.
+
+    Example: circfin db status --format json
+    """
+    from ..graph.embedded import EmbeddedServer
+
+    server = EmbeddedServer(state.home)
+    st = server.status().to_dict()
+    if state.store_spec and state.store_spec != "embedded":
+        st["store"] = redact(state.store_spec)
+    if fmt == Fmt2.json:
+        _write(json.dumps(st, indent=2))
+        return
+    for k, v in st.items():
+        out.print(f"{k:>9}: {v}")
+
+
+@db_app.command("counts")
+def db_counts(
+    fmt: Annotated[Fmt2, typer.Option("--format", help="table or json.")] = Fmt2.table,
+) -> None:
+    """How many entities and deals the store holds.
+
+    Example: circfin db counts
+    """
+    from .. import queries
+
+    with _store() as store:
+        rows = store.read(queries.load("counts").text)
+        where = store.describe()
+    row: dict[str, Any] = rows[0] if rows else {"entities": 0, "deals": 0, "pays": 0}
+    if fmt == Fmt2.json:
+        _write(json.dumps({**row, "store": where}))
+        return
+    out.print(f"{where}: {row['entities']} entities, {row['deals']} deals")
+
+
+def main() -> None:
+    """Entry point: run the app, turning circfin errors into one red line."""
+    debug = "--debug" in sys.argv or os.environ.get("CIRCFIN_DEBUG") == "1"
+    try:
+        app(standalone_mode=False)
+    except CircfinError as e:
+        if debug:
+            raise
+        err.print(f"[red]{type(e).__name__}[/]: ", end="", markup=True)
+        err.print(str(e), markup=False, highlight=False)
+        sys.exit(1)
+    except (typer.Exit, SystemExit) as e:
+        code = getattr(e, "exit_code", getattr(e, "code", 0))
+        sys.exit(code or 0)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as e:  # click usage errors come through here in standalone_mode=False
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        if debug:
+            raise
+        err.print(f"[red]internal error[/]: {type(e).__name__}: ", end="", markup=True)
+        err.print(str(e), markup=False, highlight=False)
+        err.print("run again with --debug for the traceback, and please report it", style="dim")
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

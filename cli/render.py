@@ -1,0 +1,76 @@
+"""How results look: rich tables for people, JSON and CSV for programs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from ..graph.model import Loop
+
+__all__ = ["loops_csv", "loops_json", "loops_table", "money"]
+
+
+def money(v: float | int | None) -> str:
+    """Short dollar amounts: $1.5B, $300M, $12K; n/d when undisclosed."""
+    if v is None:
+        return "n/d"
+    v = float(v)
+    for div, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(v) >= div:
+            return f"${v / div:,.1f}{unit}".replace(".0" + unit, unit)
+    return f"${v:,.0f}"
+
+
+def _path(loop: Loop) -> Text:
+    t = Text()
+    for name in (*loop.entities, loop.entities[0]):
+        if t:
+            t.append(" → ", style="dim")
+        t.append(name)  # a Text part: data is never parsed as rich markup
+    return t
+
+
+def loops_table(loops: Sequence[Loop], *, title: str | None = None) -> Table:
+    table = Table(title=title, show_lines=True, title_justify="left")
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("loop")
+    table.add_column("legs (deal ids: disclosed total)")
+    table.add_column("bottleneck", justify="right")
+    table.add_column("dates")
+    table.add_column("types")
+    for i, lp in enumerate(loops, 1):
+        legs = Text()
+        for leg in lp.legs:
+            if legs:
+                legs.append("\n")
+            legs.append(f"{leg.payer} → {leg.payee}: ", style="dim")
+            legs.append(", ".join(leg.deal_ids))
+            legs.append(f": {money(leg.amount_usd)}")
+        first, last = lp.date_span
+        dates = f"{first or '?'} … {last or '?'}" if first != last else (first or "?")
+        table.add_row(str(i), _path(lp), legs, money(lp.bottleneck_usd), dates,
+                      Text(", ".join(lp.types)))
+    return table
+
+
+def loops_json(loops: Sequence[Loop], **extra: Any) -> str:
+    return json.dumps([lp.to_dict() for lp in loops], indent=2, ensure_ascii=False)
+
+
+def loops_csv(loops: Sequence[Loop]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["key", "length", "entities", "deal_ids", "bottleneck_usd", "first_date",
+                "last_date", "types"])
+    for lp in loops:
+        first, last = lp.date_span
+        w.writerow([lp.key, lp.length, " > ".join(lp.entities), ";".join(lp.deal_ids),
+                    "" if lp.bottleneck_usd is None else lp.bottleneck_usd, first or "",
+                    last or "", ";".join(lp.types)])
+    return buf.getvalue()

@@ -1,0 +1,184 @@
+"""Ingest files into a store: read, validate everything, then write once.
+
+The write is one atomic unit on both stores (a MULTI/EXEC on FalkorDB, one
+transaction on Neo4j), made of batched ``UNWIND $rows`` statements. Rows that
+match what the graph already holds are not written at all, so ingesting the
+same file twice changes nothing, and a changed row updates its deal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import queries
+from ..errors import InputError, RowError, ValidationError
+from ..graph.store import GraphStore, Statement
+from .readers import SUFFIXES, RawTable, read_file
+from .validate import Plan, build_plan
+
+__all__ = ["IngestReport", "collect_files", "ingest", "plan_ingest", "stored_entities"]
+
+Progress = Callable[[str, int, int], None]
+
+_DEAL_FIELDS = ("date", "payer", "payee", "type", "amount_usd", "amount_qualifier", "status",
+                "description", "source_url", "confidence")
+_ENTITY_FIELDS = ("name", "kind", "aliases", "country", "revenue_usd", "equity_usd",
+                  "market_cap_usd", "backlog_usd", "source_url")
+
+
+@dataclass
+class IngestReport:
+    files: list[str] = field(default_factory=list)
+    entities_new: int = 0
+    entities_updated: int = 0
+    entities_unchanged: int = 0
+    entities_auto: int = 0
+    deals_new: list[str] = field(default_factory=list)
+    deals_updated: list[str] = field(default_factory=list)
+    deals_unchanged: int = 0
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "entities": {"new": self.entities_new, "updated": self.entities_updated,
+                         "unchanged": self.entities_unchanged, "created_from_deals": self.entities_auto},
+            "deals": {"new": len(self.deals_new), "updated": len(self.deals_updated),
+                      "unchanged": self.deals_unchanged},
+            "new_deal_ids": self.deals_new,
+            "updated_deal_ids": self.deals_updated,
+            "warnings": self.warnings,
+            "dry_run": self.dry_run,
+        }
+
+
+def collect_files(paths: Iterable[Path | str]) -> list[Path]:
+    """The files named, with folders expanded to their data files (sorted)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES)
+            if not found:
+                raise InputError(f"{p}: no .csv, .json, .yaml or .yml files in this folder")
+            out.extend(found)
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise InputError(f"{p}: no such file or folder")
+    return list(dict.fromkeys(out))
+
+
+def stored_entities(store: GraphStore) -> list[dict[str, Any]]:
+    return store.read(queries.load("entities").text)
+
+
+def _norm(v: Any) -> Any:
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, (list, tuple)):
+        return [_norm(x) for x in v]
+    return v
+
+
+def _same(a: Mapping[str, Any], b: Mapping[str, Any], fields: Sequence[str]) -> bool:
+    return all(_norm(a.get(f)) == _norm(b.get(f)) for f in fields)
+
+
+def plan_ingest(store: GraphStore, paths: Iterable[Path | str]) -> tuple[Plan, list[str]]:
+    """Read and validate every file; raise ValidationError listing every problem."""
+    files = collect_files(paths)
+    tables: list[RawTable] = []
+    errors: list[RowError] = []
+    for f in files:
+        got, errs = read_file(f)
+        tables.extend(got)
+        errors.extend(errs)
+    if errors:
+        raise ValidationError(errors)
+    plan = build_plan(tables, stored_entities(store))
+    if plan.errors:
+        raise ValidationError(plan.errors)
+    return plan, [str(f) for f in files]
+
+
+def _batches(rows: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:
+    for i in range(0, len(rows), size):
+        yield rows[i:i + size]
+
+
+def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 2000,
+           dry_run: bool = False, progress: Progress | None = None) -> IngestReport:
+    """Validate the files, then write what is new or changed in one atomic unit."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    plan, files = plan_ingest(store, paths)
+    report = IngestReport(files=files, warnings=list(plan.warnings), dry_run=dry_run)
+
+    stored = {e["id"]: e for e in stored_entities(store)}
+    entity_rows = []
+    for rec in plan.entities:
+        old = stored.get(rec["id"])
+        if old is None:
+            report.entities_new += 1
+            entity_rows.append(rec)
+        elif not _same(rec, old, _ENTITY_FIELDS):
+            report.entities_updated += 1
+            entity_rows.append(rec)
+        else:
+            report.entities_unchanged += 1
+    new_parents = {p["id"]: p["parent"] for p in plan.parents}
+    parent_changed = [eid for eid in plan.parent_cleared
+                      if (stored.get(eid) or {}).get("parent") != new_parents.get(eid)]
+    auto_rows = [a for a in plan.auto_entities if a["id"] not in stored]
+    report.entities_auto = len(auto_rows)
+
+    ids = [d["deal_id"] for d in plan.deals]
+    old_deals: dict[str, dict[str, Any]] = {}
+    for chunk in (ids[i:i + 5000] for i in range(0, len(ids), 5000)):
+        for r in store.read(queries.load("deals_by_id").text, {"ids": chunk}):
+            old_deals[r["deal_id"]] = r
+    deal_rows = []
+    for rec in plan.deals:
+        old = old_deals.get(rec["deal_id"])
+        if old is None:
+            report.deals_new.append(rec["deal_id"])
+            deal_rows.append(rec)
+        elif not _same(rec, old, _DEAL_FIELDS):
+            report.deals_updated.append(rec["deal_id"])
+            deal_rows.append(rec)
+        else:
+            report.deals_unchanged += 1
+    if dry_run:
+        return report
+
+    q = queries.load
+    statements: list[Statement] = []
+    for rows in _batches(entity_rows, batch_size):
+        statements.append((q("upsert_entities").text, {"rows": rows}))
+    for rows in _batches(auto_rows, batch_size):
+        statements.append((q("ensure_entities").text, {"rows": rows}))
+    if parent_changed:
+        for chunk in _batches([{"id": i} for i in parent_changed], batch_size):
+            statements.append((q("clear_parents").text, {"ids": [c["id"] for c in chunk]}))
+        changed = set(parent_changed)
+        links = [p for p in plan.parents if p["id"] in changed]
+        for rows in _batches(links, batch_size):
+            statements.append((q("set_parents").text, {"rows": rows}))
+    updated = [d["deal_id"] for d in deal_rows if d["deal_id"] in old_deals]
+    for chunk in (updated[i:i + batch_size] for i in range(0, len(updated), batch_size)):
+        statements.append((q("clear_deal_edges").text, {"ids": chunk}))
+        statements.append((q("clear_deal_links").text, {"ids": chunk}))
+    for rows in _batches(deal_rows, batch_size):
+        statements.append((q("upsert_deals").text, {"rows": rows}))
+    if statements:
+        store.ensure_schema()
+        if progress:
+            progress("writing", 0, len(statements))
+        store.write(statements)
+        if progress:
+            progress("writing", len(statements), len(statements))
+    return report

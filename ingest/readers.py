@@ -1,0 +1,382 @@
+"""Read deals and entities tables from CSV, JSON and YAML files.
+
+Readers check structure only (encoding, header, shape) and keep every row's
+line number as an editor shows it (a CSV header is line 1), so validation
+can point at the exact file, line and field. Values come out as stripped
+strings, or None for empty cells.
+
+JSON and YAML files hold either a list of row objects (deals or entities,
+told apart by their id column) or an object ``{"entities": [...], "deals": [...]}``.
+YAML anchors and aliases are refused: they are how "billion laughs" bombs
+expand a small file into gigabytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import RowError
+from ..graph.model import DEALS_COLUMNS, ENTITIES_COLUMNS
+
+__all__ = ["MAX_FIELD_CHARS", "MAX_FILE_BYTES", "RawRow", "RawTable", "SUFFIXES", "read_file"]
+
+MAX_FILE_BYTES = 512 * 1024 * 1024
+MAX_FIELD_CHARS = 100_000
+SUFFIXES = (".csv", ".json", ".yaml", ".yml")
+
+TABLE_COLUMNS = {"deals": DEALS_COLUMNS, "entities": ENTITIES_COLUMNS}
+ID_COLUMN = {"deals": "deal_id", "entities": "entity_id"}
+# Columns a file must have; the rest may be left out.
+REQUIRED = {
+    "deals": ("deal_id", "date", "payer", "payee", "type", "amount_usd", "status",
+              "source_url", "confidence"),
+    "entities": ("entity_id", "name", "kind"),
+}
+
+
+@dataclass
+class RawRow:
+    path: str
+    line: int
+    values: dict[str, str | None]
+
+
+@dataclass
+class RawTable:
+    path: str
+    kind: str  # "deals" or "entities"
+    rows: list[RawRow] = field(default_factory=list)
+
+
+class _FileProblems(Exception):
+    def __init__(self, errors: list[RowError]) -> None:
+        self.errors = errors
+
+
+def _text(path: Path) -> str:
+    name = str(path)
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise _FileProblems([RowError(name, None, None, f"cannot read: {e.strerror}")]) from e
+    if size > MAX_FILE_BYTES:
+        raise _FileProblems([RowError(name, None, None, f"file is {size / 2**20:.0f} MiB; "
+                                      f"the limit is {MAX_FILE_BYTES // 2**20} MiB, split it")])
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _FileProblems([RowError(name, 1, None, "file is UTF-16; save it as UTF-8")])
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # a UTF-8 byte-order mark, as spreadsheet programs write
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise _FileProblems([RowError(name, line, None, "contains a NUL byte; not a text file")])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise _FileProblems([RowError(name, line, None,
+                                      f"not UTF-8 (byte 0x{data[e.start]:02x}); save the file as UTF-8")]) from e
+
+
+def _clean(value: Any) -> str | None:
+    if value is None:
+        return None
+    s = str(value).strip()
+    return s or None
+
+
+def _kind_of(path: str, line: int, columns: list[str]) -> str:
+    has = {c for c in columns}
+    if "deal_id" in has and "entity_id" not in has:
+        return "deals"
+    if "entity_id" in has and "deal_id" not in has:
+        return "entities"
+    raise _FileProblems([RowError(path, line, None,
+                                  "cannot tell deals from entities: a deals table needs a "
+                                  "'deal_id' column, an entities table an 'entity_id' column")])
+
+
+def _check_columns(path: str, line: int, kind: str, columns: list[str]) -> list[RowError]:
+    errs: list[RowError] = []
+    seen: set[str] = set()
+    allowed = TABLE_COLUMNS[kind]
+    for c in columns:
+        if c in seen:
+            errs.append(RowError(path, line, c, "column appears twice"))
+        seen.add(c)
+        if c not in allowed:
+            errs.append(RowError(path, line, c, f"unknown {kind} column; expected: {', '.join(allowed)}"))
+    for c in REQUIRED[kind]:
+        if c not in seen:
+            errs.append(RowError(path, line, c, f"missing required {kind} column"))
+    return errs
+
+
+def _read_csv(path: Path) -> list[RawTable]:
+    name = str(path)
+    text = _text(path)
+    if not text.strip():
+        raise _FileProblems([RowError(name, None, None, "file is empty")])
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+    except csv.Error as e:
+        raise _FileProblems([RowError(name, 1, None, f"bad CSV header: {e}")]) from e
+    columns = [c.strip() for c in header]
+    kind = _kind_of(name, 1, columns)
+    errs = _check_columns(name, 1, kind, columns)
+    if errs:
+        raise _FileProblems(errs)
+    table = RawTable(name, kind)
+    row_errors: list[RowError] = []
+    start = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            msg = str(e)
+            if "field larger than field limit" in msg:
+                msg = f"a field is longer than {MAX_FIELD_CHARS} characters"
+            row_errors.append(RowError(name, start, None, f"bad CSV: {msg}"))
+            break  # the reader cannot resynchronise after a broken row
+        line, start = start, reader.line_num + 1
+        if not any(cell.strip() for cell in row):
+            continue  # blank line
+        if len(row) != len(columns):
+            row_errors.append(RowError(name, line, None,
+                                       f"has {len(row)} fields, the header has {len(columns)}"))
+            continue
+        table.rows.append(RawRow(name, line, {c: _clean(v) for c, v in zip(columns, row)}))
+    if row_errors:
+        raise _FileProblems(row_errors)
+    return [table]
+
+
+def _scalar_json(v: Any) -> bool:
+    return v is None or isinstance(v, (str, int, float, bool))
+
+
+def _json_rows(name: str, text: str, pos: int, decoder: json.JSONDecoder,
+               key: str | None) -> tuple[list[tuple[int, Any]], int]:
+    """Decode the array starting at text[pos] == '[' element by element,
+    remembering the line each element starts on."""
+    items: list[tuple[int, Any]] = []
+    pos += 1
+    ws = re.compile(r"[ \t\n\r]*")
+    pos = ws.match(text, pos).end()  # type: ignore[union-attr]
+    if text.startswith("]", pos):
+        return items, pos + 1
+    while True:
+        line = text.count("\n", 0, pos) + 1
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except RecursionError as e:
+            raise _FileProblems([RowError(name, line, key, "JSON nested too deeply")]) from e
+        except json.JSONDecodeError as e:
+            raise _FileProblems([RowError(name, e.lineno, key, f"bad JSON: {e.msg}")]) from e
+        items.append((line, value))
+        pos = ws.match(text, pos).end()  # type: ignore[union-attr]
+        if text.startswith(",", pos):
+            pos = ws.match(text, pos + 1).end()  # type: ignore[union-attr]
+            continue
+        if text.startswith("]", pos):
+            return items, pos + 1
+        line = text.count("\n", 0, pos) + 1
+        raise _FileProblems([RowError(name, line, key, "bad JSON: expected ',' or ']'")])
+
+
+def _read_json(path: Path) -> list[RawTable]:
+    name = str(path)
+    text = _text(path)
+    if not text.strip():
+        raise _FileProblems([RowError(name, None, None, "file is empty")])
+    decoder = json.JSONDecoder(parse_constant=lambda c: math.nan)
+    ws = re.compile(r"[ \t\n\r]*")
+    pos = ws.match(text).end()  # type: ignore[union-attr]
+    sections: list[tuple[str | None, list[tuple[int, Any]]]] = []
+    if text.startswith("[", pos):
+        items, pos = _json_rows(name, text, pos, decoder, None)
+        sections.append((None, items))
+    elif text.startswith("{", pos):
+        pos = ws.match(text, pos + 1).end()  # type: ignore[union-attr]
+        while not text.startswith("}", pos):
+            line = text.count("\n", 0, pos) + 1
+            try:
+                key, pos = decoder.raw_decode(text, pos)
+            except json.JSONDecodeError as e:
+                raise _FileProblems([RowError(name, e.lineno, None, f"bad JSON: {e.msg}")]) from e
+            if key not in ("deals", "entities"):
+                raise _FileProblems([RowError(name, line, str(key)[:80],
+                                              "unknown key; a JSON object may hold 'entities' and 'deals'")])
+            pos = ws.match(text, pos).end()  # type: ignore[union-attr]
+            if not text.startswith(":", pos):
+                raise _FileProblems([RowError(name, line, key, "bad JSON: expected ':'")])
+            pos = ws.match(text, pos + 1).end()  # type: ignore[union-attr]
+            if not text.startswith("[", pos):
+                raise _FileProblems([RowError(name, text.count("\n", 0, pos) + 1, key,
+                                              f"'{key}' must be a list of objects")])
+            items, pos = _json_rows(name, text, pos, decoder, key)
+            sections.append((key, items))
+            pos = ws.match(text, pos).end()  # type: ignore[union-attr]
+            if text.startswith(",", pos):
+                pos = ws.match(text, pos + 1).end()  # type: ignore[union-attr]
+        pos += 1
+    else:
+        raise _FileProblems([RowError(name, text.count("\n", 0, pos) + 1, None,
+                                      "JSON must be a list of rows or an object with 'entities'/'deals'")])
+    if text[pos:].strip():
+        raise _FileProblems([RowError(name, text.count("\n", 0, pos) + 1, None,
+                                      "bad JSON: extra data after the end")])
+    return [_table_from_items(name, kind, items, "JSON") for kind, items in sections]
+
+
+def _table_from_items(name: str, kind: str | None, items: list[tuple[int, Any]],
+                      fmt: str) -> RawTable:
+    errs: list[RowError] = []
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for line, item in items:
+        if not isinstance(item, dict):
+            errs.append(RowError(name, line, None, f"each row must be a {fmt} object"))
+            continue
+        rows.append((line, item))
+    if errs:
+        raise _FileProblems(errs)
+    if kind is None:
+        if not rows:
+            raise _FileProblems([RowError(name, None, None, "file holds no rows")])
+        kind = _kind_of(name, rows[0][0], list(rows[0][1]))
+    table = RawTable(name, kind)
+    for line, item in rows:
+        keys = [str(k) for k in item]
+        errs.extend(e for e in _check_columns(name, line, kind, keys)
+                    if not (e.message.startswith("missing") and e.field not in REQUIRED[kind]))
+        values: dict[str, str | None] = {c: None for c in TABLE_COLUMNS[kind]}
+        for k, v in item.items():
+            k = str(k)
+            if k == "aliases" and isinstance(v, list) and all(isinstance(a, str) for a in v):
+                v = ";".join(v)
+            if not _scalar_json(v):
+                errs.append(RowError(name, line, k, "must be a single value, not a list or object"))
+                continue
+            if isinstance(v, bool):
+                errs.append(RowError(name, line, k, "must not be true/false"))
+                continue
+            if isinstance(v, float) and not math.isfinite(v):
+                errs.append(RowError(name, line, k, "must be a finite number"))
+                continue
+            if isinstance(v, str) and len(v) > MAX_FIELD_CHARS:
+                errs.append(RowError(name, line, k, f"longer than {MAX_FIELD_CHARS} characters"))
+                continue
+            if isinstance(v, float) and v.is_integer():
+                v = int(v)
+            values[k] = _clean(v)
+        table.rows.append(RawRow(name, line, values))
+    if errs:
+        raise _FileProblems(errs)
+    return table
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "YAML aliases are not allowed",
+                                              event.start_mark)
+        event = self.peek_event()
+        if getattr(event, "anchor", None):
+            raise yaml.composer.ComposerError(None, None, "YAML anchors are not allowed",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def _yaml_value(node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        if node.style is None and node.value in ("", "~", "null", "Null", "NULL"):
+            return None
+        return node.value  # as written: YAML's type guessing would turn 2024-01-02 into a date
+    if isinstance(node, yaml.SequenceNode) and all(isinstance(n, yaml.ScalarNode) for n in node.value):
+        return [n.value for n in node.value]
+    return node  # nested structure: rejected by the caller
+
+
+def _read_yaml(path: Path) -> list[RawTable]:
+    name = str(path)
+    text = _text(path)
+    if not text.strip():
+        raise _FileProblems([RowError(name, None, None, "file is empty")])
+    try:
+        root = yaml.compose(text, Loader=_NoAliasLoader)
+    except RecursionError as e:
+        raise _FileProblems([RowError(name, None, None, "YAML nested too deeply")]) from e
+    except yaml.MarkedYAMLError as e:
+        line = e.problem_mark.line + 1 if e.problem_mark else None
+        raise _FileProblems([RowError(name, line, None, f"bad YAML: {e.problem}")]) from e
+    except yaml.YAMLError as e:
+        raise _FileProblems([RowError(name, None, None, f"bad YAML: {e}")]) from e
+    if root is None:
+        raise _FileProblems([RowError(name, None, None, "file is empty")])
+
+    def items_of(seq: yaml.Node, key: str | None) -> list[tuple[int, Any]]:
+        if not isinstance(seq, yaml.SequenceNode):
+            raise _FileProblems([RowError(name, seq.start_mark.line + 1, key,
+                                          "must be a list of rows")])
+        out: list[tuple[int, Any]] = []
+        for item in seq.value:
+            line = item.start_mark.line + 1
+            if not isinstance(item, yaml.MappingNode):
+                out.append((line, None))
+                continue
+            row: dict[str, Any] = {}
+            for k, v in item.value:
+                if not isinstance(k, yaml.ScalarNode):
+                    raise _FileProblems([RowError(name, k.start_mark.line + 1, None,
+                                                  "keys must be plain names")])
+                val = _yaml_value(v)
+                if isinstance(val, yaml.Node):
+                    raise _FileProblems([RowError(name, v.start_mark.line + 1, k.value,
+                                                  "must be a single value, not a list or mapping")])
+                row[k.value] = val
+            out.append((line, row))
+        return out
+
+    if isinstance(root, yaml.SequenceNode):
+        return [_table_from_items(name, None, items_of(root, None), "YAML")]
+    if isinstance(root, yaml.MappingNode):
+        tables = []
+        for k, v in root.value:
+            key = getattr(k, "value", None)
+            if key not in ("deals", "entities"):
+                raise _FileProblems([RowError(name, k.start_mark.line + 1, str(key)[:80],
+                                              "unknown key; a YAML mapping may hold 'entities' and 'deals'")])
+            tables.append(_table_from_items(name, key, items_of(v, key), "YAML"))
+        return tables
+    raise _FileProblems([RowError(name, root.start_mark.line + 1, None,
+                                  "YAML must be a list of rows or a mapping with 'entities'/'deals'")])
+
+
+def read_file(path: Path | str) -> tuple[list[RawTable], list[RowError]]:
+    """The tables in one file, or the structural problems that stop it being read."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    readers = {".csv": _read_csv, ".json": _read_json, ".yaml": _read_yaml, ".yml": _read_yaml}
+    reader = readers.get(suffix)
+    if reader is None:
+        return [], [RowError(str(path), None, None,
+                             f"unknown file type {suffix or '(none)'}; use .csv, .json, .yaml or .yml")]
+    try:
+        return reader(path), []
+    except _FileProblems as e:
+        return [], e.errors
