@@ -319,10 +319,8 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except Exception as e:  # click usage errors come through here in standalone_mode=False
-        import click
-
-        if isinstance(e, click.ClickException):
+    except Exception as e:  # usage errors come through here in standalone_mode=False
+        if hasattr(e, "show") and hasattr(e, "exit_code"):  # typer's (click's) usage errors
             e.show()
             sys.exit(e.exit_code)
         if debug:

@@ -46,7 +46,14 @@ class Query:
             raise TypeError("path-length bounds must be integers")
         if not 1 <= min_len <= max_len <= 12:
             raise ValueError(f"path-length bounds {min_len}..{max_len} outside 1..12")
-        return _BOUND.sub(f"*{min_len}..{max_len}", self.text, count=1)
+        lines = self.text.splitlines(keepends=True)
+        hits = [i for i, line in enumerate(lines)
+                if not line.lstrip().startswith("//") and _BOUND.search(line)]
+        if len(hits) != 1:
+            raise ValueError(f"query {self.name!r} must have exactly one *min..max bound")
+        i = hits[0]
+        lines[i] = _BOUND.sub(f"*{min_len}..{max_len}", lines[i], count=1)
+        return "".join(lines)
 
 
 def _parse(name: str, text: str) -> Query:

@@ -1,0 +1,81 @@
+"""The circfin command as a user runs it, against the real embedded database."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from .conftest import DEALS_HEADER, write
+
+
+@pytest.fixture
+def seeded(cli):
+    proc = cli("seed", check=True)
+    assert "deals" in proc.stdout
+    return cli
+
+
+def test_seed_then_loops_finds_the_stargate_loop(seeded):
+    for engine in ("cypher", "memory"):
+        proc = seeded("loops", "--max-len", "4", "--format", "json", "--engine", engine, check=True)
+        loops = json.loads(proc.stdout)
+        keys = {lp["key"] for lp in loops}
+        assert "nvidia>openai>oracle" in keys, engine
+        stargate = next(lp for lp in loops if lp["key"] == "nvidia>openai>oracle")
+        assert stargate["entities"] == ["Nvidia", "OpenAI", "Oracle"]
+        legs = {(leg["payer"], leg["payee"]): leg for leg in stargate["legs"]}
+        assert "D068" in legs[("OpenAI", "Oracle")]["deal_ids"]
+        assert "D049" in legs[("Oracle", "Nvidia")]["deal_ids"]
+        assert all(leg["amount_usd"] is None or leg["amount_usd"] > 0 for leg in stargate["legs"])
+        assert len(keys) == len(loops)  # each loop once
+
+
+def test_seed_is_idempotent(seeded):
+    proc = seeded("seed", "--format", "json", check=True)
+    rep = json.loads(proc.stdout)
+    assert rep["deals"]["new"] == 0 and rep["deals"]["updated"] == 0
+    assert rep["deals"]["unchanged"] >= 120 and rep["entities"]["unchanged"] >= 50
+
+
+def test_loops_csv_and_table(seeded):
+    proc = seeded("loops", "--max-len", "3", "--format", "csv", check=True)
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert rows and {"key", "entities", "deal_ids", "bottleneck_usd"} <= set(rows[0])
+    table = seeded("loops", "--max-len", "3", check=True).stdout
+    assert "Nvidia → OpenAI → Oracle → Nvidia" in table
+
+
+def test_bad_input_is_one_clear_line_and_exit_1(cli, tmp_path):
+    p = write(tmp_path / "deals.csv", DEALS_HEADER +
+              "D1,2024-02-31,a,b,loan,1,exact,signed,,https://x.org,high\n")
+    proc = cli("ingest", str(p))
+    assert proc.returncode == 1
+    assert f"{p}:2: field 'date'" in proc.stderr and "Traceback" not in proc.stderr
+    counts = json.loads(cli("db", "counts", "--format", "json", check=True).stdout)
+    assert counts["deals"] == 0
+
+
+def test_bad_options_exit_non_zero(cli):
+    for args in (["loops", "--max-len", "1"], ["loops", "--types", "gift"],
+                 ["loops", "--since", "2024-13"], ["loops", "--engine", "quantum"],
+                 ["loops", "--entity", "Nobody Inc"]):
+        proc = cli(*args)
+        assert proc.returncode != 0, args
+        assert "Traceback" not in proc.stderr, args
+
+
+@pytest.mark.parametrize("cmd", ["ingest", "seed", "loops", "demo", "db start", "db stop",
+                                 "db status", "db counts"])
+def test_every_command_has_help_with_an_example(cli, cmd):
+    proc = cli(*cmd.split(), "--help", check=True)
+    assert "Example:" in proc.stdout, cmd
+
+
+def test_store_credentials_are_never_printed(cli):
+    proc = cli("--store", "bolt://neo4j:s3cr3t-pw@127.0.0.1:1/", "db", "counts")
+    assert proc.returncode == 1
+    assert "s3cr3t-pw" not in proc.stdout + proc.stderr
+    assert "StoreUnavailable" in proc.stderr

@@ -1,0 +1,24 @@
+"""`pip install .` ships one top-level package, circfin, with its queries and seed data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+
+from .conftest import ROOT
+
+
+def test_wheel_has_only_the_circfin_package(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                           "-q", "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    wheel = next(tmp_path.glob("circfin-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names}
+    assert tops == {"circfin", next(t for t in tops if t.endswith(".dist-info"))}
+    for needed in ("circfin/queries/loops.cypher", "circfin/seed/deals.csv",
+                   "circfin/seed/entities.csv", "circfin/graph/embedded.py", "circfin/py.typed"):
+        assert needed in names
+    assert not any(n.startswith("circfin/tests/") or "/node_modules/" in n for n in names)
