@@ -114,8 +114,11 @@ def _cypher_loops(store: GraphStore, *, min_len: int, max_len: int, entity: str 
             first_date=_iso(r["first_day"]), last_date=_iso(r["last_day"]))
     out = []
     for ids, by_leg in legs.items():
-        ordered_legs = tuple(by_leg[i] for i in range(len(ids)))
-        out.append(Loop(ids=ids, entities=tuple(leg.payer for leg in ordered_legs), legs=ordered_legs))
+        # Start at the smallest id by Python's ordering, whatever the database's collation.
+        start = min(range(len(ids)), key=ids.__getitem__)
+        ordered_legs = tuple(by_leg[(start + i) % len(ids)] for i in range(len(ids)))
+        out.append(Loop(ids=ids[start:] + ids[:start],
+                        entities=tuple(leg.payer for leg in ordered_legs), legs=ordered_legs))
     return out
 
 
