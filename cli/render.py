@@ -40,7 +40,7 @@ def loops_table(loops: Sequence[Loop], *, title: str | None = None) -> Table:
     table = Table(title=title, show_lines=True, title_justify="left")
     table.add_column("#", justify="right", style="dim")
     table.add_column("loop")
-    table.add_column("legs (deal ids: disclosed total)")
+    table.add_column("legs (deal ids: total)")
     table.add_column("bottleneck", justify="right")
     table.add_column("dates")
     table.add_column("types")
