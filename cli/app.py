@@ -192,10 +192,9 @@ def loops(
 
     Example: circfin loops --max-len 4 --entity Nvidia --format json
     """
-    from ..graph.search import DEFAULT_STATUSES, loops_from_store
+    from ..graph.search import loops_from_store
 
-    st = _split(status)
-    statuses = None if st == ["all"] else (st or list(DEFAULT_STATUSES))
+    statuses = _statuses_opt(status)
     if limit is not None and limit < 0:
         raise InputError("--limit must be >= 0")
     with _store() as store:
@@ -218,6 +217,102 @@ def loops(
             return
         out.print(loops_table(found, title=f"{len(found)} circular-financing loop"
                                            f"{'s' if len(found) != 1 else ''}"))
+
+
+def _statuses_opt(status: list[str] | None) -> list[str] | None:
+    from ..graph.search import DEFAULT_STATUSES
+
+    st = _split(status)
+    return None if st == ["all"] else (st or list(DEFAULT_STATUSES))
+
+
+_STATUS_HELP = "Deal statuses that count; 'all' for all. Default: all but cancelled."
+
+
+@app.command()
+def concentration(
+    direction: Annotated[str, typer.Option(help="in (who pays it), out (whom it pays) or both.")] = "both",
+    limit: Annotated[Optional[int], typer.Option(help="Show at most this many rows.", show_default=False)] = 20,
+    status: Annotated[Optional[list[str]], typer.Option("--status", help=_STATUS_HELP, show_default=False)] = None,
+    fmt: Annotated[Fmt2, typer.Option("--format", help="table or json.")] = Fmt2.table,
+) -> None:
+    """Customer and supplier concentration (top counterparty share, HHI) and self-funded demand.
+
+    Example: circfin concentration --direction in --limit 10
+    """
+    from ..graph.analytics import concentration as conc
+    from ..graph.analytics import self_funded_demand
+
+    if direction not in ("in", "out", "both"):
+        raise InputError("--direction must be in, out or both")
+    statuses = _statuses_opt(status)
+    with _store() as store:
+        rows = [r for r in conc(store, status=statuses) if direction in ("both", r["direction"])]
+        own = self_funded_demand(store, status=statuses)
+    rows, own = rows[:limit] if limit is not None else rows, own[:limit] if limit is not None else own
+    if fmt == Fmt2.json:
+        _write(json.dumps({"concentration": rows, "self_funded_demand": own}, indent=2,
+                          ensure_ascii=False))
+        return
+    from .render import records_table
+
+    out.print(records_table(rows, [("name", "entity"), ("direction", "flow"), ("total_usd", "total"),
+                                   ("counterparties", "parties"), ("top_counterparty", "top party"),
+                                   ("top_share", "top share"), ("hhi", "HHI")],
+                            title="Concentration of disclosed inflows (in) and outflows (out)"))
+    out.print(records_table(own, [("name", "entity"), ("inflow_usd", "inflows"),
+                                  ("self_funded_usd", "from entities it funded"), ("share", "share"),
+                                  ("funded_payers", "funded payers")],
+                            title="Self-funded demand: inflows paid by entities the payee funded"))
+
+
+@app.command()
+def hubs(
+    limit: Annotated[Optional[int], typer.Option(help="Show at most this many.", show_default=False)] = 20,
+    status: Annotated[Optional[list[str]], typer.Option("--status", help=_STATUS_HELP, show_default=False)] = None,
+    fmt: Annotated[Fmt2, typer.Option("--format", help="table or json.")] = Fmt2.table,
+) -> None:
+    """The hubs of the web: deals, counterparties and disclosed amounts in and out.
+
+    Example: circfin hubs --limit 10 --format json
+    """
+    from ..graph.analytics import hubs as find_hubs
+
+    with _store() as store:
+        rows = find_hubs(store, status=_statuses_opt(status), limit=limit)
+    if fmt == Fmt2.json:
+        _write(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    from .render import records_table
+
+    out.print(records_table(rows, [("name", "entity"), ("kind", "kind"), ("in_deals", "in deals"),
+                                   ("out_deals", "out deals"), ("in_partners", "payers"),
+                                   ("out_partners", "payees"), ("in_usd", "in"), ("out_usd", "out"),
+                                   ("volume_usd", "volume")], title="Hubs by disclosed volume"))
+
+
+@app.command()
+def pairs(
+    status: Annotated[Optional[list[str]], typer.Option("--status", help=_STATUS_HELP, show_default=False)] = None,
+    fmt: Annotated[Fmt2, typer.Option("--format", help="table or json.")] = Fmt2.table,
+) -> None:
+    """Reciprocal pairs: one side funds the other, which buys back from its funder.
+
+    Example: circfin pairs --format json
+    """
+    from ..graph.analytics import reciprocal_pairs
+
+    with _store() as store:
+        rows = reciprocal_pairs(store, status=_statuses_opt(status))
+    if fmt == Fmt2.json:
+        _write(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    from .render import records_table
+
+    out.print(records_table(rows, [("funder", "funder"), ("funded", "funded"),
+                                   ("funding_deals", "funding deals"), ("funding_usd", "funding"),
+                                   ("purchase_deals", "purchases back"), ("purchase_usd", "purchased")],
+                            title="Invest one way, buy the other"))
 
 
 @app.command()

@@ -74,3 +74,29 @@ def loops_csv(loops: Sequence[Loop]) -> str:
                     "" if lp.bottleneck_usd is None else lp.bottleneck_usd, first or "",
                     last or "", ";".join(lp.types)])
     return buf.getvalue()
+
+
+def records_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]], *,
+                  title: str | None = None) -> Table:
+    """A table of plain records; columns are (key, heading); *_usd keys as money, shares as %."""
+    table = Table(title=title, title_justify="left")
+    for key, heading in columns:
+        sample = next((r.get(key) for r in rows if r.get(key) is not None), None)
+        right = key.endswith("_usd") or (isinstance(sample, (int, float)) and not isinstance(sample, bool))
+        table.add_column(heading, justify="right" if right else "left")
+    for r in rows:
+        cells = []
+        for key, _ in columns:
+            v = r.get(key)
+            if key.endswith("_usd"):
+                cells.append(money(v))
+            elif key.endswith("share"):
+                cells.append(f"{100 * v:.0f}%")
+            elif key == "hhi":
+                cells.append(f"{v:.2f}")
+            elif isinstance(v, list):
+                cells.append(", ".join(map(str, v)))
+            else:
+                cells.append("" if v is None else str(v))
+        table.add_row(*(Text(c) for c in cells))
+    return table

@@ -67,8 +67,8 @@ def test_bad_options_exit_non_zero(cli):
         assert "Traceback" not in proc.stderr, args
 
 
-@pytest.mark.parametrize("cmd", ["ingest", "seed", "loops", "demo", "db start", "db stop",
-                                 "db status", "db counts"])
+@pytest.mark.parametrize("cmd", ["ingest", "seed", "loops", "demo", "concentration", "hubs",
+                                 "pairs", "db start", "db stop", "db status", "db counts"])
 def test_every_command_has_help_with_an_example(cli, cmd):
     proc = cli(*cmd.split(), "--help", check=True)
     assert "Example:" in proc.stdout, cmd
@@ -79,3 +79,14 @@ def test_store_credentials_are_never_printed(cli):
     assert proc.returncode == 1
     assert "s3cr3t-pw" not in proc.stdout + proc.stderr
     assert "StoreUnavailable" in proc.stderr
+
+
+def test_analytics_commands_json(seeded):
+    conc = json.loads(seeded("concentration", "--format", "json", "--limit", "500", check=True).stdout)
+    assert {"concentration", "self_funded_demand"} <= set(conc)
+    assert all(0 < r["hhi"] <= 1 for r in conc["concentration"])
+    hubs = json.loads(seeded("hubs", "--format", "json", "--limit", "3", check=True).stdout)
+    assert len(hubs) == 3 and hubs[0]["volume_usd"] >= hubs[1]["volume_usd"] >= hubs[2]["volume_usd"]
+    pairs = json.loads(seeded("pairs", "--format", "json", check=True).stdout)
+    nv = [p for p in pairs if (p["funder_id"], p["funded_id"]) == ("microsoft", "openai")]
+    assert nv and "D001" in nv[0]["funding_deals"]

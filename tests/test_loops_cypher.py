@@ -8,51 +8,16 @@ too and the query has to cope with them.
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from circfin import queries
 from circfin.errors import InputError
-from circfin.graph.model import date_bounds
 from circfin.graph.search import loops_from_store
 
+from .graphload import load_frame
 from .oracle import brute_force_loops
 from .strategies import deal_frames, loop_kwargs
-
-EPOCH = dt.date(1970, 1, 1)
-
-
-def _amount(v):
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return None
-    return float(v) if not isinstance(v, str) else float(int(v))
-
-
-def load_frame(store, frame) -> None:
-    ids = sorted(set(frame["payer"]) | set(frame["payee"]))
-    names = frame.attrs.get("names", {})
-    ents = [{"id": i, "name": names.get(i, i), "kind": "other", "aliases": [], "name_keys": [i],
-             "country": None, "revenue_usd": None, "equity_usd": None, "market_cap_usd": None,
-             "backlog_usd": None, "source_url": None} for i in ids]
-    rows = []
-    for r in frame.to_dict("records"):
-        date = r["date"] if isinstance(r["date"], str) and r["date"] else None
-        first = date_bounds(date)[0] if date else None
-        rows.append({"deal_id": r["deal_id"], "date": date,
-                     "day": (first - EPOCH).days if first else None,
-                     "date_from": first.isoformat() if first else None,
-                     "payer": r["payer"], "payee": r["payee"], "type": r["type"],
-                     "amount_usd": _amount(r["amount_usd"]), "amount_qualifier": r["amount_qualifier"],
-                     "status": r["status"], "description": "", "source_url": None, "confidence": "high"})
-    statements = [(queries.load("upsert_entities").text, {"rows": ents})]
-    if rows:
-        statements.append((queries.load("upsert_deals").text, {"rows": rows}))
-    store.write(statements)
-
 
 def as_oracle(loops) -> dict[str, tuple[tuple[str, ...], ...]]:
     return {lp.key: tuple(leg.deal_ids for leg in lp.legs) for lp in loops}
