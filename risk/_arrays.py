@@ -12,10 +12,6 @@ arrays, so dense-only callers do not need scipy at all.
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-
 __all__ = [
     "as_matrix",
     "as_nonneg_vector",
@@ -23,6 +19,10 @@ __all__ = [
     "as_unit_vector",
     "is_sparse",
 ]
+
+from typing import Any
+
+import numpy as np
 
 
 def is_sparse(x: Any) -> bool:
@@ -51,7 +51,9 @@ def as_matrix(x: Any, name: str, n: int | None = None) -> Any:
     if len(shape) != 2 or shape[0] != shape[1]:
         raise ValueError(f"{name} must be a square 2-D matrix, got shape {shape}")
     if n is not None and shape[0] != n:
-        raise ValueError(f"{name} must be {n}x{n} to match the other inputs, got {shape}")
+        raise ValueError(
+            f"{name} must be {n}x{n} to match the other inputs, got {shape}"
+        )
     if data.size:
         if not np.all(np.isfinite(data)):
             raise ValueError(f"{name} must be finite (no NaN or inf)")
@@ -61,8 +63,11 @@ def as_matrix(x: Any, name: str, n: int | None = None) -> Any:
                 row = int(np.searchsorted(m.indptr, k, side="right") - 1)
                 where = (row, int(m.indices[k]))
             else:
-                where = tuple(int(v) for v in np.argwhere(data < 0)[0])
-            raise ValueError(f"{name} must be non-negative; {name}[{where[0]}, {where[1]}] < 0")
+                bad = np.argwhere(data < 0)[0]
+                where = (int(bad[0]), int(bad[1]))
+            raise ValueError(
+                f"{name} must be non-negative; {name}[{where[0]}, {where[1]}] < 0"
+            )
     return m
 
 

@@ -202,7 +202,9 @@ def clearing_vector(
     diag = l_in.diagonal() if sparse else np.diagonal(l_in)
     if np.any(diag != 0):
         i = int(np.flatnonzero(diag != 0)[0])
-        raise ValueError(f"liabilities[{i}, {i}] must be 0: an entity cannot owe itself")
+        raise ValueError(
+            f"liabilities[{i}, {i}] must be 0: an entity cannot owe itself"
+        )
     e = as_nonneg_vector(external_assets, "external_assets", n)
     x = (
         np.zeros(n)
@@ -292,10 +294,14 @@ def _solve_round(
         scaled = sp.diags(inv[d]) @ block
         m = (sp.identity(d.size, format="csr") - b * scaled.T).tocsr()
         sol = _krylov(m, rhs, p_prev[d])
-        if sol is None or not _is_fixed_point(sol, d, lt, e, pbar, inv, defaulted, a, b, tol):
+        if sol is None or not _is_fixed_point(
+            sol, d, lt, e, pbar, inv, defaulted, a, b, tol
+        ):
             sol = _sparse_lu(m, rhs)
-    if sol is not None and np.all(np.isfinite(sol)) and _is_fixed_point(
-        sol, d, lt, e, pbar, inv, defaulted, a, b, tol
+    if (
+        sol is not None
+        and np.all(np.isfinite(sol))
+        and _is_fixed_point(sol, d, lt, e, pbar, inv, defaulted, a, b, tol)
     ):
         p[d] = np.clip(sol, 0.0, pbar[d])
         return p
@@ -370,7 +376,9 @@ def _iterate_down(
     p = p_start.copy()
     for _ in range(max_iter):
         new = np.where(defaulted, a * e + b * _receipts(lt, p, inv), pbar)
-        new = np.minimum(new, p)  # the sequence is non-increasing; keep it so under rounding
+        new = np.minimum(
+            new, p
+        )  # the sequence is non-increasing; keep it so under rounding
         if np.max(np.abs(new - p), initial=0.0) <= tol:
             return new
         p = new

@@ -23,7 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import as_matrix, as_nonneg_vector, as_positive_vector, as_unit_vector, is_sparse
+from ._arrays import (
+    as_matrix,
+    as_nonneg_vector,
+    as_positive_vector,
+    as_unit_vector,
+    is_sparse,
+)
 
 _METHODS = ("original", "linear")
 _LINEAR_DEFAULT_MAX_ROUNDS = 1000
@@ -45,7 +51,8 @@ class DebtRankResult:
         Propagation rounds run (0 when nothing was shocked).
     history : list of ndarray
         ``history[t]`` is ``h`` after ``t`` rounds; ``history[0]`` is the
-        shock ``h(1)`` itself, ``history[-1]`` equals ``distress``.
+        shock ``h(1)`` itself, ``history[-1]`` equals ``distress``. With
+        ``keep_history=False`` only ``[h(1), h(T)]``.
     first_hit_round : ndarray of int, shape (n,)
         Round in which each entity first had ``h > 0``: 0 for the initially
         shocked, -1 for never hit.
@@ -101,6 +108,7 @@ def debtrank(
     cap_impact: bool = True,
     max_rounds: int | None = None,
     tol: float = 1e-12,
+    keep_history: bool = True,
 ) -> DebtRankResult:
     """Propagate an equity shock through a network of exposures (DebtRank).
 
@@ -132,6 +140,10 @@ def debtrank(
     tol : float, default 1e-12
         ``"linear"`` stops once no entity's distress rose by more than
         ``tol`` in a round (the l-fixed point). Unused by ``"original"``.
+    keep_history : bool, default True
+        Keep ``h`` after every round in ``history``. With False only the
+        shock and the final state are kept (``history`` has two entries),
+        which saves ``O(rounds * n)`` memory on large networks.
 
     Returns
     -------
@@ -179,7 +191,8 @@ def debtrank(
     Complexity: each round is one matrix-vector product, ``O(nnz)`` for
     sparse input and ``O(n^2)`` for dense, so a run costs
     ``O(rounds * nnz)`` time and ``O(nnz + rounds * n)`` memory (the history
-    keeps one vector per round). ``"original"`` runs at most ``n`` rounds
+    keeps one vector per round unless ``keep_history=False``).
+    ``"original"`` runs at most ``n`` rounds
     and in practice about the network's diameter; ``"linear"`` converges
     geometrically at the rate of the spectral radius of ``W``.
 
@@ -226,7 +239,9 @@ def debtrank(
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     if max_rounds is not None and (int(max_rounds) != max_rounds or max_rounds < 0):
-        raise ValueError(f"max_rounds must be a non-negative integer or None, got {max_rounds!r}")
+        raise ValueError(
+            f"max_rounds must be a non-negative integer or None, got {max_rounds!r}"
+        )
     if not (np.isfinite(tol) and tol >= 0):
         raise ValueError(f"tol must be finite and >= 0, got {tol!r}")
 
@@ -247,10 +262,12 @@ def debtrank(
 
     if method == "original":
         limit = n + 1 if max_rounds is None else int(max_rounds)
-        h, history, first_hit, rounds, converged = _original(w, h1, limit)
+        h, history, first_hit, rounds, converged = _original(w, h1, limit, keep_history)
     else:
         limit = _LINEAR_DEFAULT_MAX_ROUNDS if max_rounds is None else int(max_rounds)
-        h, history, first_hit, rounds, converged = _linear(w, h1, limit, tol)
+        h, history, first_hit, rounds, converged = _linear(
+            w, h1, limit, tol, keep_history
+        )
 
     for a in history:
         a.setflags(write=False)
@@ -268,7 +285,7 @@ def debtrank(
 
 
 def _original(
-    w: Any, h1: np.ndarray, limit: int
+    w: Any, h1: np.ndarray, limit: int, keep: bool
 ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, int, bool]:
     h = h1.copy()
     distressed = h > 0
@@ -283,12 +300,15 @@ def _original(
         inactive |= distressed
         distressed = (h > 0) & ~inactive
         first_hit[(first_hit < 0) & (h > 0)] = rounds
+        if keep:
+            history.append(h.copy())
+    if not keep and rounds:
         history.append(h.copy())
     return h, history, first_hit, rounds, not distressed.any()
 
 
 def _linear(
-    w: Any, h1: np.ndarray, limit: int, tol: float
+    w: Any, h1: np.ndarray, limit: int, tol: float, keep: bool
 ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, int, bool]:
     h = h1.copy()
     dh = h1.copy()  # h(1) - h(0) with h(0) = 0
@@ -302,6 +322,9 @@ def _linear(
         dh = h_next - h
         h = h_next
         first_hit[(first_hit < 0) & (h > 0)] = rounds
-        history.append(h.copy())
+        if keep:
+            history.append(h.copy())
         converged = not (dh.max() > tol)
+    if not keep and rounds:
+        history.append(h.copy())
     return h, history, first_hit, rounds, converged

@@ -67,7 +67,9 @@ class MarginResult:
     converged: bool
 
 
-def _sale_fraction(x: np.ndarray, debt: np.ndarray, haircut: np.ndarray, p: np.ndarray) -> np.ndarray:
+def _sale_fraction(
+    x: np.ndarray, debt: np.ndarray, haircut: np.ndarray, p: np.ndarray
+) -> np.ndarray:
     """Share of its position each holder must sell at marks ``p``."""
     value = x @ p
     equity = value - debt
@@ -199,12 +201,16 @@ def margin_spiral(
     if impact not in _IMPACTS:
         raise ValueError(f"impact must be one of {_IMPACTS}, got {impact!r}")
     if int(max_rounds) != max_rounds or max_rounds < 0:
-        raise ValueError(f"max_rounds must be a non-negative integer, got {max_rounds!r}")
+        raise ValueError(
+            f"max_rounds must be a non-negative integer, got {max_rounds!r}"
+        )
     if not (np.isfinite(tol) and tol >= 0):
         raise ValueError(f"tol must be finite and >= 0, got {tol!r}")
     x = np.array(holdings, dtype=np.float64, copy=True)
     if x.ndim != 2:
-        raise ValueError(f"holdings must be a 2-D (holders x assets) matrix, got shape {x.shape}")
+        raise ValueError(
+            f"holdings must be a 2-D (holders x assets) matrix, got shape {x.shape}"
+        )
     n_h, n_a = x.shape
     if x.size and not np.all(np.isfinite(x)):
         raise ValueError("holdings must be finite (no NaN or inf)")
@@ -252,15 +258,15 @@ def margin_spiral(
             break
     units = f[:, None] * x
     eq = x @ p - debt
-    out = dict(
-        prices=p,
-        price_path=np.array(path),
-        units_sold=units,
-        sale_fraction=f,
-        called_round=called_round,
-        equity=eq,
-        wiped_out=eq <= 0,
-    )
+    out = {
+        "prices": p,
+        "price_path": np.array(path),
+        "units_sold": units,
+        "sale_fraction": f,
+        "called_round": called_round,
+        "equity": eq,
+        "wiped_out": eq <= 0,
+    }
     for arr in out.values():
         arr.setflags(write=False)
     return MarginResult(

@@ -12,12 +12,10 @@ import importlib
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from circfin.risk import ClearingResult, clearing_vector
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-
-from circfin.risk import ClearingResult, clearing_vector
-
 
 TOL = 1e-12  # clearing_vector's default: insolvent when net worth < -tol * (1 + pbar)
 
@@ -32,7 +30,9 @@ def clearing_map(L, e, x, p, alpha=1.0, beta=1.0):
     pbar = L.sum(axis=1) + x
     pi = np.divide(L, pbar[:, None], out=np.zeros_like(L), where=pbar[:, None] > 0)
     inflow = pi.T @ p
-    return np.where(e + inflow - pbar >= -TOL * (1 + pbar), pbar, alpha * e + beta * inflow)
+    return np.where(
+        e + inflow - pbar >= -TOL * (1 + pbar), pbar, alpha * e + beta * inflow
+    )
 
 
 def greatest_by_enumeration(L, e, x, alpha=1.0, beta=1.0):
@@ -63,7 +63,9 @@ def greatest_by_enumeration(L, e, x, alpha=1.0, beta=1.0):
         if np.array_equal(insolvent, d) and np.all(p[d] <= pbar[d] + 1e-12):
             best = p if best is None else np.maximum(best, p)
     assert best is not None
-    assert np.allclose(clearing_map(L, e, x, best, alpha, beta), best, rtol=1e-9, atol=1e-9)
+    assert np.allclose(
+        clearing_map(L, e, x, best, alpha, beta), best, rtol=1e-9, atol=1e-9
+    )
     return best
 
 
@@ -117,8 +119,16 @@ def test_systemicrisk_default_clearing_rogers_veraart() -> None:
 # --------------------------------------------------------------------------
 VIGNETTE_MATRICES = [
     [[0.0, 0.0, 1.0], [0.4, 0.0, 2.1], [0.3, 2.7, 0.0]],
-    [[0.0, 0.09298631, 0.9070137], [0.3070137, 0.0, 2.1929863], [0.3929863, 2.60701369, 0.0]],
-    [[0.0, 0.2436671, 0.7563329], [0.1563329, 0.0, 2.3436671], [0.5436671, 2.4563329, 0.0]],
+    [
+        [0.0, 0.09298631, 0.9070137],
+        [0.3070137, 0.0, 2.1929863],
+        [0.3929863, 2.60701369, 0.0],
+    ],
+    [
+        [0.0, 0.2436671, 0.7563329],
+        [0.1563329, 0.0, 2.3436671],
+        [0.5436671, 2.4563329, 0.0],
+    ],
 ]
 
 
@@ -138,11 +148,15 @@ def test_systemicrisk_vignette_first_matrix_payments_by_hand() -> None:
     p1 = 1.4 + .075 p3, p3 = 3.1 + .5 p1  =>  p1 = 1.6325 / .9625,
     p3 = 3.1 + p1 / 2; bank 2 gets 1 + .675 p3 = 3.6649 >= 3.5.
     """
-    r = clearing_vector(np.array(VIGNETTE_MATRICES[0]), np.ones(3), external_liabilities=np.ones(3))
+    r = clearing_vector(
+        np.array(VIGNETTE_MATRICES[0]), np.ones(3), external_liabilities=np.ones(3)
+    )
     p1 = 1.6325 / 0.9625
     np.testing.assert_allclose(r.payments, [p1, 3.5, 3.1 + p1 / 2], rtol=1e-14)
     assert r.default_round.tolist() == [1, -1, 2]
-    np.testing.assert_allclose(r.external_payments, r.payments * np.array([1, 1, 1]) / [2, 3.5, 4])
+    np.testing.assert_allclose(
+        r.external_payments, r.payments * np.array([1, 1, 1]) / [2, 3.5, 4]
+    )
 
 
 # --------------------------------------------------------------------------
@@ -186,7 +200,9 @@ def test_chain_cascade_with_default_costs() -> None:
     3 + 2 = 5 < 8 and realises 1.5 + 1 = 2.5; 2 has 2.5 < 5 and realises
     .5 * 2.5 = 1.25. Default costs carry the cascade one step further."""
     L = np.array([[0, 10.0, 0], [0, 0, 8.0], [0, 0, 0]])
-    r = clearing_vector(L, [4.0, 3.0, 0.0], external_liabilities=[0, 0, 5.0], alpha=0.5, beta=0.5)
+    r = clearing_vector(
+        L, [4.0, 3.0, 0.0], external_liabilities=[0, 0, 5.0], alpha=0.5, beta=0.5
+    )
     np.testing.assert_allclose(r.payments, [2, 2.5, 1.25])
     assert [d.tolist() for d in r.default_order] == [[0], [1], [2]]
 
@@ -210,7 +226,9 @@ def test_sparse_large_default_block_matches_iteration() -> None:
     n, m = 3000, 15000
     rows, cols = rng.integers(0, n, m), rng.integers(0, n, m)
     keep = rows != cols
-    L = sp.coo_matrix((rng.uniform(1, 5, keep.sum()), (rows[keep], cols[keep])), shape=(n, n)).tocsr()
+    L = sp.coo_matrix(
+        (rng.uniform(1, 5, keep.sum()), (rows[keep], cols[keep])), shape=(n, n)
+    ).tocsr()
     L.sum_duplicates()
     owed, owns = np.asarray(L.sum(axis=1)).ravel(), np.asarray(L.sum(axis=0)).ravel()
     x = rng.uniform(0, 2, n)
@@ -235,13 +253,17 @@ def test_fallbacks_give_the_same_vector(monkeypatch: pytest.MonkeyPatch) -> None
     """If the dense solve fails the monotone iteration from above must find
     the same greatest clearing vector; if GMRES fails, sparse LU must."""
     module = importlib.import_module("circfin.risk.clearing")
-    want = clearing_vector(SR_L, SR_EA, external_liabilities=SR_EL, alpha=0.5, beta=0.7).payments
+    want = clearing_vector(
+        SR_L, SR_EA, external_liabilities=SR_EL, alpha=0.5, beta=0.7
+    ).payments
 
     def broken_solve(*args, **kwargs):
         raise np.linalg.LinAlgError("singular")
 
     monkeypatch.setattr(module.np.linalg, "solve", broken_solve)
-    got = clearing_vector(SR_L, SR_EA, external_liabilities=SR_EL, alpha=0.5, beta=0.7).payments
+    got = clearing_vector(
+        SR_L, SR_EA, external_liabilities=SR_EL, alpha=0.5, beta=0.7
+    ).payments
     np.testing.assert_allclose(got, want, atol=1e-11)
     monkeypatch.undo()
 
@@ -257,7 +279,9 @@ def test_fallbacks_give_the_same_vector(monkeypatch: pytest.MonkeyPatch) -> None
     assert want_big.defaulted.sum() > 500  # large enough for the sparse path
     monkeypatch.setattr(module, "_krylov", lambda *a, **k: None)
     got_big = clearing_vector(L, e, external_liabilities=x)
-    np.testing.assert_allclose(got_big.payments, want_big.payments, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        got_big.payments, want_big.payments, rtol=1e-10, atol=1e-10
+    )
 
 
 # --------------------------------------------------------------------------
@@ -266,7 +290,9 @@ def test_fallbacks_give_the_same_vector(monkeypatch: pytest.MonkeyPatch) -> None
 @st.composite
 def systems(draw: st.DrawFn):
     n = draw(st.integers(1, 7))
-    L = draw(arrays(np.float64, (n, n), elements=st.floats(0, 10, allow_subnormal=False)))
+    L = draw(
+        arrays(np.float64, (n, n), elements=st.floats(0, 10, allow_subnormal=False))
+    )
     L = np.where(draw(arrays(np.bool_, (n, n))), L, 0.0)
     np.fill_diagonal(L, 0.0)
     e = draw(arrays(np.float64, n, elements=st.floats(0, 10, allow_subnormal=False)))
@@ -296,7 +322,9 @@ def test_result_is_the_greatest_clearing_vector(system, ab) -> None:
     L, e, x = system
     a, b = ab
     r = clearing_vector(L, e, external_liabilities=x, alpha=a, beta=b)
-    np.testing.assert_allclose(r.payments, greatest_by_enumeration(L, e, x, a, b), rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(
+        r.payments, greatest_by_enumeration(L, e, x, a, b), rtol=1e-7, atol=1e-7
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -329,7 +357,9 @@ def test_eisenberg_noe_value_is_conserved(system) -> None:
     L, e, x = system
     r = clearing_vector(L, e, external_liabilities=x)
     kept = np.where(r.defaulted, 0.0, r.equity).sum()
-    assert kept + r.external_payments.sum() == pytest.approx(e.sum(), rel=1e-9, abs=1e-9)
+    assert kept + r.external_payments.sum() == pytest.approx(
+        e.sum(), rel=1e-9, abs=1e-9
+    )
     assert np.all(r.equity[~r.defaulted] >= -1e-9)
 
 
@@ -338,7 +368,9 @@ def test_eisenberg_noe_value_is_conserved(system) -> None:
 def test_sparse_input_same_as_dense(system, ab) -> None:
     L, e, x = system
     rd = clearing_vector(L, e, external_liabilities=x, alpha=ab[0], beta=ab[1])
-    rs = clearing_vector(sp.csr_matrix(L), e, external_liabilities=x, alpha=ab[0], beta=ab[1])
+    rs = clearing_vector(
+        sp.csr_matrix(L), e, external_liabilities=x, alpha=ab[0], beta=ab[1]
+    )
     np.testing.assert_allclose(rs.payments, rd.payments, rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(rs.default_round, rd.default_round)
 
@@ -348,7 +380,9 @@ def test_sparse_input_same_as_dense(system, ab) -> None:
 def test_default_order_is_consistent(system, ab) -> None:
     L, e, x = system
     r = clearing_vector(L, e, external_liabilities=x, alpha=ab[0], beta=ab[1])
-    flat = np.concatenate(r.default_order) if r.default_order else np.array([], dtype=int)
+    flat = (
+        np.concatenate(r.default_order) if r.default_order else np.array([], dtype=int)
+    )
     assert sorted(flat.tolist()) == np.flatnonzero(r.defaulted).tolist()
     for k, d in enumerate(r.default_order, start=1):
         assert np.all(r.default_round[d] == k)
@@ -361,14 +395,26 @@ def test_default_order_is_consistent(system, ab) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"liabilities": np.array([[1.0, 1], [1, 0]])}, r"liabilities\[0, 0\] must be 0"),
-        ({"liabilities": np.array([[0, -1.0], [1, 0]])}, r"liabilities must be non-negative; liabilities\[0, 1\]"),
+        (
+            {"liabilities": np.array([[1.0, 1], [1, 0]])},
+            r"liabilities\[0, 0\] must be 0",
+        ),
+        (
+            {"liabilities": np.array([[0, -1.0], [1, 0]])},
+            r"liabilities must be non-negative; liabilities\[0, 1\]",
+        ),
         ({"liabilities": np.ones((2, 3))}, r"square"),
         ({"liabilities": np.array([[0, np.inf], [1, 0]])}, r"finite"),
         ({"external_assets": [1.0, -2.0]}, r"external_assets\[1\] must be >= 0"),
         ({"external_assets": [np.nan, 1.0]}, r"external_assets\[0\] must be finite"),
-        ({"external_assets": [1.0, 1.0, 1.0]}, r"external_assets must have shape \(2,\)"),
-        ({"external_liabilities": [-1.0, 0.0]}, r"external_liabilities\[0\] must be >= 0"),
+        (
+            {"external_assets": [1.0, 1.0, 1.0]},
+            r"external_assets must have shape \(2,\)",
+        ),
+        (
+            {"external_liabilities": [-1.0, 0.0]},
+            r"external_liabilities\[0\] must be >= 0",
+        ),
         ({"alpha": 1.5}, r"alpha must be in \[0, 1\]"),
         ({"beta": -0.1}, r"beta must be in \[0, 1\]"),
         ({"alpha": float("nan")}, r"alpha must be in \[0, 1\]"),
@@ -377,7 +423,10 @@ def test_default_order_is_consistent(system, ab) -> None:
     ],
 )
 def test_validation(kwargs: dict, match: str) -> None:
-    args = {"liabilities": np.array([[0, 1.0], [1.0, 0]]), "external_assets": [1.0, 1.0]}
+    args = {
+        "liabilities": np.array([[0, 1.0], [1.0, 0]]),
+        "external_assets": [1.0, 1.0],
+    }
     args.update(kwargs)
     L, e = args.pop("liabilities"), args.pop("external_assets")
     with pytest.raises(ValueError, match=match):

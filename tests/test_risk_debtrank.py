@@ -13,11 +13,10 @@ import importlib
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from circfin.risk import DebtRankResult, debtrank
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-
-from circfin.risk import DebtRankResult, debtrank
 
 # --------------------------------------------------------------------------
 # Published case 1: NetworkRiskMeasures (R), README of carloscinelli/
@@ -81,7 +80,17 @@ def test_networkriskmeasures_debt_rank_per_vertex(
 # node is the sum invested in it plus jitter (1, 3, 0, 6, 8, 0, 0, 0), and
 # 56, 90, 50 for nodes 3, 7, 8. Node values v_k = total invested by k.
 # --------------------------------------------------------------------------
-FIG5_EDGES = [(2, 1, 4), (5, 2, 3), (7, 5, 5), (2, 5, 2), (3, 1, 6), (4, 1, 3), (6, 4, 2), (8, 6, 7), (5, 6, 2)]
+FIG5_EDGES = [
+    (2, 1, 4),
+    (5, 2, 3),
+    (7, 5, 5),
+    (2, 5, 2),
+    (3, 1, 6),
+    (4, 1, 3),
+    (6, 4, 2),
+    (8, 6, 7),
+    (5, 6, 2),
+]
 FIG5_EQUITY = np.array([14.0, 6.0, 56.0, 8.0, 15.0, 9.0, 90.0, 50.0])
 
 
@@ -123,7 +132,9 @@ def test_battiston_fig5_all_impacts_one_half() -> None:
     shock = np.zeros(8)
     shock[0] = 1.0
     r = debtrank(exposures, FIG5_EQUITY, shock, weights=x.sum(axis=1))
-    np.testing.assert_allclose(r.distress, [1, 0.625, 0.5, 0.5, 0.375, 0.25, 0.125, 0.125], atol=1e-12)
+    np.testing.assert_allclose(
+        r.distress, [1, 0.625, 0.5, 0.5, 0.375, 0.25, 0.125, 0.125], atol=1e-12
+    )
     assert r.debtrank == pytest.approx(12.125 / 34, abs=1e-12)
     assert round(r.debtrank, 3) == 0.357
 
@@ -131,7 +142,9 @@ def test_battiston_fig5_all_impacts_one_half() -> None:
 # --------------------------------------------------------------------------
 # Closed forms and hand-derived cases
 # --------------------------------------------------------------------------
-def _subcritical(seed: int, n: int, density: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _subcritical(
+    seed: int, n: int, density: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     x = rng.uniform(0.0, 1.0, (n, n)) * (rng.uniform(size=(n, n)) < density)
     np.fill_diagonal(x, 0.0)
@@ -158,7 +171,14 @@ def test_linear_equals_leontief_inverse(seed: int) -> None:
     r = debtrank(x, equity, shock, method="linear", cap_impact=False, max_rounds=5000)
     assert r.converged
     np.testing.assert_allclose(r.distress, closed, rtol=1e-9, atol=1e-12)
-    rs = debtrank(sp.csr_matrix(x), equity, shock, method="linear", cap_impact=False, max_rounds=5000)
+    rs = debtrank(
+        sp.csr_matrix(x),
+        equity,
+        shock,
+        method="linear",
+        cap_impact=False,
+        max_rounds=5000,
+    )
     np.testing.assert_allclose(rs.distress, closed, rtol=1e-9, atol=1e-12)
 
 
@@ -196,7 +216,10 @@ def test_diamond_original_undercounts_late_arrivals() -> None:
     np.testing.assert_allclose(orig.distress, [0.4, 0.2, 0.3, 0.2], atol=1e-15)
     np.testing.assert_allclose(lin.distress, [0.4, 0.2, 0.3, 0.3], atol=1e-15)
     assert orig.first_hit_round.tolist() == [0, 1, 1, 2]
-    assert [h.tolist() for h in orig.history][:2] == [[0.4, 0, 0, 0], [0.4, 0.2, 0.2, 0]]
+    assert [h.tolist() for h in orig.history][:2] == [
+        [0.4, 0, 0, 0],
+        [0.4, 0.2, 0.2, 0],
+    ]
 
 
 def test_cap_impact_limits_single_counterparty_loss() -> None:
@@ -204,7 +227,9 @@ def test_cap_impact_limits_single_counterparty_loss() -> None:
     uncapped the loss saturates at 1 anyway, but a 10 % shock passes 30 %."""
     x = np.array([[0.0, 0.0], [30.0, 0.0]])
     assert debtrank(x, [1.0, 10.0], [0.1, 0.0]).distress[1] == pytest.approx(0.1)
-    assert debtrank(x, [1.0, 10.0], [0.1, 0.0], cap_impact=False).distress[1] == pytest.approx(0.3)
+    assert debtrank(x, [1.0, 10.0], [0.1, 0.0], cap_impact=False).distress[
+        1
+    ] == pytest.approx(0.3)
     assert debtrank(x, [1.0, 10.0], [1.0, 0.0], cap_impact=False).distress[1] == 1.0
 
 
@@ -240,6 +265,20 @@ def test_max_rounds_stops_early() -> None:
     assert debtrank(chain, np.ones(6), [1, 0, 0, 0, 0, 0]).distress.tolist() == [1] * 6
 
 
+def test_keep_history_false_keeps_first_and_last() -> None:
+    x = _fig5_exposures()
+    shock = np.zeros(8)
+    shock[0] = 1.0
+    for method in ("original", "linear"):
+        full = debtrank(x, FIG5_EQUITY, shock, method=method)
+        lean = debtrank(x, FIG5_EQUITY, shock, method=method, keep_history=False)
+        assert len(lean.history) == 2 and len(full.history) == full.rounds + 1
+        np.testing.assert_array_equal(lean.history[0], full.history[0])
+        np.testing.assert_array_equal(lean.history[-1], full.distress)
+        np.testing.assert_array_equal(lean.first_hit_round, full.first_hit_round)
+        assert lean.rounds == full.rounds
+
+
 def test_result_is_frozen() -> None:
     r = debtrank(NRM_EXPOSURES, NRM_BUFFER, 0.1)
     assert isinstance(r, DebtRankResult)
@@ -254,7 +293,9 @@ def test_sparse_matches_dense_on_larger_network() -> None:
     n, m = 2000, 12000
     rows, cols = rng.integers(0, n, m), rng.integers(0, n, m)
     keep = rows != cols
-    x = sp.csr_matrix((rng.lognormal(0, 1, keep.sum()), (rows[keep], cols[keep])), shape=(n, n))
+    x = sp.csr_matrix(
+        (rng.lognormal(0, 1, keep.sum()), (rows[keep], cols[keep])), shape=(n, n)
+    )
     equity = np.asarray(x.sum(axis=1)).ravel() * rng.uniform(0.2, 2.0, n) + 0.1
     shock = np.where(rng.uniform(size=n) < 0.01, 0.5, 0.0)
     for method in ("original", "linear"):
@@ -265,7 +306,8 @@ def test_sparse_matches_dense_on_larger_network() -> None:
         np.testing.assert_array_equal(rs.first_hit_round, rd.first_hit_round)
     # scipy sparse arrays (not just matrices) and other formats are accepted
     np.testing.assert_allclose(
-        debtrank(sp.coo_array(x), equity, shock).distress, debtrank(x, equity, shock).distress
+        debtrank(sp.coo_array(x), equity, shock).distress,
+        debtrank(x, equity, shock).distress,
     )
 
 
@@ -275,17 +317,23 @@ def test_sparse_matches_dense_on_larger_network() -> None:
 @st.composite
 def networks(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = draw(st.integers(1, 7))
-    x = draw(arrays(np.float64, (n, n), elements=st.floats(0, 10, allow_subnormal=False)))
+    x = draw(
+        arrays(np.float64, (n, n), elements=st.floats(0, 10, allow_subnormal=False))
+    )
     mask = draw(arrays(np.bool_, (n, n)))
     x = np.where(mask, x, 0.0)
-    equity = draw(arrays(np.float64, n, elements=st.floats(0.05, 20, allow_subnormal=False)))
+    equity = draw(
+        arrays(np.float64, n, elements=st.floats(0.05, 20, allow_subnormal=False))
+    )
     shock = draw(arrays(np.float64, n, elements=st.floats(0, 1, allow_subnormal=False)))
     return x, equity, shock
 
 
 @settings(max_examples=150, deadline=None)
 @given(networks(), st.sampled_from(["original", "linear"]), st.booleans())
-def test_distress_in_unit_interval_and_nondecreasing(net, method: str, cap: bool) -> None:
+def test_distress_in_unit_interval_and_nondecreasing(
+    net, method: str, cap: bool
+) -> None:
     x, equity, shock = net
     r = debtrank(x, equity, shock, method=method, cap_impact=cap, max_rounds=3000)
     hist = np.array(r.history)
@@ -306,7 +354,9 @@ def test_linear_at_least_original(net, cap: bool) -> None:
     in every round (induction on rounds), hence also at the end."""
     x, equity, shock = net
     orig = debtrank(x, equity, shock, cap_impact=cap)
-    lin = debtrank(x, equity, shock, method="linear", cap_impact=cap, max_rounds=3000, tol=1e-14)
+    lin = debtrank(
+        x, equity, shock, method="linear", cap_impact=cap, max_rounds=3000, tol=1e-14
+    )
     assert np.all(lin.distress >= orig.distress - 1e-9)
     for t in range(min(len(orig.history), len(lin.history))):
         assert np.all(lin.history[t] >= orig.history[t] - 1e-12)
@@ -370,7 +420,10 @@ def test_debtrank_is_weighted_increase(net, data: st.DataObject) -> None:
         ({"equity": [1.0, 1.0]}, r"equity must have shape \(3,\)"),
         ({"shock": [0.1, 1.5, 0.0]}, r"shock\[1\] must be in \[0, 1\]"),
         ({"shock": [-0.1, 0.5, 0.0]}, r"shock\[0\] must be in \[0, 1\]"),
-        ({"exposures": -np.eye(3)}, r"exposures must be non-negative; exposures\[0, 0\]"),
+        (
+            {"exposures": -np.eye(3)},
+            r"exposures must be non-negative; exposures\[0, 0\]",
+        ),
         ({"exposures": np.ones((3, 2))}, r"square"),
         ({"exposures": np.full((3, 3), np.nan)}, r"finite"),
         ({"weights": [0.0, 0.0, 0.0]}, r"weights must not all be zero"),
@@ -380,9 +433,17 @@ def test_debtrank_is_weighted_increase(net, data: st.DataObject) -> None:
     ],
 )
 def test_validation(kwargs: dict, match: str) -> None:
-    args = {"exposures": np.ones((3, 3)), "equity": np.ones(3), "shock": np.full(3, 0.1)}
+    args = {
+        "exposures": np.ones((3, 3)),
+        "equity": np.ones(3),
+        "shock": np.full(3, 0.1),
+    }
     args.update(kwargs)
-    exposures, equity, shock = args.pop("exposures"), args.pop("equity"), args.pop("shock")
+    exposures, equity, shock = (
+        args.pop("exposures"),
+        args.pop("equity"),
+        args.pop("shock"),
+    )
     with pytest.raises(ValueError, match=match):
         debtrank(exposures, equity, shock, **args)
 

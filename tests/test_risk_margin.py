@@ -15,11 +15,10 @@ import math
 
 import numpy as np
 import pytest
+from circfin.risk import MarginResult, margin_spiral
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-
-from circfin.risk import MarginResult, margin_spiral
 
 
 def price_map(x, equity, shock, haircut, lam, p, impact="linear"):
@@ -31,7 +30,9 @@ def price_map(x, equity, shock, haircut, lam, p, impact="linear"):
     f = np.zeros(len(value))
     ok = value > 0
     with np.errstate(over="ignore"):
-        f[ok] = np.clip(1 - eq[ok] / (np.broadcast_to(haircut, value.shape)[ok] * value[ok]), 0, 1)
+        f[ok] = np.clip(
+            1 - eq[ok] / (np.broadcast_to(haircut, value.shape)[ok] * value[ok]), 0, 1
+        )
     f[eq <= 0] = 1.0  # equity gone: liquidate, even at zero prices
     q = f @ x
     z = np.asarray(lam) * q
@@ -65,7 +66,9 @@ def test_first_round_is_glt_leverage_targeting() -> None:
     units = (sold_value / value_after_shock)[:, None] * x  # pro rata
     np.testing.assert_allclose(r.units_sold, units, rtol=1e-12)
     np.testing.assert_allclose((r.units_sold @ p0), sold_value, rtol=1e-12)
-    np.testing.assert_allclose(r.price_path[1], p0 * (1 - lam * units.sum(axis=0)), rtol=1e-12)
+    np.testing.assert_allclose(
+        r.price_path[1], p0 * (1 - lam * units.sum(axis=0)), rtol=1e-12
+    )
     assert np.all(sold_value < value_after_shock)  # inside GLT's linear regime
     assert r.called_round.tolist() == [1, 1, 1] and not r.converged
 
@@ -86,7 +89,9 @@ def test_single_holder_closed_form_fixed_point() -> None:
     c = 0.9 * 0.001 * 80 / 0.15
     p_star = (a + math.sqrt(a * a - 4 * c)) / 2
     assert p_star == pytest.approx(0.835480, abs=1e-6)
-    r = margin_spiral([[100.0]], [20.0], 0.1, haircut=0.15, price_impact=0.001, max_rounds=1000)
+    r = margin_spiral(
+        [[100.0]], [20.0], 0.1, haircut=0.15, price_impact=0.001, max_rounds=1000
+    )
     assert r.converged
     assert r.prices[0] == pytest.approx(p_star, abs=1e-10)
     f_star = 1 - 1 / 0.15 + 80 / (0.15 * 100 * p_star)
@@ -112,8 +117,12 @@ def test_two_funds_called_in_successive_rounds() -> None:
     p^2 - 1.235 p + .35625 = 0, p* = (1.235 + sqrt(.100225)) / 2 = 0.775792,
     f1 = 0.833772; fund 0's equity 7.75792 - 8 < 0.
     """
-    r = margin_spiral([[10.0], [10.0]], [2.0, 2.5], 0.05, haircut=0.2, price_impact=0.01)
-    np.testing.assert_allclose(r.price_path[:3, 0], [0.95, 0.93, 0.95 * (1 - 1 / 30)], rtol=1e-12)
+    r = margin_spiral(
+        [[10.0], [10.0]], [2.0, 2.5], 0.05, haircut=0.2, price_impact=0.01
+    )
+    np.testing.assert_allclose(
+        r.price_path[:3, 0], [0.95, 0.93, 0.95 * (1 - 1 / 30)], rtol=1e-12
+    )
     assert r.called_round.tolist() == [1, 2]
     assert [c.tolist() for c in r.called_by_round[:2]] == [[0], [1]]
     assert r.converged and r.wiped_out.tolist() == [True, False]
@@ -129,10 +138,25 @@ def test_exponential_impact_solves_cifuentes_ferrucci_shin_fixed_point() -> None
     The final price satisfies p = (1 - s) exp(-lambda Q(p))."""
     x = np.array([[100.0, 20.0], [30.0, 80.0]])
     equity = np.array([25.0, 30.0])
-    r = margin_spiral(x, equity, [0.05, 0.02], haircut=[0.2, 0.3], price_impact=[0.001, 0.002],
-                      impact="exponential", max_rounds=2000)
+    r = margin_spiral(
+        x,
+        equity,
+        [0.05, 0.02],
+        haircut=[0.2, 0.3],
+        price_impact=[0.001, 0.002],
+        impact="exponential",
+        max_rounds=2000,
+    )
     assert r.converged
-    again, _ = price_map(x, equity, [0.05, 0.02], np.array([0.2, 0.3]), [0.001, 0.002], r.prices, "exponential")
+    again, _ = price_map(
+        x,
+        equity,
+        [0.05, 0.02],
+        np.array([0.2, 0.3]),
+        [0.001, 0.002],
+        r.prices,
+        "exponential",
+    )
     np.testing.assert_allclose(again, r.prices, atol=1e-10)
     assert np.all(r.prices < [0.95, 0.98])
 
@@ -163,7 +187,9 @@ def test_zero_impact_one_round_of_sales() -> None:
 
 
 def test_cash_rich_holder_is_never_called() -> None:
-    r = margin_spiral([[10.0], [10.0]], [15.0, 1.0], 0.5, haircut=0.5, price_impact=0.01)
+    r = margin_spiral(
+        [[10.0], [10.0]], [15.0, 1.0], 0.5, haircut=0.5, price_impact=0.01
+    )
     assert r.called_round[0] == -1 and r.sale_fraction[0] == 0.0
     assert r.called_round[1] == 1
 
@@ -180,7 +206,11 @@ def test_linear_impact_can_take_price_to_zero() -> None:
 def books(draw: st.DrawFn):
     n_h = draw(st.integers(1, 5))
     n_a = draw(st.integers(1, 4))
-    x = draw(arrays(np.float64, (n_h, n_a), elements=st.floats(0, 100, allow_subnormal=False)))
+    x = draw(
+        arrays(
+            np.float64, (n_h, n_a), elements=st.floats(0, 100, allow_subnormal=False)
+        )
+    )
     frac = draw(arrays(np.float64, n_h, elements=st.floats(0.02, 1.5)))
     equity = np.maximum(frac * x.sum(axis=1), 0.5)
     haircut = draw(arrays(np.float64, n_h, elements=st.floats(0.05, 1.0)))
@@ -194,7 +224,15 @@ def books(draw: st.DrawFn):
 @given(books())
 def test_prices_never_rise(book) -> None:
     x, equity, shock, haircut, lam, impact = book
-    r = margin_spiral(x, equity, shock, haircut=haircut, price_impact=lam, impact=impact, max_rounds=300)
+    r = margin_spiral(
+        x,
+        equity,
+        shock,
+        haircut=haircut,
+        price_impact=lam,
+        impact=impact,
+        max_rounds=300,
+    )
     path = r.price_path
     assert np.all(np.diff(path, axis=0) <= 0)
     np.testing.assert_array_equal(path[0], 1 - shock)
@@ -211,7 +249,7 @@ def test_monotone_in_shock(book, data: st.DataObject) -> None:
     x, equity, shock, haircut, lam, impact = book
     extra = data.draw(arrays(np.float64, shock.shape, elements=st.floats(0, 0.4)))
     bigger = np.minimum(1.0, shock + extra)
-    kw = dict(haircut=haircut, price_impact=lam, impact=impact, max_rounds=300)
+    kw = {"haircut": haircut, "price_impact": lam, "impact": impact, "max_rounds": 300}
     small = margin_spiral(x, equity, shock, **kw)
     big = margin_spiral(x, equity, bigger, **kw)
     assert np.all(big.prices <= small.prices + 1e-12)
@@ -224,11 +262,19 @@ def test_monotone_in_shock(book, data: st.DataObject) -> None:
 @given(books())
 def test_converged_prices_are_a_fixed_point(book) -> None:
     x, equity, shock, haircut, lam, impact = book
-    r = margin_spiral(x, equity, shock, haircut=haircut, price_impact=lam, impact=impact,
-                      max_rounds=5000, tol=1e-13)
+    r = margin_spiral(
+        x,
+        equity,
+        shock,
+        haircut=haircut,
+        price_impact=lam,
+        impact=impact,
+        max_rounds=5000,
+        tol=1e-13,
+    )
     if not r.converged:
         return
-    again, f = price_map(x, equity, shock, haircut, lam, r.prices, impact)
+    again, _f = price_map(x, equity, shock, haircut, lam, r.prices, impact)
     np.testing.assert_allclose(again, r.prices, atol=1e-8)
     np.testing.assert_allclose(r.units_sold, r.sale_fraction[:, None] * x)
 
@@ -237,7 +283,7 @@ def test_converged_prices_are_a_fixed_point(book) -> None:
 @given(books())
 def test_more_impact_never_raises_prices(book) -> None:
     x, equity, shock, haircut, lam, impact = book
-    kw = dict(haircut=haircut, impact=impact, max_rounds=300)
+    kw = {"haircut": haircut, "impact": impact, "max_rounds": 300}
     r1 = margin_spiral(x, equity, shock, price_impact=lam, **kw)
     r2 = margin_spiral(x, equity, shock, price_impact=2 * lam, **kw)
     k = min(len(r1.price_path), len(r2.price_path))
@@ -250,7 +296,10 @@ def test_more_impact_never_raises_prices(book) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"holdings": [[1.0, -1.0]]}, r"holdings must be non-negative; holdings\[0, 1\]"),
+        (
+            {"holdings": [[1.0, -1.0]]},
+            r"holdings must be non-negative; holdings\[0, 1\]",
+        ),
         ({"holdings": [1.0, 1.0]}, r"2-D"),
         ({"holdings": [[np.nan, 1.0]]}, r"finite"),
         ({"equity": [0.0]}, r"equity\[0\] must be > 0"),
@@ -264,10 +313,19 @@ def test_more_impact_never_raises_prices(book) -> None:
     ],
 )
 def test_validation(kwargs: dict, match: str) -> None:
-    args = {"holdings": [[1.0, 2.0]], "equity": [1.0], "price_shock": [0.1, 0.1],
-            "haircut": 0.2, "price_impact": 0.01}
+    args = {
+        "holdings": [[1.0, 2.0]],
+        "equity": [1.0],
+        "price_shock": [0.1, 0.1],
+        "haircut": 0.2,
+        "price_impact": 0.01,
+    }
     args.update(kwargs)
-    holdings, equity, shock = args.pop("holdings"), args.pop("equity"), args.pop("price_shock")
+    holdings, equity, shock = (
+        args.pop("holdings"),
+        args.pop("equity"),
+        args.pop("price_shock"),
+    )
     with pytest.raises(ValueError, match=match):
         margin_spiral(holdings, equity, shock, **args)
 
