@@ -143,7 +143,7 @@ def clearing_vector(
 
     which for ``alpha = beta = 1`` is Eisenberg-Noe's
     ``min(pbar, e + Pi^T p)``. The Greatest Clearing Vector Algorithm
-    (Rogers & Veraart 2013, Def. 3.6; Eisenberg & Noe 2001, Sect. 3's
+    (Rogers & Veraart 2013, Def. 3.6, as cited by systemicrisk; Eisenberg & Noe's
     fictitious default algorithm when ``alpha = beta = 1``) starts from
     ``p = pbar`` and in round ``k`` marks every entity with
     ``e_i + (Pi^T p)_i - pbar_i < 0`` as defaulted (set ``D``), then solves

@@ -164,7 +164,7 @@ def debtrank(
     With ``W[i, j] = exposures[i, j] / equity[i]`` (capped at 1 when
     ``cap_impact``), ``h(1) = shock``:
 
-    *original* (Battiston et al. 2012, eqs. 1-2): entities with
+    *original* (Battiston et al. 2012): entities with
     ``h_i(1) > 0`` start Distressed (D), the rest Undistressed (U). Each
     round,
 
@@ -177,7 +177,7 @@ def debtrank(
     NetworkRiskMeasures (``debt_rank_shock``) and the worked example of the
     Supplementary Information of Battiston et al. (Fig. 5).
 
-    *linear* (Bardoscia et al. 2015, eq. 6): with ``h(0) = 0``,
+    *linear* (Bardoscia et al. 2015): with ``h(0) = 0``,
 
     ``h(t+1) = min(1, h(t) + W (h(t) - h(t-1)))``
 
@@ -187,6 +187,15 @@ def debtrank(
     DebtRank is never below the original one for the same inputs.
 
     ``R = v . h(T) - v . h(1)`` with ``v`` the normalised ``weights``.
+
+    Monotonicity: linear DebtRank is monotone in the shock. The original is
+    monotone only for a fixed set of initially shocked entities: shocking
+    one more entity, however slightly, makes it pass on its small initial
+    loss at once and go inactive before a larger loss reaches it, so the
+    end state can be lower (chain 0 -> 1 -> 2 with unit impacts: shock
+    ``(1, 0, 0)`` ends with ``h_2 = 1``, shock ``(1, .01, 0)`` with
+    ``h_2 = .01``). This is the under-estimation Bardoscia et al. (2015)
+    correct.
 
     Complexity: each round is one matrix-vector product, ``O(nnz)`` for
     sparse input and ``O(n^2)`` for dense, so a run costs

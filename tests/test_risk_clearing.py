@@ -21,7 +21,7 @@ TOL = 1e-12  # clearing_vector's default: insolvent when net worth < -tol * (1 +
 
 
 def clearing_map(L, e, x, p, alpha=1.0, beta=1.0):
-    """Phi(p) of Rogers & Veraart (2013), eq. (3): pay in full if solvent,
+    """Phi(p) of Rogers & Veraart (2013): pay in full if solvent,
     else alpha * e + beta * Pi^T p. Reference implementation for the tests,
     with the same documented solvency tolerance as clearing_vector (with
     default costs Phi jumps at the solvency boundary, so a shortfall of

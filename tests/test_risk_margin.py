@@ -43,9 +43,9 @@ def price_map(x, equity, shock, haircut, lam, p, impact="linear"):
 # --------------------------------------------------------------------------
 # Greenwood, Landier & Thesmar (2015), "Vulnerable banks", JFE 115(3):
 # a bank that targets its leverage b = D/E and loses L on its assets sells
-# b * L of assets (their eq. for the first-round fire sale, phi = B A M F
-# in matrix form), pro rata to its holdings; with linear price impact the
-# asset's return is -l * (dollars sold).
+# b * L of assets (their first-round fire-sale rule), pro rata to its
+# holdings; with linear price impact the asset's return is
+# -l * (amount sold).
 # --------------------------------------------------------------------------
 def test_first_round_is_glt_leverage_targeting() -> None:
     """Three holders that start exactly at their haircut (E = h V), two
