@@ -1,0 +1,385 @@
+"""The compiled inner loop of the loop engine: bounded simple-cycle search.
+
+Private to :mod:`circfin.graph.loops`. Everything here works on integer
+arrays only (no strings, no pandas), so numba can compile it; without numba
+the same functions run as plain Python (slowly, but correctly).
+
+The search is a depth-first walk from each start node ``s`` that only
+visits nodes ranked after ``s`` (so each cycle is found once, from its
+first-ranked node), pruned by the distance back to ``s``: a reverse
+breadth-first search from ``s`` first marks every allowed node that can
+return to ``s`` within ``max_len - 1`` steps, and the walk only steps onto
+a node whose distance still fits in the remaining length (as in bounded
+Johnson-style searches, Gupta & Suzumura 2021). Time filters prune while
+walking, with necessary conditions that are exact whenever every leg of the
+path has a single dated deal; a cycle that closes is then checked exactly.
+
+The walk is resumable: all of its state lives in arrays the caller owns,
+and it returns after ``step_limit`` edge visits, when the output buffers
+are full, or when ``found_limit`` cycles have been found. That is how the
+caller enforces a time budget and grows buffers without copying.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+try:  # numba is a dependency; the fallback only keeps the engine importable.
+    from numba import njit as _njit
+
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - exercised only without numba
+    HAVE_NUMBA = False
+
+    def _njit(*args, **kwargs):  # type: ignore[no-redef]
+        if args and callable(args[0]):
+            return args[0]
+        return lambda f: f
+
+
+__all__: list[str] = []  # private module
+
+DEAD = np.int64(1) << np.int64(60)  # "no such day": later than any real day
+NEG = -DEAD  # earlier than any real day
+
+# Kernel return codes.
+DONE = 0  # every start searched
+PAUSED = 1  # step_limit reached; call again to go on
+FULL = 2  # output buffers full; give new ones and call again
+LIMIT = 3  # found_limit cycles found and another one exists
+
+# Slots of the integer state vector ``ist``.
+S_START = 0  # index into starts of the start being searched (-1 before the first)
+S_DEPTH = 1  # edges on the current path, -1 when between starts
+S_FOUND = 2  # cycles found so far (all calls)
+S_NOUT = 3  # cycles written into the current output buffers
+S_EPOS = 4  # edge slots used in the current output buffers
+S_STAMP = 5  # last stamp used for the distance marks
+S_STEPS = 6  # edge visits so far (all calls)
+N_STATE = 8
+
+
+@_njit(cache=True, nogil=True)
+def _succ(e, t, dstart, dend, days):
+    """Smallest day of edge ``e`` that is >= t, or DEAD."""
+    lo = dstart[e]
+    end = dend[e]
+    hi = end
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if days[mid] < t:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < end:
+        return np.int64(days[lo])
+    return DEAD
+
+
+@_njit(cache=True, nogil=True)
+def _ordered_within(legs, n, lo, hi, dstart, dend, days):
+    """Can one day per leg be picked in [lo, hi], non-decreasing around the
+    cycle from some leg? Greedy smallest-next is optimal for a fixed start."""
+    for r in range(n):
+        cur = lo
+        ok = True
+        for i in range(n):
+            x = _succ(legs[(r + i) % n], cur, dstart, dend, days)
+            if x == DEAD or x > hi:
+                ok = False
+                break
+            cur = x
+        if ok:
+            return True
+    return False
+
+
+@_njit(cache=True, nogil=True)
+def exact_time_check(legs, n, within, ordered, dstart, dend, days):
+    """Exact test of the within/ordered conditions for one cycle's legs."""
+    if within < 0 and not ordered:
+        return True
+    if within < 0:
+        return _ordered_within(legs, n, NEG, DEAD, dstart, dend, days)
+    # Some witness has a smallest day t, one of the legs' days; try them all.
+    for i in range(n):
+        e = legs[i]
+        for k in range(dstart[e], dend[e]):
+            t = np.int64(days[k])
+            if ordered:
+                if _ordered_within(legs, n, t, t + within, dstart, dend, days):
+                    return True
+            else:
+                ok = True
+                for j in range(n):
+                    if _succ(legs[j], t, dstart, dend, days) > t + within:
+                        ok = False
+                        break
+                if ok:
+                    return True
+    return False
+
+
+@_njit(cache=True, nogil=True)
+def search(
+    ostart, oend, onbr, oeid,  # out-adjacency: node u's arcs are positions ostart[u]..oend[u]-1
+    rstart, rend, rnbr,  # in-adjacency, same layout
+    starts, first_pos,  # start nodes; first_pos[i] >= 0 pins the first arc of start i
+    rank, restrict,  # with restrict, only nodes ranked after the start are visited
+    kmin, kmax,
+    within, ordered, dstart, dend, days,  # time filters: edge e's dated days, sorted, are days[dstart[e]:dend[e]]
+    ist, path, itpos, itend, pedge, tlo, thi, tb, ta, tcap, tmulti,  # walk state
+    onpath, dstamp, dist, queue,  # node-sized scratch
+    out_e, out_len,  # output: edges of each cycle (from the start), and its length
+    step_limit, found_limit,
+):
+    n_starts = starts.shape[0]
+    si = ist[S_START]
+    depth = ist[S_DEPTH]
+    found = ist[S_FOUND]
+    nout = ist[S_NOUT]
+    epos = ist[S_EPOS]
+    stamp = ist[S_STAMP]
+    steps = np.int64(0)
+    cap_out = out_len.shape[0]
+    cap_e = out_e.shape[0]
+    timed = within >= 0 or ordered
+    s = -1
+    if 0 <= si < n_starts and depth >= 0:
+        s = starts[si]
+    code = DONE
+    legs = np.empty(kmax, dtype=np.int64)
+    while True:
+        if depth < 0:
+            si += 1
+            if si >= n_starts:
+                code = DONE
+                break
+            s = starts[si]
+            stamp += 1
+            # Reverse BFS from s, bounded by kmax - 1 steps, over allowed nodes.
+            rs = rank[s]
+            dstamp[s] = stamp
+            dist[s] = 0
+            qh = 0
+            qt = 1
+            queue[0] = s
+            while qh < qt:
+                x = queue[qh]
+                qh += 1
+                dx = dist[x]
+                if dx >= kmax - 1:
+                    continue
+                for p in range(rstart[x], rend[x]):
+                    y = rnbr[p]
+                    if dstamp[y] == stamp:
+                        continue
+                    if restrict and rank[y] <= rs:
+                        continue
+                    dstamp[y] = stamp
+                    dist[y] = dx + 1
+                    queue[qt] = y
+                    qt += 1
+            depth = 0
+            path[0] = s
+            onpath[s] = True
+            fp = first_pos[si]
+            if fp >= 0:
+                itpos[0] = fp
+                itend[0] = fp + 1
+            else:
+                itpos[0] = ostart[s]
+                itend[0] = oend[s]
+            tlo[0] = NEG
+            thi[0] = DEAD
+            tb[0] = NEG
+            ta[0] = DEAD
+            tcap[0] = DEAD
+            tmulti[0] = 0
+        if steps >= step_limit:
+            code = PAUSED
+            break
+        d = depth
+        j = itpos[d]
+        if j >= itend[d]:
+            onpath[path[d]] = False
+            depth = d - 1
+            continue
+        itpos[d] = j + 1
+        steps += 1
+        w = onbr[j]
+        e = oeid[j]
+        closing = w == s
+        if closing:
+            if d + 1 < kmin:
+                continue
+        else:
+            if dstamp[w] != stamp or onpath[w]:
+                continue
+            if d + 1 + dist[w] > kmax:
+                continue
+        nlo = NEG
+        nhi = DEAD
+        nb = DEAD
+        na = DEAD
+        ncap = DEAD
+        nmulti = 0
+        if timed:
+            e0 = dstart[e]
+            e1 = dend[e]
+            if e0 == e1:  # no dated deal on this leg
+                continue
+            emin = np.int64(days[e0])
+            emax = np.int64(days[e1 - 1])
+            nlo = tlo[d] if tlo[d] > emin else emin
+            nhi = thi[d] if thi[d] < emax else emax
+            if within >= 0 and nlo - nhi > within:
+                continue
+            nmulti = tmulti[d] + (1 if e1 - e0 > 1 else 0)
+            ncap = tcap[d]
+            if ordered:
+                if d == 0:
+                    nb = emin
+                    ncap = emax
+                else:
+                    if tb[d] != DEAD:
+                        nb = _succ(e, tb[d], dstart, dend, days)
+                        if emin <= ncap:
+                            na = emin
+                    if ta[d] != DEAD:
+                        x = _succ(e, ta[d], dstart, dend, days)
+                        if x <= ncap and x < na:
+                            na = x
+                if nb == DEAD and na == DEAD:
+                    continue
+        if closing:
+            if timed and nmulti > 0:
+                for i in range(d):
+                    legs[i] = pedge[i + 1]
+                legs[d] = e
+                if not exact_time_check(legs, d + 1, within, ordered, dstart, dend, days):
+                    continue
+            if found >= found_limit:
+                itpos[d] = j
+                code = LIMIT
+                break
+            if nout >= cap_out or epos + d + 1 > cap_e:
+                itpos[d] = j
+                code = FULL
+                break
+            for i in range(d):
+                out_e[epos + i] = pedge[i + 1]
+            out_e[epos + d] = e
+            epos += d + 1
+            out_len[nout] = d + 1
+            nout += 1
+            found += 1
+            continue
+        nd = d + 1
+        depth = nd
+        path[nd] = w
+        pedge[nd] = e
+        onpath[w] = True
+        itpos[nd] = ostart[w]
+        itend[nd] = oend[w]
+        if timed:
+            tlo[nd] = nlo
+            thi[nd] = nhi
+            tb[nd] = nb
+            ta[nd] = na
+            tcap[nd] = ncap
+            tmulti[nd] = nmulti
+    ist[S_START] = si
+    ist[S_DEPTH] = depth
+    ist[S_FOUND] = found
+    ist[S_NOUT] = nout
+    ist[S_EPOS] = epos
+    ist[S_STAMP] = stamp
+    ist[S_STEPS] += steps
+    return code
+
+
+@_njit(cache=True, nogil=True)
+def canonical(flat, lens, esrc, r0, kmax):
+    """Rotate each cycle to start at its smallest-id node and group the cycles
+    by length. Returns padded (m, kmax) node and edge rows (-1 padding), the
+    lengths, and ``start`` with rows of length L at start[L]..start[L+1]-1."""
+    m = lens.shape[0]
+    start = np.zeros(kmax + 2, dtype=np.int64)
+    for i in range(m):
+        start[lens[i] + 1] += 1
+    for L in range(1, kmax + 2):
+        start[L] += start[L - 1]
+    nodes = np.full((m, kmax), -1, dtype=np.int32)
+    edges = np.full((m, kmax), -1, dtype=np.int32)
+    olens = np.empty(m, dtype=np.int8)
+    fill = start.copy()
+    off = 0
+    for i in range(m):
+        L = lens[i]
+        best = 0
+        bv = r0[esrc[flat[off]]]
+        for j in range(1, L):
+            x = r0[esrc[flat[off + j]]]
+            if x < bv:
+                bv = x
+                best = j
+        row = fill[L]
+        fill[L] += 1
+        for j in range(L):
+            k = best + j
+            if k >= L:
+                k -= L
+            e = flat[off + k]
+            edges[row, j] = e
+            nodes[row, j] = esrc[e]
+        olens[row] = L
+        off += L
+    return nodes, edges, olens, start
+
+
+@_njit(cache=True, nogil=True)
+def key_order(nodes, start, r0, r1, nrank, kmin, kmax):
+    """Row order that sorts each length group by loop key: LSD radix sort on
+    r1 ranks of positions 0..L-2 and the r0 rank of position L-1 (see
+    ``_Net.id_ranks`` for why that equals comparing the key strings)."""
+    m = nodes.shape[0]
+    perm = np.arange(m)
+    tmp = np.empty(m, dtype=np.int64)
+    count = np.zeros(nrank + 1, dtype=np.int64)
+    for L in range(kmin, kmax + 1):
+        a = start[L]
+        b = start[L + 1]
+        if b - a < 2:
+            continue
+        for j in range(L - 1, -1, -1):
+            rk = r0 if j == L - 1 else r1
+            count[:] = 0
+            for i in range(a, b):
+                count[rk[nodes[perm[i], j]] + 1] += 1
+            for c in range(1, nrank + 1):
+                count[c] += count[c - 1]
+            for i in range(a, b):
+                p = perm[i]
+                dgt = rk[nodes[p, j]]
+                tmp[a + count[dgt]] = p
+                count[dgt] += 1
+            for i in range(a, b):
+                perm[i] = tmp[i]
+    return perm
+
+
+@_njit(cache=True, nogil=True)
+def take_rows(nodes, edges, lens, perm):
+    m = perm.shape[0]
+    k = nodes.shape[1]
+    n2 = np.empty((m, k), dtype=np.int32)
+    e2 = np.empty((m, k), dtype=np.int32)
+    l2 = np.empty(m, dtype=np.int8)
+    for i in range(m):
+        p = perm[i]
+        for j in range(k):
+            n2[i, j] = nodes[p, j]
+            e2[i, j] = edges[p, j]
+        l2[i] = lens[p]
+    return n2, e2, l2
