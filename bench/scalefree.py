@@ -59,9 +59,9 @@ def make_deals(
     n_deals: int = 30_000,
     seed: int = 0,
     *,
-    gamma_out: float = 2.3,
-    gamma_in: float = 2.2,
-    correlation: float = 0.8,
+    gamma_out: float = 2.6,
+    gamma_in: float = 2.4,
+    correlation: float = 0.5,
     self_deals: float = 0.002,
 ) -> pd.DataFrame:
     """A deals frame with ``n_deals`` rows between ``n_entities`` entities.

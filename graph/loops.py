@@ -64,6 +64,7 @@ References
 from __future__ import annotations
 
 import datetime as _dt
+import gc
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -313,30 +314,40 @@ class _Batch:
     def get(self, i: int) -> Loop:
         loop = self.cache.get(i)
         if loop is None:
-            n = int(self.lens[i])
-            loop = self.net.make_loop(self.nodes[i, :n].tolist(), self.edges[i, :n].tolist())
-            self.cache[i] = loop
+            loop = self._build(i, i + 1)[0]
         return loop
 
-    def iter(self) -> Iterator[Loop]:
-        # Convert rows in blocks: one tolist() per block beats one per row.
-        make = self.net.make_loop
+    def _build(self, b0: int, b1: int) -> list[Loop]:
+        """Loops for rows b0..b1-1 (cached ones reused)."""
+        net = self.net
+        ids, names = net.ids.__getitem__, net.names.__getitem__
+        leg = net.legs.__getitem__
         cache = self.cache
-        m = len(self)
-        block = 4096
-        for b0 in range(0, m, block):
-            b1 = min(m, b0 + block)
-            nodes = self.nodes[b0:b1].tolist()
-            edges = self.edges[b0:b1].tolist()
-            lens = self.lens[b0:b1].tolist()
-            for r in range(b1 - b0):
-                i = b0 + r
+        out = []
+        # Creating many objects triggers the cyclic GC over and over, each
+        # pass longer than the last; these objects hold no cycles.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            net.build_legs(np.unique(self.edges[b0:b1]).tolist())
+            for i, row, erow, n in zip(range(b0, b1), self.nodes[b0:b1].tolist(),
+                                       self.edges[b0:b1].tolist(), self.lens[b0:b1].tolist()):
                 loop = cache.get(i)
                 if loop is None:
-                    n = lens[r]
-                    loop = make(nodes[r][:n], edges[r][:n])
+                    idt = tuple(map(ids, row[:n]))
+                    loop = Loop(idt, tuple(map(names, row[:n])), tuple(map(leg, erow[:n])), ">".join(idt))
                     cache[i] = loop
-                yield loop
+                out.append(loop)
+        finally:
+            if enabled:
+                gc.enable()
+        return out
+
+    def iter(self) -> Iterator[Loop]:
+        m = len(self)
+        block = 8192
+        for b0 in range(0, m, block):
+            yield from self._build(b0, min(m, b0 + block))
 
     def all(self) -> list[Loop]:
         return list(self.iter())
@@ -813,31 +824,37 @@ class _Net:
         return self.inv[: self.n_deals]
 
     # -- building loops -----------------------------------------------------
-    def leg(self, e: int) -> Leg:
-        leg = self.legs.get(e)
-        if leg is not None:
-            return leg
-        rows = self.edeals[self.eptr[e]: self.eptr[e + 1]].tolist()
-        rows += self.extra.get(e, [])
-        ids = sorted(self.deal_id[rows].tolist())
-        amts = [a for a in self.amount[rows].tolist() if not math.isnan(a)]
-        days = [x for x in self.day[rows].tolist() if x != _UNDATED]
-        types = sorted({t for t in self.type[rows].tolist() if t})
-        u = int(self.esrc[e])
-        v = int(self.edst[e])
-        leg = Leg(payer_id=self.ids[u], payee_id=self.ids[v], payer=self.names[u], payee=self.names[v],
-                  deal_ids=tuple(ids), amount_usd=math.fsum(amts) if amts else None,
-                  types=tuple(types), first_date=_iso(min(days)) if days else None,
-                  last_date=_iso(max(days)) if days else None)
-        self.legs[e] = leg
-        return leg
-
-    def make_loop(self, nodes: list[int], edges: list[int]) -> Loop:
-        ids = self.ids
-        names = self.names
-        idt = tuple([ids[x] for x in nodes])
-        return Loop(ids=idt, entities=tuple([names[x] for x in nodes]),
-                    legs=tuple([self.leg(e) for e in edges]), key=">".join(idt))
+    def build_legs(self, edges: list[int]) -> None:
+        """Make the Leg of each edge not built yet (in one gather, not one per edge)."""
+        edges = [e for e in edges if e >= 0 and e not in self.legs]
+        if not edges:
+            return
+        ea = np.asarray(edges, dtype=_I64)
+        lo = self.eptr[ea]
+        cnt = self.eptr[ea + 1] - lo
+        rows = self.edeals[np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))]
+        did = self.deal_id[rows].tolist()
+        amt = self.amount[rows].tolist()
+        day = self.day[rows].tolist()
+        typ = self.type[rows].tolist()
+        src = self.esrc[ea].tolist()
+        dst = self.edst[ea].tolist()
+        ids, names, extra, legs = self.ids, self.names, self.extra, self.legs
+        undated = int(_UNDATED)
+        at = 0
+        for e, c, u, v in zip(edges, cnt.tolist(), src, dst):
+            d_ids, d_amt, d_day, d_typ = did[at: at + c], amt[at: at + c], day[at: at + c], typ[at: at + c]
+            at += c
+            for k in extra.get(e, ()):
+                d_ids.append(self.deal_id[k])
+                d_amt.append(float(self.amount[k]))
+                d_day.append(int(self.day[k]))
+                d_typ.append(self.type[k])
+            amts = [x for x in d_amt if x == x]
+            days = [x for x in d_day if x != undated]
+            legs[e] = Leg(ids[u], ids[v], names[u], names[v], tuple(sorted(d_ids)),
+                          math.fsum(amts) if amts else None, tuple(sorted({t for t in d_typ if t})),
+                          _iso(min(days)) if days else None, _iso(max(days)) if days else None)
 
     # -- searching -----------------------------------------------------------
     def _scratch(self) -> None:
@@ -1100,26 +1117,32 @@ def _entity_node(net: _Net, entity: Any) -> int | None:
     return net.pos.get(entity)
 
 
-def _find(net: _Net, entity: str | None, sort: str, limit: int | None, time_budget: float | None,
-          max_loops: int | None, t0: float) -> LoopResult:
+def _plan(net: _Net, entity: str | None) -> tuple[np.ndarray, np.ndarray, bool] | None:
+    """Where to start searching: (starts, rank, restrict); None when no loop can exist."""
     cyclic = net.keep_cyclic()
     outdeg = net.oend - net.ostart
     indeg = net.rend - net.rstart
     if entity is not None:
         node = _entity_node(net, entity)
         if node is None or not (outdeg[node] and indeg[node]):
-            return LoopResult()
-        starts = np.array([node], dtype=_I32)
-        rank = np.zeros(max(net.n, 1), dtype=_I32)
-        restrict = False
-    else:
-        # Hubs first: each search sees only the nodes after it, so the big
-        # searches happen while the graph is whole and the rest get small.
-        weight = outdeg[cyclic] * indeg[cyclic]
-        starts = cyclic[np.argsort(-weight, kind="stable")].astype(_I32)
-        rank = np.full(max(net.n, 1), np.iinfo(np.int32).max, dtype=_I32)
-        rank[starts] = np.arange(len(starts), dtype=_I32)
-        restrict = True
+            return None
+        # Every loop through the entity, found once, from the entity.
+        return np.array([node], dtype=_I32), np.zeros(max(net.n, 1), dtype=_I32), False
+    # Hubs first: each search sees only the nodes after it, so the big
+    # searches happen while the graph is whole and the rest get small.
+    weight = outdeg[cyclic] * indeg[cyclic]
+    starts = cyclic[np.argsort(-weight, kind="stable")].astype(_I32)
+    rank = np.full(max(net.n, 1), np.iinfo(np.int32).max, dtype=_I32)
+    rank[starts] = np.arange(len(starts), dtype=_I32)
+    return starts, rank, True
+
+
+def _find(net: _Net, entity: str | None, sort: str, limit: int | None, time_budget: float | None,
+          max_loops: int | None, t0: float) -> LoopResult:
+    plan = _plan(net, entity)
+    if plan is None:
+        return LoopResult()
+    starts, rank, restrict = plan
     first = np.full(len(starts), -1, dtype=_I64)
     flat, lens, complete, note = net.search(starts, first, rank, restrict, time_budget, max_loops, t0)
     batch = _finish(net, flat, lens, sort, limit)
