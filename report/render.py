@@ -1,0 +1,315 @@
+"""report.md and report.html from the report's data (report.json).
+
+Text from the data is escaped everywhere: in Markdown, HTML's ``& < >`` become
+entities and Markdown's own markup characters are backslashed, so a name like
+``<script>`` or ``*x*`` shows as written; in HTML, everything goes through
+:func:`html.escape`. Only http(s) URLs become links. The graph page sits in a
+sandboxed ``<iframe srcdoc>``, whose scripts the page's Content-Security-Policy
+allows by hash and nothing else.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from .graph_page import _sha256, csp, page_policy, safe_url
+
+__all__ = ["md_escape", "money", "report_html", "report_markdown"]
+
+_MD_MARKUP = re.compile(r"([\\`*_\[\]|#~])")
+
+
+def money(v: Any) -> str:
+    """Short dollar amounts: $1.5B, $300M; n/d when undisclosed.
+
+    >>> money(40e9), money(None), money(1_250_000)
+    ('$40B', 'n/d', '$1.2M')
+    """
+    if v is None:
+        return "n/d"
+    v = float(v)
+    for div, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(v) >= div:
+            return f"${v / div:,.1f}{unit}".replace(".0" + unit, unit)
+    return f"${v:,.0f}"
+
+
+def md_escape(text: Any) -> str:
+    """Text safe inside Markdown: no HTML, no emphasis, no table breaks, one line.
+
+    >>> md_escape("<b>A|B</b> *x*")
+    '&lt;b&gt;A\\\\|B&lt;/b&gt; \\\\*x\\\\*'
+    """
+    t = html.escape("" if text is None else str(text), quote=False)
+    t = _MD_MARKUP.sub(r"\\\1", t)
+    return " ".join(t.split())
+
+
+def _md_url(url: Any) -> str | None:
+    u = safe_url(url)
+    if u is None:
+        return None
+    for ch, enc in (("\\", "%5C"), ("(", "%28"), (")", "%29"), ("<", "%3C"), (">", "%3E"),
+                    ('"', "%22"), ("`", "%60"), (" ", "%20")):
+        u = u.replace(ch, enc)
+    return u
+
+
+def _md_source(url: Any) -> str:
+    u = _md_url(url)
+    if u:
+        return f"[source]({u})"
+    return f"source not a web link: {md_escape(url)}" if url else "no source"
+
+
+def _path(names: Sequence[str]) -> str:
+    return " → ".join([*names, names[0]]) if names else ""
+
+
+def _deal_text(d: Mapping[str, Any]) -> str:
+    if d.get("missing"):
+        return f"{d['id']}: no longer in the graph"
+    amount = money(d.get("amount_usd"))
+    if d.get("amount_usd") is None:
+        amount = "amount undisclosed"
+    elif d.get("amount_qualifier") not in (None, "exact"):
+        amount += f" ({str(d['amount_qualifier']).replace('_', ' ')})"
+    return (f"{d['id']}: {d['payer']} → {d['payee']}, {str(d.get('type') or '?').replace('_', ' ')}, "
+            f"{amount}, {d.get('date') or 'undated'}, {d.get('status')}, confidence {d.get('confidence')}")
+
+
+def _md_table(head: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def _md_deals(deals: Sequence[Mapping[str, Any]]) -> list[str]:
+    return [f"- {md_escape(_deal_text(d))}: {_md_source(d.get('source_url'))}" for d in deals]
+
+
+def _intro(data: Mapping[str, Any]) -> list[str]:
+    since = data["since"]
+    p = data["params"]
+    lines = [f"Generated {data['generated_at']} from {data['store']}."]
+    if since["last_report"]:
+        lines.append(f"Compared with report {since['last_report']['id']} of {since['last_report']['at']}.")
+    else:
+        lines.append("The first report recorded in this graph: every loop counts as new.")
+    if since["date"]:
+        lines.append(f"Also listed as new: every loop with a deal dated on or after {since['date']}.")
+    st = "any status" if p["statuses"] is None else ", ".join(p["statuses"])
+    lines.append(f"Loops of 2 to {p['max_len']} entities; a deal counts with status {st}.")
+    return lines
+
+
+def _summary_rows(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    s = data["summary"]
+    return [("loops found", str(s["loops"])), ("new", str(s["new"])),
+            ("changed (grew, shrank)", str(s["changed"] - s["gone"])),
+            ("gone or cancelled", str(s["gone"])), ("deals in the graph", str(s["deals"])),
+            ("entities", str(s["entities"]))]
+
+
+def _leg_rows(loop: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    return [(f"{leg['payer']} → {leg['payee']}", money(leg["amount_usd"]), ", ".join(leg["deal_ids"]))
+            for leg in loop["legs"]]
+
+
+def _change_rows(c: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    legs = c.get("legs_changed") or c["legs"]
+    return [(f"{leg['payer']} → {leg['payee']}", money(leg["amount_before"]), money(leg["amount_now"]),
+             ", ".join(leg["added"]) or "-", ", ".join(leg["removed"]) or "-") for leg in legs]
+
+
+_CHANGE_WORDS = {"grew": "grew", "shrank": "shrank", "changed": "changed (some legs up, some down)",
+                 "cancelled": "broken: a deal was cancelled", "gone": "no longer found"}
+
+
+def _conc_rows(rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
+    return [(str(r["name"] or r["id"]), "in (paid by)" if r["direction"] == "in" else "out (pays)",
+             money(r["total_usd"]), str(r["counterparties"]), str(r["top_counterparty"]),
+             f"{100 * r['top_share']:.0f}%", f"{r['hhi']:.2f}") for r in rows]
+
+
+_CONC_HEAD = ("entity", "flow", "total", "parties", "top party", "top share", "HHI")
+_OWN_HEAD = ("entity", "inflows", "from entities it funded", "share", "funded payers")
+
+
+def _own_rows(rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
+    return [(str(r["name"] or r["id"]), money(r["inflow_usd"]), money(r["self_funded_usd"]),
+             f"{100 * r['share']:.0f}%", ", ".join(r["funded_payers"])) for r in rows]
+
+
+def _shock_table(shock: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    rows = shock.get("rows") or []
+    head = list(dict.fromkeys(k for r in rows for k in r))
+    return head, [[money(r.get(k)) if k.endswith("_usd") else str(r.get(k, "")) for k in head]
+                  for r in rows]
+
+
+_METHOD = ("A loop is a simple directed cycle of entities, each paying the next through at least "
+           "one deal that counts. A loop is new when the last report did not list it. A loop "
+           "grew or shrank when a leg gained or lost deals or its disclosed total rose or fell. "
+           "The bottleneck is the smallest leg total: it caps how much money can have gone all the "
+           "way round; n/d means some leg's amount is undisclosed. Concentration: the top "
+           "counterparty's share of an entity's disclosed inflows or outflows and the "
+           "Herfindahl-Hirschman index. Self-funded demand: the share of an entity's inflows paid "
+           "by entities it funded. Every deal cites its source.")
+
+
+def report_markdown(data: Mapping[str, Any]) -> str:
+    """report.md: every piece of data escaped for Markdown."""
+    e = md_escape
+    out = [f"# circfin report {data['run']}", ""]
+    for line in _intro(data):
+        out += [e(line), ""]
+    out += ["## Summary", "", *_md_table(("measure", "count"), _summary_rows(data)), ""]
+    out += [f"## New loops ({len(data['new_loops'])})", ""]
+    if not data["new_loops"]:
+        out += ["No new loops.", ""]
+    for i, lp in enumerate(data["new_loops"], 1):
+        first, last = lp["date_span"]
+        out += [f"### {i}. {e(_path(lp['entities']))}", "",
+                f"`{e(lp['key'])}` · why: {e('; '.join(lp['reasons']))} · bottleneck "
+                f"{money(lp['bottleneck_usd'])} · dates {e(first or '?')} … {e(last or '?')}", ""]
+        out += _md_table(("leg", "total", "deals"), [tuple(map(e, r)) for r in _leg_rows(lp)])
+        out += ["", "Deals:", "", *_md_deals(lp["deals"]), ""]
+    out += [f"## Changed loops ({len(data['changed_loops'])})", ""]
+    if not data["changed_loops"]:
+        out += ["No loop grew, shrank or went away.", ""]
+    for c in data["changed_loops"]:
+        out += [f"### {e(_path(c['entities']))}: {e(_CHANGE_WORDS[c['change']])}", "",
+                f"`{e(c['key'])}` · last reported {e(c.get('last_seen') or '?')}", ""]
+        out += _md_table(("leg", "before", "now", "deals added", "deals removed"),
+                         [tuple(map(e, r)) for r in _change_rows(c)])
+        if c.get("reasons"):
+            out += ["", *(f"- {e(r['deal_id'])}: {e(r['reason'])}" for r in c["reasons"])]
+        out += ["", "Deals:", "", *_md_deals(c["deals"]), ""]
+    out += [f"## Top loops by {e(data['params']['rank'])}", ""]
+    if not data["top_loops"]:
+        out += ["No loops.", ""]
+    out += _md_table(("#", "loop", "key", "bottleneck", "legs"),
+                     [(str(i), e(_path(lp["entities"])), f"`{e(lp['key'])}`", money(lp["bottleneck_usd"]),
+                       e("; ".join(f"{a}: {b} ({c})" for a, b, c in _leg_rows(lp))))
+                      for i, lp in enumerate(data["top_loops"], 1)])
+    out += [""]
+    for i, lp in enumerate(data["top_loops"], 1):
+        out += [f"{i}. {e(_path(lp['entities']))}:", "", *("   " + x for x in _md_deals(lp["deals"])), ""]
+    out += ["## Concentration", "", "Entities with more than one counterparty, most concentrated first.", ""]
+    out += _md_table(_CONC_HEAD, [tuple(map(e, r)) for r in _conc_rows(data["concentration"])]) + [""]
+    out += ["## Self-funded demand", "", "Inflows paid by entities the payee funded.", ""]
+    out += _md_table(_OWN_HEAD, [tuple(map(e, r)) for r in _own_rows(data["self_funded_demand"])]) + [""]
+    out += ["## Shock summary", ""]
+    if data["shock"]["available"]:
+        head, rows = _shock_table(data["shock"])
+        out += _md_table([e(h) for h in head], [[e(c) for c in r] for r in rows]) + [""]
+    else:
+        out += [f"Shock summary {e(data['shock']['note'])}.", ""]
+    out += ["## How to read this", "", e(_METHOD), ""]
+    return "\n".join(out)
+
+
+# ---- HTML --------------------------------------------------------------------------------
+
+_CSS = """
+body { font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #1d2330; margin: 0 auto; max-width: 1180px; padding: 16px 24px 48px; }
+h1 { font-size: 24px; margin: 8px 0; } h2 { font-size: 19px; margin: 28px 0 8px; border-bottom: 1px solid #dde1e8; }
+h3 { font-size: 15px; margin: 18px 0 4px; }
+table { border-collapse: collapse; margin: 6px 0 10px; } th, td { border: 1px solid #dde1e8; padding: 3px 8px; text-align: left; vertical-align: top; }
+th { background: #f4f6f9; } td.n { text-align: right; white-space: nowrap; }
+code { background: #f4f6f9; padding: 0 3px; border-radius: 3px; }
+.muted { color: #5a6272; } ul.deals { margin: 4px 0 8px; padding-left: 20px; } ul.deals li { overflow-wrap: anywhere; }
+iframe { width: 100%; height: 760px; border: 1px solid #dde1e8; }
+""".strip()
+
+
+def _h(text: Any) -> str:
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def _h_source(url: Any) -> str:
+    u = safe_url(url)
+    if u:
+        return f'<a href="{_h(u)}" rel="noopener noreferrer">source</a>'
+    return f"source not a web link: {_h(url)}" if url else "no source"
+
+
+_TD_NUM = '<td class="n">'
+
+
+def _h_table(head: Sequence[str], rows: Iterable[Sequence[str]], numeric: Iterable[int] = ()) -> str:
+    num = set(numeric)
+    out = ["<table><thead><tr>", *(f"<th>{_h(x)}</th>" for x in head), "</tr></thead><tbody>"]
+    for r in rows:
+        out.append("<tr>" + "".join((_TD_NUM if i in num else "<td>") + f"{_h(c)}</td>"
+                                    for i, c in enumerate(r)) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _h_deals(deals: Sequence[Mapping[str, Any]]) -> str:
+    return ('<ul class="deals">' + "".join(f"<li>{_h(_deal_text(d))}: {_h_source(d.get('source_url'))}</li>"
+                                           for d in deals) + "</ul>")
+
+
+def report_html(data: Mapping[str, Any], graph_page_html: str) -> str:
+    """report.html: the report, then the graph page in a sandboxed iframe (no scripts of its own)."""
+    scripts, styles = page_policy()
+    policy = csp(scripts, [*styles, _sha256(_CSS)]) + "; frame-src 'self'"
+    b = [f"<h1>circfin report {_h(data['run'])}</h1>",
+         *(f'<p class="muted">{_h(x)}</p>' for x in _intro(data)),
+         "<h2>Summary</h2>", _h_table(("measure", "count"), _summary_rows(data), numeric=[1]),
+         "<h2>Graph</h2>",
+         '<p class="muted">New loops are highlighted. Hover or click for deals, amounts, dates and '
+         'sources; filter by date and deal type on the right. The same page is in graph.html.</p>',
+         f'<iframe title="financing graph" sandbox="allow-scripts allow-popups '
+         f'allow-popups-to-escape-sandbox" srcdoc="{_h(graph_page_html)}"></iframe>',
+         f"<h2>New loops ({len(data['new_loops'])})</h2>"]
+    if not data["new_loops"]:
+        b.append("<p>No new loops.</p>")
+    for i, lp in enumerate(data["new_loops"], 1):
+        first, last = lp["date_span"]
+        b += [f"<h3>{i}. {_h(_path(lp['entities']))}</h3>",
+              f"<p><code>{_h(lp['key'])}</code> · why: {_h('; '.join(lp['reasons']))} · bottleneck "
+              f"{_h(money(lp['bottleneck_usd']))} · dates {_h(first or '?')} … {_h(last or '?')}</p>",
+              _h_table(("leg", "total", "deals"), _leg_rows(lp), numeric=[1]), _h_deals(lp["deals"])]
+    b.append(f"<h2>Changed loops ({len(data['changed_loops'])})</h2>")
+    if not data["changed_loops"]:
+        b.append("<p>No loop grew, shrank or went away.</p>")
+    for c in data["changed_loops"]:
+        b += [f"<h3>{_h(_path(c['entities']))}: {_h(_CHANGE_WORDS[c['change']])}</h3>",
+              f"<p><code>{_h(c['key'])}</code> · last reported {_h(c.get('last_seen') or '?')}</p>",
+              _h_table(("leg", "before", "now", "deals added", "deals removed"), _change_rows(c),
+                       numeric=[1, 2])]
+        if c.get("reasons"):
+            b.append("<ul>" + "".join(f"<li>{_h(r['deal_id'])}: {_h(r['reason'])}</li>"
+                                      for r in c["reasons"]) + "</ul>")
+        b.append(_h_deals(c["deals"]))
+    b.append(f"<h2>Top loops by {_h(data['params']['rank'])}</h2>")
+    for i, lp in enumerate(data["top_loops"], 1):
+        b += [f"<h3>{i}. {_h(_path(lp['entities']))}: {_h(money(lp['bottleneck_usd']))}</h3>",
+              f"<p><code>{_h(lp['key'])}</code></p>",
+              _h_table(("leg", "total", "deals"), _leg_rows(lp), numeric=[1]), _h_deals(lp["deals"])]
+    b += ["<h2>Concentration</h2>",
+          '<p class="muted">Entities with more than one counterparty, most concentrated first.</p>',
+          _h_table(_CONC_HEAD, _conc_rows(data["concentration"]), numeric=[2, 3, 5, 6]),
+          "<h2>Self-funded demand</h2>", '<p class="muted">Inflows paid by entities the payee funded.</p>',
+          _h_table(_OWN_HEAD, _own_rows(data["self_funded_demand"]), numeric=[1, 2, 3]),
+          "<h2>Shock summary</h2>"]
+    if data["shock"]["available"]:
+        head, rows = _shock_table(data["shock"])
+        b.append(_h_table(head, rows))
+    else:
+        b.append(f"<p>Shock summary {_h(data['shock']['note'])}.</p>")
+    b += ["<h2>How to read this</h2>", f"<p>{_h(_METHOD)}</p>"]
+    return "".join([
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
+        f'<meta http-equiv="Content-Security-Policy" content="{_h(policy)}">\n',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
+        f"<title>circfin report {_h(data['run'])}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n",
+        "\n".join(b), "\n</body>\n</html>\n",
+    ])

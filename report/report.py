@@ -1,0 +1,421 @@
+"""The periodic report: which loops are new, which changed, which are gone.
+
+``write_report`` finds the loops in the store, compares them with what the
+last report saw, and writes ``report.md``, ``report.html`` (with the graph
+page inside) and ``report.json``. Every finding cites its deals and their
+source URLs.
+
+The last report's state lives in the graph, so every machine that shares a
+database sees the same "new since last"::
+
+    (:ReportRun {id, at, keys})                     one per run: number, time, loop keys seen
+    (:Loop {key, ids, length, first_seen, last_seen})
+    (:Loop)-[:THROUGH {payee, ids, amount_usd}]->(payer:Entity)   per leg: deal ids, total
+    (:Loop)-[:HAS_DEAL]->(:Deal)                    for clicking through in Neo4j Browser
+
+A run is recorded only after its files are in place (written to a temporary
+folder inside ``out_dir``, then moved), in one atomic write. A run whose
+files fail records nothing, so the next run reports the same news again.
+Two runs at the same moment on two machines may both take the same run
+number; the later write then defines "last".
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import queries
+from ..errors import InputError
+from ..graph import analytics
+from ..graph.model import Loop, date_bounds
+from ..graph.search import DEFAULT_STATUSES, Snapshot, loops_from_store, snapshot
+from ..graph.store import GraphStore, Statement
+from .graph_page import build_graph_data, checked_loops, loop_record, render_graph_page, safe_url
+
+__all__ = ["Rank", "ReportResult", "bottleneck_rank", "shock_function", "write_report"]
+
+# A ranking: a loop's importance (higher first); None ranks last. The default is
+# the bottleneck; a risk score plugs in here later (write_report(rank=score)).
+Rank = Callable[[Loop], "float | None"]
+Progress = Callable[[str], None]
+
+FILES = ("report.json", "report.md", "report.html", "graph.html")
+CHANGE_ORDER = ("cancelled", "gone", "shrank", "grew", "changed")
+
+
+def bottleneck_rank(loop: Loop) -> float | None:
+    """The default ranking: how much money can have gone all the way round."""
+    return loop.bottleneck_usd
+
+
+@dataclass
+class ReportResult:
+    """What a report run found and where it wrote it."""
+
+    out_dir: Path
+    files: dict[str, Path]
+    run_id: int
+    generated_at: str
+    data: dict[str, Any] = field(repr=False)
+
+    @property
+    def new_loops(self) -> list[dict[str, Any]]:
+        return self.data["new_loops"]
+
+    @property
+    def changed_loops(self) -> list[dict[str, Any]]:
+        return self.data["changed_loops"]
+
+    @property
+    def top_loops(self) -> list[dict[str, Any]]:
+        return self.data["top_loops"]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A summary for programs (``circfin report --format json``)."""
+        return {"run": self.run_id, "generated_at": self.generated_at, "since": self.data["since"],
+                "out_dir": str(self.out_dir), "files": {k: str(v) for k, v in self.files.items()},
+                "summary": self.data["summary"],
+                "new_loops": [lp["key"] for lp in self.new_loops],
+                "changed_loops": [{"key": c["key"], "change": c["change"]} for c in self.changed_loops]}
+
+
+def shock_function() -> Callable[..., Any] | None:
+    """circfin.risk's ``shock_summary(store)``, if it has one (rows of plain records)."""
+    try:
+        from .. import risk
+    except ImportError:
+        return None
+    fn = getattr(risk, "shock_summary", None)
+    return fn if callable(fn) else None
+
+
+def _num(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+def _same_amount(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return round(float(a), 2) == round(float(b), 2)
+
+
+def _since_day(since: str | None) -> str | None:
+    if since is None or since == "last":
+        return None
+    try:
+        return date_bounds(str(since))[0].isoformat()
+    except ValueError as e:
+        raise InputError(f"--since: {e}; or 'last' for changes since the last report") from None
+
+
+def _now(now: _dt.datetime | None) -> _dt.datetime:
+    t = now or _dt.datetime.now(_dt.timezone.utc)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=_dt.timezone.utc)
+    return t.astimezone(_dt.timezone.utc)
+
+
+def _iso(t: _dt.datetime) -> str:
+    return t.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# ---- reading the last run's state ------------------------------------------------------
+
+def last_run(store: GraphStore) -> dict[str, Any] | None:
+    """The latest recorded report run: ``{id, at, keys}``, or None before the first."""
+    rows = store.read(queries.load("report_last_run").text)
+    if not rows:
+        return None
+    r = rows[0]
+    return {"id": int(r["id"]), "at": r["at"], "keys": list(r["keys"] or [])}
+
+
+def _stored_loops(store: GraphStore, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    keys = sorted(set(keys))
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(keys), 2000):
+        for r in store.read(queries.load("report_loop_state").text, {"keys": keys[i:i + 2000]}):
+            st = out.setdefault(r["key"], {"key": r["key"], "ids": list(r["ids"] or []),
+                                           "first_seen": r["first_seen"], "last_seen": r["last_seen"],
+                                           "legs": {}})
+            if r["payer"] is not None:
+                st["legs"][r["payer"]] = {"payee": r["payee"], "deal_ids": sorted(r["deal_ids"] or []),
+                                          "amount_usd": _num(r["amount_usd"])}
+    return out
+
+
+# ---- comparing -------------------------------------------------------------------------
+
+def _cite(deal_id: str, deals: Mapping[str, dict[str, Any]], names: Mapping[str, str]) -> dict[str, Any]:
+    d = deals.get(deal_id)
+    if d is None:
+        return {"id": deal_id, "missing": True, "source_url": None}
+    return {"id": deal_id, "payer": names.get(d["payer"], d["payer"]),
+            "payee": names.get(d["payee"], d["payee"]), "payer_id": d["payer"], "payee_id": d["payee"],
+            "type": d["type"], "amount_usd": _num(d["amount_usd"]),
+            "amount_qualifier": d["amount_qualifier"], "status": d["status"], "date": d["date"],
+            "confidence": d["confidence"], "source_url": d["source_url"],
+            "link": safe_url(d["source_url"])}
+
+
+def _loop_entry(loop: Loop, deals: Mapping[str, dict[str, Any]], names: Mapping[str, str],
+                **extra: Any) -> dict[str, Any]:
+    rec = loop_record(loop)
+    rec.update(extra)
+    rec["deals"] = [_cite(d, deals, names) for d in loop.deal_ids]
+    return rec
+
+
+def _compare(loop: Loop, before: dict[str, Any]) -> dict[str, Any] | None:
+    """How a loop's legs differ from its stored state; None if they do not."""
+    legs, grew, shrank = [], False, False
+    for leg in loop.legs:
+        old = before["legs"].get(leg.payer_id, {"deal_ids": [], "amount_usd": None})
+        now_ids, old_ids = sorted(leg.deal_ids), sorted(old["deal_ids"])
+        added = sorted(set(now_ids) - set(old_ids))
+        removed = sorted(set(old_ids) - set(now_ids))
+        now_amt, old_amt = _num(leg.amount_usd), old["amount_usd"]
+        if not added and not removed and _same_amount(now_amt, old_amt):
+            continue
+        up = (now_amt or 0) > (old_amt or 0) or (old_amt is None and now_amt is not None)
+        down = (now_amt or 0) < (old_amt or 0) or (now_amt is None and old_amt is not None)
+        grew |= bool(added) or up
+        shrank |= bool(removed) or down
+        legs.append({"payer_id": leg.payer_id, "payee_id": leg.payee_id, "payer": leg.payer,
+                     "payee": leg.payee, "deal_ids_before": old_ids, "deal_ids_now": now_ids,
+                     "added": added, "removed": removed, "amount_before": old_amt,
+                     "amount_now": now_amt})
+    if not legs:
+        return None
+    change = "changed" if grew and shrank else "grew" if grew else "shrank"
+    return {"change": change, "legs": legs}
+
+
+def _why_gone(before: dict[str, Any], deals: Mapping[str, dict[str, Any]],
+              statuses: set[str] | None, names: Mapping[str, str]) -> tuple[str, list[dict[str, Any]]]:
+    """Why a loop the last report saw is no longer found, deal by deal."""
+    reasons, cancelled = [], False
+    for payer, leg in sorted(before["legs"].items()):
+        for did in leg["deal_ids"]:
+            d = deals.get(did)
+            if d is None:
+                reasons.append({"deal_id": did, "reason": "deleted from the graph"})
+            elif d["status"] == "cancelled":
+                cancelled = True
+                reasons.append({"deal_id": did, "reason": "cancelled"})
+            elif statuses is not None and d["status"] not in statuses:
+                reasons.append({"deal_id": did, "reason": f"status is now {d['status']}"})
+            elif (d["payer"], d["payee"]) != (payer, leg["payee"]):
+                reasons.append({"deal_id": did, "reason": "now pays "
+                                f"{names.get(d['payer'], d['payer'])} → {names.get(d['payee'], d['payee'])}"})
+    return ("cancelled" if cancelled else "gone"), reasons
+
+
+def _gone_entry(before: dict[str, Any], deals: Mapping[str, dict[str, Any]],
+                statuses: set[str] | None, names: Mapping[str, str]) -> dict[str, Any]:
+    change, reasons = _why_gone(before, deals, statuses, names)
+    ids = before["ids"] or before["key"].split(">")
+    legs = []
+    for payer in ids:
+        leg = before["legs"].get(payer, {"payee": None, "deal_ids": [], "amount_usd": None})
+        legs.append({"payer_id": payer, "payee_id": leg["payee"], "payer": names.get(payer, payer),
+                     "payee": names.get(leg["payee"], leg["payee"]), "deal_ids_before": leg["deal_ids"],
+                     "deal_ids_now": [], "added": [], "removed": leg["deal_ids"],
+                     "amount_before": leg["amount_usd"], "amount_now": None})
+    all_ids = [d for leg in legs for d in leg["deal_ids_before"]]
+    return {"key": before["key"], "ids": ids, "entities": [names.get(i, i) for i in ids],
+            "change": change, "reasons": reasons, "legs": legs, "last_seen": before["last_seen"],
+            "deals": [_cite(d, deals, names) for d in all_ids]}
+
+
+# ---- recording -------------------------------------------------------------------------
+
+def _record_statements(loops: Sequence[Loop], run_id: int, at: str) -> list[Statement]:
+    q = queries.load
+    keys = [lp.key for lp in loops]
+    rows = [{"key": lp.key, "ids": list(lp.ids), "length": lp.length} for lp in loops]
+    legs = [{"key": lp.key, "payer": leg.payer_id, "payee": leg.payee_id,
+             "ids": sorted(leg.deal_ids),
+             "amount_usd": None if leg.amount_usd is None else float(leg.amount_usd)}
+            for lp in loops for leg in lp.legs]
+    statements: list[Statement] = []
+    clear = sorted(set(keys))  # loops no longer found keep the state they were last seen in
+    for i in range(0, len(clear), 2000):
+        statements.append((q("report_clear_loop_links").text, {"keys": clear[i:i + 2000]}))
+    for i in range(0, len(rows), 2000):
+        statements.append((q("report_upsert_loops").text, {"rows": rows[i:i + 2000], "at": at}))
+    for i in range(0, len(legs), 2000):
+        statements.append((q("report_loop_legs").text, {"rows": legs[i:i + 2000]}))
+    statements.append((q("report_record_run").text, {"id": run_id, "at": at, "keys": sorted(keys)}))
+    return statements
+
+
+def _publish(tmp: Path, out: Path, names: Sequence[str]) -> None:
+    """Move the finished files into place (a rename each: no half-written file is ever seen)."""
+    for name in names:
+        os.replace(tmp / name, out / name)
+
+
+# ---- the report ------------------------------------------------------------------------
+
+def build_report(store: GraphStore, *, since: str | None = None, now: _dt.datetime | None = None,
+                 max_len: int = 6, status: Iterable[str] | None = DEFAULT_STATUSES,
+                 engine: str = "auto", rank: Rank | None = None, top: int = 10,
+                 progress: Progress | None = None) -> tuple[dict[str, Any], list[Loop], Snapshot]:
+    """The report's data (report.json), the loops found, and the snapshot they came from."""
+    step = progress or (lambda _msg: None)
+    since_day = _since_day(since)
+    if top < 0:
+        raise InputError("--top must be >= 0")
+    rank = rank or bottleneck_rank
+    at = _iso(_now(now))
+    statuses = None if status is None else list(status)
+    step("reading the last report")
+    prev = last_run(store)
+    step("finding loops")
+    snap = snapshot(store)
+    found, complete, note = loops_from_store(store, max_len=max_len, status=statuses, engine=engine)
+    if not complete:
+        raise InputError(f"the loop search stopped early ({note}); a report needs every loop: "
+                         f"lower --max-len")
+    loops = sorted(checked_loops(found), key=lambda lp: (lp.length, lp.key))
+    names = snap.names
+    deals = {str(r["deal_id"]): r for r in snap.deals.to_dict("records")}
+    prev_keys = set(prev["keys"]) if prev else set()
+    current = {lp.key: lp for lp in loops}
+    step("comparing with the last report")
+    stored = _stored_loops(store, prev_keys | set(current))
+
+    new_loops = []
+    for lp in loops:
+        reasons = []
+        if prev is None:
+            reasons.append("first report")
+        elif lp.key not in prev_keys:
+            st = stored.get(lp.key)
+            reasons.append(f"back: last seen by the report of {st['last_seen']}" if st
+                           else "not in the last report")
+        if since_day and lp.date_span[1] and lp.date_span[1] >= since_day:
+            reasons.append(f"a deal dated on or after {since_day}")
+        if reasons:
+            st = stored.get(lp.key)
+            new_loops.append(_loop_entry(lp, deals, names, reasons=reasons,
+                                         first_seen=st["first_seen"] if st else None))
+
+    changed = []
+    wanted = None if statuses is None else set(statuses)
+    for key in sorted(prev_keys):
+        before = stored.get(key)
+        if before is None:
+            continue  # recorded by a run that failed half-way on a store without transactions
+        if key in current:
+            diff = _compare(current[key], before)
+            if diff:
+                changed.append(_loop_entry(current[key], deals, names, change=diff["change"],
+                                           legs_changed=diff["legs"], last_seen=before["last_seen"]))
+        else:
+            changed.append(_gone_entry(before, deals, wanted, names))
+    changed.sort(key=lambda c: (CHANGE_ORDER.index(c["change"]), c["key"]))
+
+    scored = [(rank(lp), lp) for lp in loops]
+    ranked = sorted((s for s in scored if s[0] is not None), key=lambda s: -float(s[0]))  # type: ignore[arg-type]
+    ranked += [s for s in scored if s[0] is None]
+    top_loops = [_loop_entry(lp, deals, names, rank=_num(score)) for score, lp in ranked[:top]]
+
+    step("concentration and self-funded demand")
+    conc = [r for r in analytics.concentration(store, status=statuses) if r["counterparties"] > 1][:top]
+    own = [r for r in analytics.self_funded_demand(store, status=statuses) if r["self_funded_usd"]][:top]
+    shock_fn = shock_function()
+    shock: dict[str, Any]
+    if shock_fn is None:
+        shock = {"available": False,
+                 "note": "omitted: circfin.risk has no shock_summary(store) function yet"}
+    else:
+        step("shock summary")
+        shock = {"available": True, "rows": [dict(r) for r in shock_fn(store)]}
+
+    data = {
+        "generated_at": at,
+        "run": (prev["id"] + 1) if prev else 1,
+        "since": {"last_report": {"id": prev["id"], "at": prev["at"]} if prev else None,
+                  "date": since_day},
+        "params": {"max_len": max_len, "statuses": statuses, "engine": engine,
+                   "rank": getattr(rank, "__name__", repr(rank)), "top": top},
+        "store": store.describe(),
+        "summary": {"loops": len(loops), "new": len(new_loops), "changed": len(changed),
+                    "gone": sum(1 for c in changed if c["change"] in ("gone", "cancelled")),
+                    "deals": len(deals), "entities": len(snap.entities)},
+        "new_loops": new_loops,
+        "changed_loops": changed,
+        "top_loops": top_loops,
+        "concentration": conc,
+        "self_funded_demand": own,
+        "shock": shock,
+    }
+    return data, loops, snap
+
+
+def write_report(store: GraphStore, out_dir: Path | str, *, since: str | None = None,
+                 now: _dt.datetime | None = None, max_len: int = 6,
+                 status: Iterable[str] | None = DEFAULT_STATUSES, engine: str = "auto",
+                 rank: Rank | None = None, top: int = 10, record: bool = True,
+                 progress: Progress | None = None) -> ReportResult:
+    """Write report.md, report.html, report.json (and graph.html) into ``out_dir``.
+
+    ``since``: None or ``"last"`` reports what is new since the last recorded
+    run; a date (``YYYY-MM-DD``) also lists every loop with a deal dated on or
+    after it. ``rank`` orders the top loops (default: :func:`bottleneck_rank`).
+    With ``record=False`` the run leaves no trace in the graph (a preview).
+
+    Example: ``write_report(store, "out/", since="2025-06-01").new_loops``
+    """
+    from .render import report_html, report_markdown
+
+    step = progress or (lambda _msg: None)
+    data, loops, snap = build_report(store, since=since, now=now, max_len=max_len, status=status,
+                                     engine=engine, rank=rank, top=top, progress=progress)
+    step("writing files")
+    statuses = None if status is None else list(status)
+    page = render_graph_page(build_graph_data(
+        snap, loops, highlight=[lp["key"] for lp in data["new_loops"]], status=statuses,
+        selection={"kind": "report", "value": None, "label": None},
+        title=f"circfin report {data['run']}: new loops highlighted"))
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".circfin-report-", dir=out))
+    except OSError as e:
+        raise InputError(f"cannot write the report into {out}: {e.strerror or e}; "
+                         f"choose another --out") from None
+    try:
+        texts = {"report.json": json.dumps(data, indent=2, ensure_ascii=False) + "\n",
+                 "report.md": report_markdown(data),
+                 "report.html": report_html(data, page),
+                 "graph.html": page}
+        for name in FILES:
+            (tmp / name).write_text(texts[name], encoding="utf-8")
+        _publish(tmp, out, FILES)
+    except OSError as e:
+        raise InputError(f"cannot write the report into {out}: {e.strerror or e}; "
+                         f"nothing was recorded, so the next run reports the same news") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if record:
+        step("recording the run")
+        store.ensure_schema()
+        store.write(_record_statements(loops, data["run"], data["generated_at"]))
+    return ReportResult(out_dir=out, files={n: out / n for n in FILES}, run_id=data["run"],
+                        generated_at=data["generated_at"], data=data)
