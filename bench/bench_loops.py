@@ -47,7 +47,8 @@ def _import_circfin() -> None:
 
         root = HERE.parent
         spec = importlib.util.spec_from_file_location(
-            "circfin", root / "__init__.py", submodule_search_locations=[str(root)])
+            "circfin", root / "__init__.py", submodule_search_locations=[str(root)]
+        )
         if spec is None or spec.loader is None:
             raise
         module = importlib.util.module_from_spec(spec)
@@ -57,7 +58,7 @@ def _import_circfin() -> None:
 
 _import_circfin()
 
-from circfin.graph import _cycles, loops  # noqa: E402
+from circfin.graph import _cycles, _cycles_input, _cycles_net  # noqa: E402
 from circfin.graph.loops import LoopIndex, find_loops  # noqa: E402
 
 sys.path.insert(0, str(HERE))
@@ -114,7 +115,7 @@ def networkx_cycles(df: pd.DataFrame, k: int, timeout: float) -> tuple[float, in
     t0 = time.perf_counter()
     g = nx.DiGraph()
     d = df[df["payer"] != df["payee"]]
-    g.add_edges_from(zip(d["payer"], d["payee"]))
+    g.add_edges_from(zip(d["payer"], d["payee"], strict=True))
     n = 0
     for _ in nx.simple_cycles(g, length_bound=k):
         n += 1
@@ -150,7 +151,9 @@ def _filter_kernel() -> Callable[..., np.ndarray]:
     return keep_cycles
 
 
-def igraph_then_filter(df: pd.DataFrame, k: int, kw: dict[str, Any], keep: Callable[..., np.ndarray]) -> int:
+def igraph_then_filter(
+    df: pd.DataFrame, k: int, kw: dict[str, Any], keep: Callable[..., np.ndarray]
+) -> int:
     """Enumerate every cycle with igraph, then keep those passing the filter."""
     g, codes, n = igraph_graph(df)
     cycles = g.simple_cycles(min=2, max=k)
@@ -176,16 +179,27 @@ def igraph_then_filter(df: pd.DataFrame, k: int, kw: dict[str, Any], keep: Calla
             e = np.searchsorted(ekeys, a * n + b)
             ok &= np.where(j < lens, good[np.minimum(e, len(ekeys) - 1)], True)
         return int(ok.sum())
-    day = np.array([loops._parse_day(x) for x in d["date"].tolist()], dtype=np.int64)
-    dated = day != int(loops._UNDATED)
+    day = np.array([_cycles_input._parse_day(x) for x in d["date"].tolist()], dtype=np.int64)
+    dated = day != int(_cycles_input._UNDATED)
     o = np.lexsort((day[dated], inv[dated]))
     days = day[dated][o].astype(np.int32)
     cnt = np.bincount(inv[dated], minlength=len(ekeys))
     ptr = np.zeros(len(ekeys) + 1, dtype=np.int64)
     np.cumsum(cnt, out=ptr[1:])
     within = kw.get("within")
-    return int(keep(cyc, lens, ekeys, n, ptr[:-1].copy(), ptr[1:].copy(), days,
-                    -1 if within is None else within, bool(kw.get("ordered", False))).sum())
+    return int(
+        keep(
+            cyc,
+            lens,
+            ekeys,
+            n,
+            ptr[:-1].copy(),
+            ptr[1:].copy(),
+            days,
+            -1 if within is None else within,
+            bool(kw.get("ordered", False)),
+        ).sum()
+    )
 
 
 # --------------------------------------------------------------------------
@@ -194,17 +208,27 @@ def igraph_then_filter(df: pd.DataFrame, k: int, kw: dict[str, Any], keep: Calla
 
 def circfin_phases(df: pd.DataFrame, k: int) -> tuple[float, float, float, int]:
     t0 = time.perf_counter()
-    f = loops._filters(max_len=k, min_len=2, types=None, status=None, min_amount=None,
-                       since=None, until=None, within=None, ordered=False)
-    net = loops._Net(loops._counting(df, f, None), f, None, None)
-    plan = loops._plan(net, None)
+    f = _cycles_input._filters(
+        max_len=k,
+        min_len=2,
+        types=None,
+        status=None,
+        min_amount=None,
+        since=None,
+        until=None,
+        within=None,
+        ordered=False,
+    )
+    net = _cycles_net._Net(_cycles_input._counting(df, f, None), f, None, None)
+    plan = _cycles_net._plan(net, None)
     t1 = time.perf_counter()
     assert plan is not None
     starts, rank, restrict = plan
-    flat, lens, _, _ = net.search(starts, np.full(len(starts), -1, dtype=np.int64), rank, restrict,
-                                  None, None, t1)
+    flat, lens, _, _ = net.search(
+        starts, np.full(len(starts), -1, dtype=np.int64), rank, restrict, None, None, t1
+    )
     t2 = time.perf_counter()
-    batch = loops._finish(net, flat, lens, "length", None)
+    batch = _cycles_net._finish(net, flat, lens, "length", None)
     t3 = time.perf_counter()
     assert len(batch) == len(lens)
     return t1 - t0, t2 - t1, t3 - t2, len(lens)
@@ -219,10 +243,25 @@ def rss_now() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def memory_child(n_entities: int, n_deals: int, seed: int, k: int, budget: float, trace: bool) -> None:
+def rss_peak() -> int:
+    """This process's RSS high-water mark. (Not ru_maxrss: Linux carries that
+    over from the parent across fork and exec.)"""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def memory_child(
+    n_entities: int, n_deals: int, seed: int, k: int, budget: float, trace: bool
+) -> None:
     df = make_deals(n_entities, n_deals, seed)
     gc.collect()
     base = rss_now()
+    if rss_peak() > base:  # let the engine's peak show: drop the generator's high-water mark
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
     if trace:
         tracemalloc.start()
     t0 = time.perf_counter()
@@ -233,30 +272,69 @@ def memory_child(n_entities: int, n_deals: int, seed: int, k: int, budget: float
     t_find = time.perf_counter() - t0
     peak_traced = tracemalloc.get_traced_memory()[1] if trace else 0
     rss_after = rss_now()
-    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"base": base, "rss_after": rss_after, "peak_rss": peak_rss, "traced": peak_traced,
-                      "t_index": t_index, "t_find": t_find, "loops": len(res), "complete": res.complete,
-                      "deals_held": len(index)}))
+    peak_rss = rss_peak()
+    print(
+        json.dumps(
+            {
+                "base": base,
+                "rss_after": rss_after,
+                "peak_rss": peak_rss,
+                "traced": peak_traced,
+                "t_index": t_index,
+                "t_find": t_find,
+                "loops": len(res),
+                "complete": res.complete,
+                "deals_held": len(index),
+            }
+        )
+    )
 
 
-def jit_child() -> None:
-    t0 = time.perf_counter()
+JIT_CODE = """
+import json, sys, time
+t0 = time.perf_counter()
+try:
     import circfin.graph.loops as lp
+except ImportError:
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "circfin", ROOT + "/__init__.py", submodule_search_locations=[ROOT])
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["circfin"] = mod
+    spec.loader.exec_module(mod)
+    import circfin.graph.loops as lp
+t1 = time.perf_counter()
+import pandas as pd
+d = pd.DataFrame({"deal_id": list("123"), "payer": list("abc"), "payee": list("bca"),
+                  "date": ["2024-01-01"] * 3})
+t2 = time.perf_counter()
+lp.find_loops(d, within=3)
+lp.find_loops(d, sort="amount")
+lp.LoopIndex(d).add({"deal_id": "4", "payer": "a", "payee": "c"})
+t3 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "first_calls": t3 - t2}))
+"""
 
-    t1 = time.perf_counter()
-    d = pd.DataFrame({"deal_id": list("123"), "payer": list("abc"), "payee": list("bca"),
-                      "date": ["2024-01-01"] * 3})
-    lp.find_loops(d, within=3)
-    lp.find_loops(d, sort="amount")
-    lp.LoopIndex(d).add({"deal_id": "4", "payer": "a", "payee": "c"})
-    t2 = time.perf_counter()
-    print(json.dumps({"import": t1 - t0, "first_calls": t2 - t1}))
+
+def jit_run(env: dict[str, str]) -> dict[str, Any]:
+    code = JIT_CODE.replace("ROOT", repr(str(HERE.parent)))
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=600,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"JIT child failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def run_child(args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), *args]
-    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})},
-                         timeout=3600)
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=3600
+    )
     if out.returncode != 0:
         raise SystemExit(f"child {args} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -272,11 +350,21 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--k", type=int, nargs="+", default=[4, 5, 6], help="max_len values")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--networkx-k", type=int, nargs="*", default=[4],
-                    help="K values to time networkx at (it is slow)")
+    ap.add_argument(
+        "--networkx-k",
+        type=int,
+        nargs="*",
+        default=[4],
+        help="K values to time networkx at (it is slow)",
+    )
     ap.add_argument("--networkx-timeout", type=float, default=120.0)
-    ap.add_argument("--filters-k", type=int, nargs="*", default=None,
-                    help="K values for the pruned-filter table (default: --k)")
+    ap.add_argument(
+        "--filters-k",
+        type=int,
+        nargs="*",
+        default=None,
+        help="K values for the pruned-filter table (default: --k)",
+    )
     ap.add_argument("--index-samples", type=int, default=300)
     ap.add_argument("--mem-entities", type=int, default=100_000)
     ap.add_argument("--mem-deals", type=int, default=1_000_000, help="0 skips the memory table")
@@ -284,14 +372,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--mem-budget", type=float, default=60.0)
     ap.add_argument("--no-jit", action="store_true", help="skip the JIT warm-up table")
     ap.add_argument("--_memory-child", nargs=6, help=argparse.SUPPRESS)
-    ap.add_argument("--_jit-child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--only",
+        nargs="+",
+        default=["loops", "filters", "index", "memory", "jit"],
+        choices=["loops", "filters", "index", "memory", "jit"],
+        help="tables to run",
+    )
     a = ap.parse_args(argv)
     if a._memory_child:
         e, d, s, k, b, tr = a._memory_child
         memory_child(int(e), int(d), int(s), int(k), float(b), tr == "1")
-        return
-    if a._jit_child:
-        jit_child()
         return
 
     import igraph
@@ -300,25 +391,46 @@ def main(argv: list[str] | None = None) -> None:
 
     df = make_deals(a.entities, a.deals, a.seed)
     g, _, _ = igraph_graph(df)
-    print(f"# circfin loop engine benchmark\n\n`{' '.join(['python', 'bench/bench_loops.py', *(argv or sys.argv[1:])])}`"
-          f"\n\nPython {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}, "
-          f"numba {numba.__version__}, python-igraph {igraph.__version__}, networkx {networkx.__version__}; "
-          f"{os.cpu_count()} cores. Graph: `make_deals({a.entities}, {a.deals}, seed={a.seed})`: "
-          f"{g.vcount():,} entities with deals, {g.ecount():,} distinct legs, "
-          f"max out/in degree {max(g.outdegree())}/{max(g.indegree())}.\n")
+    command = " ".join(["python", "bench/bench_loops.py", *(argv or sys.argv[1:])])
+    print(
+        f"# circfin loop engine benchmark\n\n`{command}`"
+        f"\n\nPython {platform.python_version()}, numpy {np.__version__}, "
+        f"pandas {pd.__version__}, numba {numba.__version__}, "
+        f"python-igraph {igraph.__version__}, networkx {networkx.__version__}; "
+        f"{os.cpu_count()} cores. Graph: `make_deals({a.entities}, {a.deals}, seed={a.seed})`: "
+        f"{g.vcount():,} entities with deals, {g.ecount():,} distinct legs, "
+        f"max out/in degree {max(g.outdegree())}/{max(g.indegree())}.\n"
+    )
     # Warm the JIT so it is not timed here (see the warm-up table).
     find_loops(df.head(200), max_len=3, within=5)
     find_loops(df.head(200), max_len=3, sort="amount")
     keep = _filter_kernel()
 
+    if "loops" in a.only:
+        table_loops(df, a)
+    if "filters" in a.only:
+        table_filters(df, a, keep)
+    if "index" in a.only:
+        table_index(a)
+    if "memory" in a.only and a.mem_deals:
+        table_memory(a)
+    if "jit" in a.only and not a.no_jit:
+        table_jit()
+
+
+def table_loops(df: pd.DataFrame, a: argparse.Namespace) -> None:
     print("## All loops up to K\n")
-    print("| K | loops | circfin find_loops ms | = prep + search + sort | build all Loop objects ms "
-          "| igraph build + simple_cycles ms | circfin / igraph | networkx ms |")
+    print(
+        "| K | loops | circfin find_loops ms | = prep + search + sort | build all Loop objects ms "
+        "| igraph build + simple_cycles ms | circfin / igraph | networkx ms |"
+    )
     print("|---|---:|---:|---|---:|---:|---:|---:|")
     for k in a.k:
         t_c, res = best_of(lambda: find_loops(df, max_len=k), a.repeat)
         n_c = len(res)
-        prep, search, fin, n_p = min((circfin_phases(df, k) for _ in range(a.repeat)), key=lambda x: sum(x[:3]))
+        prep, search, fin, n_p = min(
+            (circfin_phases(df, k) for _ in range(a.repeat)), key=lambda x: sum(x[:3])
+        )
         assert n_p == n_c
         t0 = time.perf_counter()
         objs = list(res)
@@ -336,12 +448,21 @@ def main(argv: list[str] | None = None) -> None:
             if done:
                 assert n_n == n_c
                 nx_cell += f" ({t_n / t_c:,.0f}x circfin)"
-        print(f"| {k} | {n_c:,} | {ms(t_c)} | {ms(prep)} + {ms(search)} + {ms(fin)} | {ms(t_mat)} "
-              f"| {ms(t_i)} | {t_c / t_i:.2f} | {nx_cell} |", flush=True)
+        print(
+            f"| {k} | {n_c:,} | {ms(t_c)} | {ms(prep)} + {ms(search)} + {ms(fin)} | {ms(t_mat)} "
+            f"| {ms(t_i)} | {t_c / t_i:.2f} | {nx_cell} |",
+            flush=True,
+        )
 
+
+def table_filters(
+    df: pd.DataFrame, a: argparse.Namespace, keep: Callable[..., np.ndarray]
+) -> None:
     print("\n## Filters pruned while searching vs igraph enumerating everything, then filtering\n")
-    print("igraph's side: build, `simple_cycles`, tuples to arrays, then a numba-compiled exact "
-          "filter (the same checker circfin uses on closing), so only the search strategy differs.\n")
+    print(
+        "igraph's side: build, `simple_cycles`, tuples to arrays, then a numba-compiled exact "
+        "filter (the same checker circfin uses on closing), so only the search strategy differs.\n"
+    )
     print("| K | filter | loops kept | circfin ms | igraph + filter ms | speed-up |")
     print("|---|---|---:|---:|---:|---:|")
     filters: list[tuple[str, dict[str, Any]]] = [
@@ -350,22 +471,34 @@ def main(argv: list[str] | None = None) -> None:
         ("within=90, ordered", {"within": 90, "ordered": True}),
         ("min_amount=1e9", {"min_amount": 1e9}),
     ]
-    for k in (a.filters_k if a.filters_k is not None else a.k):
+    for k in a.filters_k if a.filters_k is not None else a.k:
         for label, kw in filters:
             t_c, res = best_of(lambda: find_loops(df, max_len=k, **kw), a.repeat)
-            t_b, n_b = best_of(lambda: igraph_then_filter(df, k, kw, keep), 1 if k >= 6 else a.repeat)
+            t_b, n_b = best_of(
+                lambda: igraph_then_filter(df, k, kw, keep), 1 if k >= 6 else a.repeat
+            )
             assert n_b == len(res), f"{label}: baseline kept {n_b}, circfin {len(res)}"
-            print(f"| {k} | {label} | {len(res):,} | {ms(t_c)} | {ms(t_b)} | {t_b / t_c:,.1f}x |", flush=True)
+            print(
+                f"| {k} | {label} | {len(res):,} | {ms(t_c)} | {ms(t_b)} | {t_b / t_c:,.1f}x |",
+                flush=True,
+            )
             del res
 
+
+def table_index(a: argparse.Namespace) -> None:
     print("\n## LoopIndex.add: one new deal against the snapshot\n")
     more = make_deals(a.entities, a.deals + a.index_samples, a.seed)
-    base, new = more.iloc[: a.deals], more.iloc[a.deals:]
-    print("| K | build index ms | adds | median ms | p90 ms | max ms | loops per add: median / p90 / max |")
+    base, new = more.iloc[: a.deals], more.iloc[a.deals :]
+    print(
+        "| K | build index ms | adds | median ms | p90 ms | max ms "
+        "| loops per add: median / p90 / max |"
+    )
     print("|---|---:|---:|---:|---:|---:|---|")
     for k in a.k:
         t_b, index = best_of(lambda: LoopIndex(base, max_len=k), a.repeat)
-        index.add({"deal_id": "warm-up", "payer": base.iloc[0]["payer"], "payee": base.iloc[0]["payee"]})
+        index.add(
+            {"deal_id": "warm-up", "payer": base.iloc[0]["payer"], "payee": base.iloc[0]["payee"]}
+        )
         times, counts = [], []
         for row in new.to_dict("records"):
             t0 = time.perf_counter()
@@ -374,37 +507,54 @@ def main(argv: list[str] | None = None) -> None:
             counts.append(len(got))
         ts = np.array(times) * 1e3
         c = np.array(counts)
-        print(f"| {k} | {ms(t_b)} | {len(ts)} | {np.median(ts):.2f} | {np.percentile(ts, 90):.2f} "
-              f"| {ts.max():.1f} | {int(np.median(c)):,} / {int(np.percentile(c, 90)):,} / {c.max():,} |",
-              flush=True)
+        print(
+            f"| {k} | {ms(t_b)} | {len(ts)} | {np.median(ts):.2f} | {np.percentile(ts, 90):.2f} "
+            f"| {ts.max():.1f} | {int(np.median(c)):,} / {int(np.percentile(c, 90)):,} "
+            f"/ {c.max():,} |",
+            flush=True,
+        )
 
-    if a.mem_deals:
-        print(f"\n## Memory: {a.mem_deals:,} deals, {a.mem_entities:,} entities\n")
-        print("Each in a fresh process: generate the frame, then build a `LoopIndex(max_len=6)` (which "
-              f"holds every deal) and run `find_loops(max_len={a.mem_k}, time_budget={a.mem_budget:g})`. "
-              "RSS counts everything (numba's arrays too); tracemalloc sees numpy and Python "
-              "allocations only.\n")
-        args = [str(a.mem_entities), str(a.mem_deals), str(a.seed), str(a.mem_k), str(a.mem_budget)]
-        r = run_child(["--_memory-child", *args, "0"])
-        t = run_child(["--_memory-child", *args, "1"])
-        gb = 1024 ** 3
-        print("| frame RSS GB | peak RSS GB | peak RSS above frame GB | tracemalloc peak GB "
-              "| LoopIndex build s | find_loops s | loops (complete?) |")
-        print("|---:|---:|---:|---:|---:|---:|---|")
-        print(f"| {r['base'] / gb:.2f} | {r['peak_rss'] / gb:.2f} | {(r['peak_rss'] - r['base']) / gb:.2f} "
-              f"| {t['traced'] / gb:.2f} | {r['t_index']:.1f} | {r['t_find']:.1f} "
-              f"| {r['loops']:,} ({'yes' if r['complete'] else 'no: budget'}) |", flush=True)
 
-    if not a.no_jit:
-        print("\n## JIT warm-up (numba, `cache=True`)\n")
-        with tempfile.TemporaryDirectory() as cache:
-            env = {"NUMBA_CACHE_DIR": cache}
-            cold = run_child(["--_jit-child"], env)
-            warm = min((run_child(["--_jit-child"], env) for _ in range(3)), key=lambda x: x["first_calls"])
-        print("| | import circfin.graph.loops s | first calls (find_loops, within, sort, LoopIndex.add) s |")
-        print("|---|---:|---:|")
-        print(f"| cold: empty cache, compiles | {cold['import']:.2f} | {cold['first_calls']:.2f} |")
-        print(f"| warm: cache on disk | {warm['import']:.2f} | {warm['first_calls']:.2f} |")
+def table_memory(a: argparse.Namespace) -> None:
+    print(f"\n## Memory: {a.mem_deals:,} deals, {a.mem_entities:,} entities\n")
+    print(
+        "Each in a fresh process: generate the frame, then build a `LoopIndex(max_len=6)` (which "
+        "holds every deal) and run "
+        f"`find_loops(max_len={a.mem_k}, time_budget={a.mem_budget:g})`. "
+        "RSS counts everything (numba's arrays too); tracemalloc sees numpy and Python "
+        "allocations only.\n"
+    )
+    args = [str(a.mem_entities), str(a.mem_deals), str(a.seed), str(a.mem_k), str(a.mem_budget)]
+    r = run_child(["--_memory-child", *args, "0"])
+    t = run_child(["--_memory-child", *args, "1"])
+    gb = 1024**3
+    print(
+        "| frame RSS GB | peak RSS GB | peak RSS above frame GB | tracemalloc peak GB "
+        "| LoopIndex build s | find_loops s | loops (complete?) |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---|")
+    print(
+        f"| {r['base'] / gb:.2f} | {r['peak_rss'] / gb:.2f} "
+        f"| {(r['peak_rss'] - r['base']) / gb:.2f} "
+        f"| {t['traced'] / gb:.2f} | {r['t_index']:.1f} | {r['t_find']:.1f} "
+        f"| {r['loops']:,} ({'yes' if r['complete'] else 'no: budget'}) |",
+        flush=True,
+    )
+
+
+def table_jit() -> None:
+    print("\n## JIT warm-up (numba, `cache=True`)\n")
+    with tempfile.TemporaryDirectory() as cache:
+        env = {"NUMBA_CACHE_DIR": cache}
+        cold = jit_run(env)
+        warm = min((jit_run(env) for _ in range(3)), key=lambda x: x["first_calls"])
+    print(
+        "| | import circfin.graph.loops s "
+        "| first calls (find_loops, within, sort, LoopIndex.add) s |"
+    )
+    print("|---|---:|---:|")
+    print(f"| cold: empty cache, compiles | {cold['import']:.2f} | {cold['first_calls']:.2f} |")
+    print(f"| warm: cache on disk | {warm['import']:.2f} | {warm['first_calls']:.2f} |")
 
 
 if __name__ == "__main__":

@@ -26,19 +26,33 @@ import datetime as _dt
 
 import numpy as np
 import pandas as pd
-
 from circfin.graph.model import DEAL_STATUSES, DEAL_TYPES, ENTITY_KINDS
 
 __all__ = ["entity_ids", "make_deals", "make_parents"]
 
 _TYPE_WEIGHTS = {
-    "equity_investment": 18, "loan": 8, "credit_facility": 6, "bond": 3,
-    "compute_purchase": 14, "chip_purchase": 14, "cloud_commitment": 12,
-    "warrant": 2, "revenue_share": 3, "capacity_backstop": 2, "guarantee": 2,
-    "spv_financing": 5, "lease": 6, "other": 5,
+    "equity_investment": 18,
+    "loan": 8,
+    "credit_facility": 6,
+    "bond": 3,
+    "compute_purchase": 14,
+    "chip_purchase": 14,
+    "cloud_commitment": 12,
+    "warrant": 2,
+    "revenue_share": 3,
+    "capacity_backstop": 2,
+    "guarantee": 2,
+    "spv_financing": 5,
+    "lease": 6,
+    "other": 5,
 }
 _STATUS_WEIGHTS = {
-    "announced": 30, "signed": 25, "funded": 20, "completed": 15, "stalled": 6, "cancelled": 4,
+    "announced": 30,
+    "signed": 25,
+    "funded": 20,
+    "completed": 15,
+    "stalled": 6,
+    "cancelled": 4,
 }
 _QUALIFIERS = ("exact", "approx", "up_to", "at_least", "estimate")
 
@@ -120,16 +134,18 @@ def make_deals(
 
     width = max(6, len(str(n_deals)))
     deal_ids = np.array([f"d{i:0{width}d}" for i in range(n_deals)], dtype=object)
-    frame = pd.DataFrame({
-        "deal_id": deal_ids,
-        "date": dates,
-        "payer": ids[payer],
-        "payee": ids[payee],
-        "type": rng.choice(types, size=n_deals, p=tw / tw.sum()),
-        "amount_usd": amounts,
-        "amount_qualifier": qualifiers,
-        "status": rng.choice(statuses, size=n_deals, p=sw / sw.sum()),
-    })
+    frame = pd.DataFrame(
+        {
+            "deal_id": deal_ids,
+            "date": dates,
+            "payer": ids[payer],
+            "payee": ids[payee],
+            "type": rng.choice(types, size=n_deals, p=tw / tw.sum()),
+            "amount_usd": amounts,
+            "amount_qualifier": qualifiers,
+            "status": rng.choice(statuses, size=n_deals, p=sw / sw.sum()),
+        }
+    )
     assert set(frame["type"]) <= set(DEAL_TYPES) and set(frame["status"]) <= set(DEAL_STATUSES)
     return frame
 
@@ -152,7 +168,7 @@ def entity_kinds(n_entities: int, seed: int = 0) -> dict[str, str]:
     """A kind for every entity (for display only)."""
     rng = np.random.default_rng(seed + 104729)
     kinds = rng.choice(np.array(ENTITY_KINDS, dtype=object), size=n_entities)
-    return dict(zip(entity_ids(n_entities), kinds))
+    return dict(zip(entity_ids(n_entities), kinds, strict=True))
 
 
 if __name__ == "__main__":  # pragma: no cover - a quick look
@@ -163,7 +179,9 @@ if __name__ == "__main__":  # pragma: no cover - a quick look
     df = make_deals(n_e, n_d, seed=0)
     print(df.head(10).to_string())
     pairs = df[df.payer != df.payee][["payer", "payee"]].drop_duplicates()
-    print(f"{len(df)} deals, {len(pairs)} distinct legs, "
-          f"{pd.unique(df[['payer', 'payee']].values.ravel()).size} entities with deals")
+    print(
+        f"{len(df)} deals, {len(pairs)} distinct legs, "
+        f"{pd.unique(df[['payer', 'payee']].values.ravel()).size} entities with deals"
+    )
     print("top out-degree:", pairs.payer.value_counts().head(5).to_dict())
     print("top in-degree:", pairs.payee.value_counts().head(5).to_dict())

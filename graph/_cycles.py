@@ -122,16 +122,43 @@ def exact_time_check(legs, n, within, ordered, dstart, dend, days):
 
 @_njit(cache=True, nogil=True)
 def search(
-    ostart, oend, onbr, oeid,  # out-adjacency: node u's arcs are positions ostart[u]..oend[u]-1
-    rstart, rend, rnbr,  # in-adjacency, same layout
-    starts, first_pos,  # start nodes; first_pos[i] >= 0 pins the first arc of start i
-    rank, restrict,  # with restrict, only nodes ranked after the start are visited
-    kmin, kmax,
-    within, ordered, dstart, dend, days,  # time filters: edge e's dated days, sorted, are days[dstart[e]:dend[e]]
-    ist, path, itpos, itend, pedge, tlo, thi, tb, ta, tcap, tmulti,  # walk state
-    onpath, dstamp, dist, queue,  # node-sized scratch
-    out_e, out_len,  # output: edges of each cycle (from the start), and its length
-    step_limit, found_limit,
+    ostart,
+    oend,
+    onbr,
+    oeid,  # out-adjacency: node u's arcs are positions ostart[u]..oend[u]-1
+    rstart,
+    rend,
+    rnbr,  # in-adjacency, same layout
+    starts,
+    first_pos,  # start nodes; first_pos[i] >= 0 pins the first arc of start i
+    rank,
+    restrict,  # with restrict, only nodes ranked after the start are visited
+    kmin,
+    kmax,
+    within,
+    ordered,
+    dstart,
+    dend,
+    days,  # time filters: edge e's dated days, sorted, are days[dstart[e]:dend[e]]
+    ist,
+    path,
+    itpos,
+    itend,
+    pedge,
+    tlo,
+    thi,
+    tb,
+    ta,
+    tcap,
+    tmulti,  # walk state
+    onpath,
+    dstamp,
+    dist,
+    queue,  # node-sized scratch
+    out_e,
+    out_len,  # output: edges of each cycle (from the start), and its length
+    step_limit,
+    found_limit,
 ):
     n_starts = starts.shape[0]
     si = ist[S_START]

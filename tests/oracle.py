@@ -24,7 +24,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
-
 from circfin.graph.model import date_bounds
 
 __all__ = ["brute_force_loops"]
@@ -161,20 +160,26 @@ def brute_force_loops(
                 if target is not None and target not in cycle:
                     continue
                 if (within is not None or ordered) and not _some_choice(
-                        [legs[s] for s in steps], within, ordered):
+                    [legs[s] for s in steps], within, ordered
+                ):
                     continue
                 found[">".join(cycle)] = tuple(tuple(sorted(d for d, _ in legs[s])) for s in steps)
     return found
 
 
-def _some_choice(legs: list[list[tuple[str, dt.date | None]]], within: int | None, ordered: bool) -> bool:
+def _some_choice(
+    legs: list[list[tuple[str, dt.date | None]]], within: int | None, ordered: bool
+) -> bool:
     """Is there one dated deal per leg satisfying within and/or ordered?"""
     dated = [[day for _, day in leg if day is not None] for leg in legs]
     for days in itertools.product(*dated):
         if within is not None and (max(days) - min(days)).days > within:
             continue
         if ordered and not any(
-            all(days[(r + i) % len(days)] <= days[(r + i + 1) % len(days)] for i in range(len(days) - 1))
+            all(
+                days[(r + i) % len(days)] <= days[(r + i + 1) % len(days)]
+                for i in range(len(days) - 1)
+            )
             for r in range(len(days))
         ):
             continue

@@ -18,15 +18,28 @@ from typing import Any
 import hypothesis.strategies as st
 import numpy as np
 import pandas as pd
-
 from circfin.graph.model import AMOUNT_QUALIFIERS, DEAL_STATUSES, DEAL_TYPES
 
 __all__ = ["DATES", "ID_POOL", "deal_frames", "loop_kwargs"]
 
 # Awkward ids on purpose: prefixes of each other with characters below and
 # above '>' (0x3E) after the prefix, digits, upper case, non-ASCII.
-ID_POOL: tuple[str, ...] = ("a", "a-1", "a1", "a.b", "ab", "b", "B", "nvidia", "openai", "oracle",
-                            "z", "é", "10", "9")
+ID_POOL: tuple[str, ...] = (
+    "a",
+    "a-1",
+    "a1",
+    "a.b",
+    "ab",
+    "b",
+    "B",
+    "nvidia",
+    "openai",
+    "oracle",
+    "z",
+    "é",
+    "10",
+    "9",
+)
 COMMON_TYPES: tuple[str, ...] = ("equity_investment", "compute_purchase", "chip_purchase", "loan")
 
 # A small calendar so time windows and orders bite: 2024-01..2024-03, plus
@@ -61,19 +74,35 @@ def deal_frames(draw: st.DrawFn, max_entities: int = 6, max_deals: int = 14) -> 
         payer = draw(st.sampled_from(ids))
         # Mostly other entities, sometimes a self-deal.
         payee = draw(st.sampled_from(ids))
-        rows.append({
-            "deal_id": f"d{i:02d}",
-            "date": draw(st.sampled_from(DATES)),
-            "payer": payer,
-            "payee": payee,
-            "type": draw(st.one_of(st.sampled_from(COMMON_TYPES), st.sampled_from(DEAL_TYPES))),
-            "amount_usd": draw(_amounts()),
-            "amount_qualifier": draw(st.sampled_from(AMOUNT_QUALIFIERS)),
-            "status": draw(st.sampled_from(DEAL_STATUSES)),
-            "description": "",
-        })
-    frame = pd.DataFrame(rows, columns=["deal_id", "date", "payer", "payee", "type", "amount_usd",
-                                        "amount_qualifier", "status", "description"])
+        rows.append(
+            {
+                "deal_id": f"d{i:02d}",
+                "date": draw(st.sampled_from(DATES)),
+                "payer": payer,
+                "payee": payee,
+                "type": draw(
+                    st.one_of(st.sampled_from(COMMON_TYPES), st.sampled_from(DEAL_TYPES))
+                ),
+                "amount_usd": draw(_amounts()),
+                "amount_qualifier": draw(st.sampled_from(AMOUNT_QUALIFIERS)),
+                "status": draw(st.sampled_from(DEAL_STATUSES)),
+                "description": "",
+            }
+        )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "deal_id",
+            "date",
+            "payer",
+            "payee",
+            "type",
+            "amount_usd",
+            "amount_qualifier",
+            "status",
+            "description",
+        ],
+    )
     # Parents: walk the entities in a random order; each may hang under an
     # earlier one (so no cycles) or under an SPV holder outside the frame.
     order = draw(st.permutations(ids))

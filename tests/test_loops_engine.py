@@ -20,11 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from circfin.graph.loops import LoopIndex, find_loops, loops_closed_by
+from circfin.graph.model import Loop, date_bounds, loop_key
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from circfin.graph.loops import LoopIndex, LoopResult, find_loops, loops_closed_by
-from circfin.graph.model import Loop, date_bounds, loop_key
 
 try:
     from circfin.tests import oracle
@@ -50,12 +49,31 @@ def frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     for r in rows:
         r = tuple(r) + (None,) * (7 - len(r))
         did, payer, payee, date, amount, typ, status = r
-        full.append({"deal_id": did, "date": date, "payer": payer, "payee": payee,
-                     "type": typ or "equity_investment", "amount_usd": amount,
-                     "amount_qualifier": "exact" if amount is not None else "undisclosed",
-                     "status": status or "announced"})
-    return pd.DataFrame(full, columns=["deal_id", "date", "payer", "payee", "type", "amount_usd",
-                                       "amount_qualifier", "status"])
+        full.append(
+            {
+                "deal_id": did,
+                "date": date,
+                "payer": payer,
+                "payee": payee,
+                "type": typ or "equity_investment",
+                "amount_usd": amount,
+                "amount_qualifier": "exact" if amount is not None else "undisclosed",
+                "status": status or "announced",
+            }
+        )
+    return pd.DataFrame(
+        full,
+        columns=[
+            "deal_id",
+            "date",
+            "payer",
+            "payee",
+            "type",
+            "amount_usd",
+            "amount_qualifier",
+            "status",
+        ],
+    )
 
 
 def engine_kwargs(kw: dict[str, Any], deals: pd.DataFrame) -> dict[str, Any]:
@@ -84,8 +102,22 @@ def test_matches_oracle_with_any_filters(data: st.DataObject) -> None:
     check_sorted_by_length(got)
 
 
-@pytest.mark.parametrize("only", ["max_len", "min_len", "entity", "types", "status", "min_amount",
-                                  "since", "until", "within", "ordered", "rollup"])
+@pytest.mark.parametrize(
+    "only",
+    [
+        "max_len",
+        "min_len",
+        "entity",
+        "types",
+        "status",
+        "min_amount",
+        "since",
+        "until",
+        "within",
+        "ordered",
+        "rollup",
+    ],
+)
 @FAST
 @given(data=st.data())
 def test_matches_oracle_one_filter_at_a_time(only: str, data: st.DataObject) -> None:
@@ -95,7 +127,11 @@ def test_matches_oracle_one_filter_at_a_time(only: str, data: st.DataObject) -> 
         kw = data.draw(loop_kwargs(deals))
         if only in kw:
             break
-    kw = {k: v for k, v in kw.items() if k in (only, "parents") or (only == "min_len" and k == "max_len")}
+    kw = {
+        k: v
+        for k, v in kw.items()
+        if k in (only, "parents") or (only == "min_len" and k == "max_len")
+    }
     if only == "min_len":
         kw["max_len"] = max(kw.get("max_len", 6), kw.get("min_len", 2))
     assert as_map(find_loops(deals, **kw)) == brute_force_loops(deals, **kw)
@@ -114,24 +150,38 @@ def test_within_and_ordered_together_need_the_same_choice() -> None:
     # b->c has two deals. Choosing y1 (01-11) fits a 5-day window but runs
     # backwards round the loop (12, 11, 10); choosing y2 (02-19) is in order
     # (c->a 10, a->b 12, b->c 02-19) but spans 40 days.
-    deals = frame([("x", "a", "b", "2024-01-12"), ("y1", "b", "c", "2024-01-11"),
-                   ("y2", "b", "c", "2024-02-19"), ("z", "c", "a", "2024-01-10")])
+    deals = frame(
+        [
+            ("x", "a", "b", "2024-01-12"),
+            ("y1", "b", "c", "2024-01-11"),
+            ("y2", "b", "c", "2024-02-19"),
+            ("z", "c", "a", "2024-01-10"),
+        ]
+    )
     loop = {"a>b>c": (("x",), ("y1", "y2"), ("z",))}
     assert as_map(find_loops(deals, within=5)) == loop
     assert as_map(find_loops(deals, ordered=True)) == loop
     assert as_map(find_loops(deals, within=5, ordered=True)) == {}
     assert as_map(find_loops(deals, within=39, ordered=True)) == {}
     assert as_map(find_loops(deals, within=40, ordered=True)) == loop
-    for kw in ({"within": 5}, {"ordered": True}, {"within": 5, "ordered": True},
-               {"within": 40, "ordered": True}):
+    for kw in (
+        {"within": 5},
+        {"ordered": True},
+        {"within": 5, "ordered": True},
+        {"within": 40, "ordered": True},
+    ):
         assert as_map(find_loops(deals, **kw)) == brute_force_loops(deals, **kw)
 
 
 @settings(max_examples=400, deadline=None)
-@given(legs=st.lists(st.lists(st.integers(0, 12), max_size=3), min_size=2, max_size=6),
-       within=st.one_of(st.none(), st.integers(0, 8)), ordered=st.booleans())
-def test_exact_time_check_matches_trying_every_choice(legs: list[list[int]], within: int | None,
-                                                      ordered: bool) -> None:
+@given(
+    legs=st.lists(st.lists(st.integers(0, 12), max_size=3), min_size=2, max_size=6),
+    within=st.one_of(st.none(), st.integers(0, 8)),
+    ordered=st.booleans(),
+)
+def test_exact_time_check_matches_trying_every_choice(
+    legs: list[list[int]], within: int | None, ordered: bool
+) -> None:
     import datetime as dt
 
     from circfin.graph import _cycles
@@ -140,8 +190,15 @@ def test_exact_time_check_matches_trying_every_choice(legs: list[list[int]], wit
     flat = np.array([d for x in days for d in x], dtype=np.int32)
     ends = np.cumsum([len(x) for x in days]).astype(np.int64)
     starts = (ends - [len(x) for x in days]).astype(np.int64)
-    got = _cycles.exact_time_check(np.arange(len(days), dtype=np.int64), len(days),
-                                   -1 if within is None else within, ordered, starts, ends, flat)
+    got = _cycles.exact_time_check(
+        np.arange(len(days), dtype=np.int64),
+        len(days),
+        -1 if within is None else within,
+        ordered,
+        starts,
+        ends,
+        flat,
+    )
     base = dt.date(2024, 1, 1)
     as_legs = [[("x", base + dt.timedelta(days=d)) for d in x] for x in days]
     if within is None and not ordered:
@@ -177,19 +234,29 @@ def test_every_loop_is_a_real_cycle_of_real_deals(data: st.DataObject) -> None:
         assert lp.entities == tuple(names.get(x, x) for x in lp.ids)
         for i, leg in enumerate(lp.legs):
             assert (leg.payer_id, leg.payee_id) == (lp.ids[i], lp.ids[(i + 1) % n])
-            assert (leg.payer, leg.payee) == (names.get(leg.payer_id, leg.payer_id),
-                                              names.get(leg.payee_id, leg.payee_id))
+            assert (leg.payer, leg.payee) == (
+                names.get(leg.payer_id, leg.payer_id),
+                names.get(leg.payee_id, leg.payee_id),
+            )
             assert leg.deal_ids and list(leg.deal_ids) == sorted(set(leg.deal_ids))
             rows = [by_id[d] for d in leg.deal_ids]
             for r in rows:
                 assert (top(r["payer"]), top(r["payee"])) == (leg.payer_id, leg.payee_id)
-            amounts = [float(r["amount_usd"]) for r in rows
-                       if r["amount_usd"] is not None and r["amount_usd"] == r["amount_usd"]]
+            amounts = [
+                float(r["amount_usd"])
+                for r in rows
+                if r["amount_usd"] is not None and r["amount_usd"] == r["amount_usd"]
+            ]
             assert leg.amount_usd == (sum(amounts) if amounts else None)
             assert leg.types == tuple(sorted({r["type"] for r in rows}))
-            days = [date_bounds(r["date"])[0].isoformat() for r in rows
-                    if isinstance(r["date"], str) and r["date"]]
-            assert (leg.first_date, leg.last_date) == ((min(days), max(days)) if days else (None, None))
+            days = [
+                date_bounds(r["date"])[0].isoformat()
+                for r in rows
+                if isinstance(r["date"], str) and r["date"]
+            ]
+            assert (leg.first_date, leg.last_date) == (
+                (min(days), max(days)) if days else (None, None)
+            )
 
 
 @FAST
@@ -199,17 +266,21 @@ def test_relabelling_nodes_changes_only_labels(data: st.DataObject) -> None:
     kw = data.draw(loop_kwargs(deals))
     kw.pop("entity", None)
     rng = random.Random(data.draw(st.integers(0, 2**32 - 1)))
-    old = sorted(set(deals["payer"]) | set(deals["payee"]) | set(deals.attrs["parents"]) | {"holdco"})
+    old = sorted(
+        set(deals["payer"]) | set(deals["payee"]) | set(deals.attrs["parents"]) | {"holdco"}
+    )
     new = [f"n{v}" for v in rng.sample(range(1000), len(old))]
-    rename = dict(zip(old, new))
+    rename = dict(zip(old, new, strict=True))
     relabelled = deals.assign(payer=deals["payer"].map(rename), payee=deals["payee"].map(rename))
     kw2 = dict(kw)
     if "parents" in kw:
         kw2["parents"] = {rename[k]: (rename[v] if v else None) for k, v in kw["parents"].items()}
 
     def edge_sets(loops: list[Loop], f: Any) -> set[frozenset[tuple[str, str, tuple[str, ...]]]]:
-        return {frozenset((f(leg.payer_id), f(leg.payee_id), leg.deal_ids) for leg in lp.legs)
-                for lp in loops}
+        return {
+            frozenset((f(leg.payer_id), f(leg.payee_id), leg.deal_ids) for leg in lp.legs)
+            for lp in loops
+        }
 
     a = find_loops(deals, **kw)
     b = find_loops(relabelled, **kw2)
@@ -268,8 +339,9 @@ def test_index_add_returns_the_loops_containing_the_new_deal(data: st.DataObject
         assert new_keys <= {lp.key for lp in got}
         assert got == expected
     closed = loops_closed_by(deals.iloc[:-1], deals.iloc[-1], **kw)
-    assert as_map(closed) == as_map([lp for lp in find_loops(deals, **kw)
-                                     if deals.iloc[-1]["deal_id"] in lp.deal_ids])
+    assert as_map(closed) == as_map(
+        [lp for lp in find_loops(deals, **kw) if deals.iloc[-1]["deal_id"] in lp.deal_ids]
+    )
 
 
 def test_index_many_adds_move_adjacency_segments() -> None:
@@ -282,7 +354,7 @@ def test_index_many_adds_move_adjacency_segments() -> None:
         a, b = rng.choice([f"n{i}" for i in range(12)] + ["hub"], size=2, replace=False)
         row = (f"x{k}", str(a), str(b), f"2024-01-{1 + k % 28:02d}")
         all_rows.append(row)
-        got = index.add(dict(zip(["deal_id", "payer", "payee", "date"], row)))
+        got = index.add(dict(zip(["deal_id", "payer", "payee", "date"], row, strict=True)))
         after = find_loops(frame(all_rows), max_len=4)
         assert as_map(got) == as_map([lp for lp in after if row[0] in lp.deal_ids])
 
@@ -317,14 +389,17 @@ def test_index_add_validation_and_noncounting_deals() -> None:
 
 
 def complete_digraph(n: int) -> pd.DataFrame:
-    return frame([(f"d{i}-{j}", f"v{i:02d}", f"v{j:02d}") for i in range(n) for j in range(n) if i != j])
+    return frame(
+        [(f"d{i}-{j}", f"v{i:02d}", f"v{j:02d}") for i in range(n) for j in range(n) if i != j]
+    )
 
 
 def test_max_loops_returns_partial_result() -> None:
     deals = complete_digraph(7)
     everything = find_loops(deals, max_len=7)
     assert everything.complete and len(everything) == sum(
-        int(np.prod(range(7 - k + 1, 8))) // k for k in range(2, 8))
+        int(np.prod(range(7 - k + 1, 8))) // k for k in range(2, 8)
+    )
     got = find_loops(deals, max_len=7, max_loops=25)
     assert not got.complete and len(got) == 25
     assert "max_loops=25" in got.note and "25 loops" in got.note
@@ -352,14 +427,16 @@ def test_time_budget_stops_early_and_never_hangs() -> None:
 
 
 def test_nvidia_openai_oracle_triangle_with_parallel_deals() -> None:
-    deals = frame([
-        ("nv-oai-1", "nvidia", "openai", "2025-09-22", 100e9, "equity_investment"),
-        ("nv-oai-2", "nvidia", "openai", "2025-10", None, "warrant"),
-        ("oai-orcl", "openai", "oracle", "2025-09-10", 300e9, "cloud_commitment"),
-        ("orcl-nv-1", "oracle", "nvidia", "2025-10-01", 40e9, "chip_purchase"),
-        ("orcl-nv-2", "oracle", "nvidia", None, 5e9, "chip_purchase"),
-        ("nv-nv", "nvidia", "nvidia", "2025-01-01", 1e9, "other"),  # self-deal: ignored
-    ])
+    deals = frame(
+        [
+            ("nv-oai-1", "nvidia", "openai", "2025-09-22", 100e9, "equity_investment"),
+            ("nv-oai-2", "nvidia", "openai", "2025-10", None, "warrant"),
+            ("oai-orcl", "openai", "oracle", "2025-09-10", 300e9, "cloud_commitment"),
+            ("orcl-nv-1", "oracle", "nvidia", "2025-10-01", 40e9, "chip_purchase"),
+            ("orcl-nv-2", "oracle", "nvidia", None, 5e9, "chip_purchase"),
+            ("nv-nv", "nvidia", "nvidia", "2025-01-01", 1e9, "other"),  # self-deal: ignored
+        ]
+    )
     names = {"nvidia": "NVIDIA", "openai": "OpenAI", "oracle": "Oracle"}
     (lp,) = find_loops(deals, names=names)
     assert lp.ids == ("nvidia", "openai", "oracle") and lp.key == "nvidia>openai>oracle"
@@ -377,26 +454,44 @@ def test_nvidia_openai_oracle_triangle_with_parallel_deals() -> None:
     assert len(find_loops(deals, within=20)) == 0
     assert len(find_loops(deals, min_amount=50e9)) == 0  # Oracle's chip deals are smaller
     assert len(find_loops(deals, types=["equity_investment", "cloud_commitment"])) == 0
-    assert len(find_loops(deals, entity="oracle")) == 1 and len(find_loops(deals, entity="amd")) == 0
+    assert (
+        len(find_loops(deals, entity="oracle")) == 1 and len(find_loops(deals, entity="amd")) == 0
+    )
     assert len(find_loops(deals, max_len=2)) == 0 and len(find_loops(deals, min_len=4)) == 0
     # Oracle is a subsidiary of a holding company: the loop is the same shape, renamed.
-    up = find_loops(deals, rollup=True, parents={"oracle": "oracle-holdings"},
-                    names={"oracle-holdings": "Oracle Holdings"})
+    up = find_loops(
+        deals,
+        rollup=True,
+        parents={"oracle": "oracle-holdings"},
+        names={"oracle-holdings": "Oracle Holdings"},
+    )
     assert [x.entities for x in up] == [("nvidia", "openai", "Oracle Holdings")]
 
 
 def test_both_directions_of_a_triangle_are_different_loops() -> None:
-    deals = frame([("1", "A", "B"), ("2", "B", "C"), ("3", "C", "A"),
-                   ("4", "A", "C"), ("5", "C", "B"), ("6", "B", "A")])
+    deals = frame(
+        [
+            ("1", "A", "B"),
+            ("2", "B", "C"),
+            ("3", "C", "A"),
+            ("4", "A", "C"),
+            ("5", "C", "B"),
+            ("6", "B", "A"),
+        ]
+    )
     got = find_loops(deals)
     assert [lp.key for lp in got] == ["A>B", "A>C", "B>C", "A>B>C", "A>C>B"]
     assert as_map(got)["A>C>B"] == (("4",), ("5",), ("6",))
     assert as_map(find_loops(deals, min_len=3, entity="B")) == {
-        "A>B>C": (("1",), ("2",), ("3",)), "A>C>B": (("4",), ("5",), ("6",))}
+        "A>B>C": (("1",), ("2",), ("3",)),
+        "A>C>B": (("4",), ("5",), ("6",)),
+    }
 
 
 def test_two_cycle() -> None:
-    deals = frame([("inv", "msft", "openai", "2023-01", 10e9), ("azure", "openai", "msft", "2023", None)])
+    deals = frame(
+        [("inv", "msft", "openai", "2023-01", 10e9), ("azure", "openai", "msft", "2023", None)]
+    )
     (lp,) = find_loops(deals)
     assert lp.key == "msft>openai" and lp.length == 2 and lp.bottleneck_usd is None
     assert find_loops(deals, ordered=True)[0].key == "msft>openai"  # both start on 2023-01-01
@@ -405,15 +500,25 @@ def test_two_cycle() -> None:
 
 
 def test_chain_has_no_loop() -> None:
-    deals = frame([("1", "a", "b"), ("2", "b", "c"), ("3", "c", "d"), ("4", "a", "d"), ("5", "d", "d")])
+    deals = frame(
+        [("1", "a", "b"), ("2", "b", "c"), ("3", "c", "d"), ("4", "a", "d"), ("5", "d", "d")]
+    )
     got = find_loops(deals)
     assert got == [] and got.complete and got.note is None
 
 
 def test_keys_sort_as_strings_even_with_awkward_ids() -> None:
     # "a-1" < "a>..." because '-' < '>', while "a" < "a-1" as ids.
-    deals = frame([("1", "a", "x"), ("2", "x", "a"), ("3", "a-1", "x"), ("4", "x", "a-1"),
-                   ("5", "a", "a-1"), ("6", "a-1", "a")])
+    deals = frame(
+        [
+            ("1", "a", "x"),
+            ("2", "x", "a"),
+            ("3", "a-1", "x"),
+            ("4", "x", "a-1"),
+            ("5", "a", "a-1"),
+            ("6", "a-1", "a"),
+        ]
+    )
     keys = [lp.key for lp in find_loops(deals, max_len=2)]
     assert keys == sorted(keys) == ["a-1>x", "a>a-1", "a>x"]
     # Ids holding '>' itself fall back to comparing the key strings.
@@ -424,9 +529,17 @@ def test_keys_sort_as_strings_even_with_awkward_ids() -> None:
 
 def test_inputs_in_other_shapes() -> None:
     # Numeric ids, digit-string amounts, years read as numbers, datetime dates.
-    deals = pd.DataFrame({"deal_id": [1, 2, 3], "payer": [10, 20, 30], "payee": [20, 30, 10],
-                          "date": [2024, 2024, np.nan], "amount_usd": ["1,000", "2000", None],
-                          "type": ["loan"] * 3, "status": ["signed"] * 3})
+    deals = pd.DataFrame(
+        {
+            "deal_id": [1, 2, 3],
+            "payer": [10, 20, 30],
+            "payee": [20, 30, 10],
+            "date": [2024, 2024, np.nan],
+            "amount_usd": ["1,000", "2000", None],
+            "type": ["loan"] * 3,
+            "status": ["signed"] * 3,
+        }
+    )
     (lp,) = find_loops(deals)
     assert lp.ids == ("10", "20", "30") and lp.legs[0].amount_usd == 1000.0
     assert lp.legs[0].first_date == "2024-01-01" and lp.legs[2].first_date is None
@@ -443,41 +556,59 @@ def test_inputs_in_other_shapes() -> None:
 OK = frame([("1", "a", "b"), ("2", "b", "a")])
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"max_len": 13}, r"max_len=13 is too long; allowed: 2..12"),
-    ({"max_len": 1}, r"max_len=1 is below min_len=2"),
-    ({"min_len": 1}, r"min_len >= 2"),
-    ({"min_len": 4, "max_len": 3}, r"need max_len >= min_len >= 2"),
-    ({"max_len": 3.5}, r"max_len must be an integer"),
-    ({"sort": "size"}, r"unknown sort 'size'; allowed: length, amount, date"),
-    ({"within": -1}, r"within=-1: give a number of days >= 0"),
-    ({"within": 2.5}, r"within must be an integer"),
-    ({"types": ["equity", "loan"]}, r"unknown type 'equity'; allowed: equity_investment, loan"),
-    ({"status": "done"}, r"unknown status 'done'; allowed: announced"),
-    ({"since": "2024-13"}, r"since: '2024-13': month 13 does not exist"),
-    ({"until": "soon"}, r"until: 'soon' is not a date"),
-    ({"limit": -1}, r"limit=-1"),
-    ({"time_budget": 0}, r"time_budget=0: give a number of seconds > 0"),
-    ({"max_loops": 0}, r"max_loops=0: give a number of loops >= 1"),
-    ({"min_amount": "big"}, r"min_amount='big': give a finite number"),
-    ({"rollup": True}, r"rollup=True needs parents"),
-    ({"rollup": True, "parents": {"a": "b", "b": "c", "c": "a"}}, r"parent cycle: a -> b -> c -> a"),
-    ({"rollup": True, "parents": {"a": "a"}}, r"parent cycle: a -> a"),
-    ({"entity": 3}, r"entity must be a non-empty entity id"),
-    ({"ordered": "yes"}, r"ordered must be True or False"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_len": 13}, r"max_len=13 is too long; allowed: 2..12"),
+        ({"max_len": 1}, r"max_len=1 is below min_len=2"),
+        ({"min_len": 1}, r"min_len >= 2"),
+        ({"min_len": 4, "max_len": 3}, r"need max_len >= min_len >= 2"),
+        ({"max_len": 3.5}, r"max_len must be an integer"),
+        ({"sort": "size"}, r"unknown sort 'size'; allowed: length, amount, date"),
+        ({"within": -1}, r"within=-1: give a number of days >= 0"),
+        ({"within": 2.5}, r"within must be an integer"),
+        (
+            {"types": ["equity", "loan"]},
+            r"unknown type 'equity'; allowed: equity_investment, loan",
+        ),
+        ({"status": "done"}, r"unknown status 'done'; allowed: announced"),
+        ({"since": "2024-13"}, r"since: '2024-13': month 13 does not exist"),
+        ({"until": "soon"}, r"until: 'soon' is not a date"),
+        ({"limit": -1}, r"limit=-1"),
+        ({"time_budget": 0}, r"time_budget=0: give a number of seconds > 0"),
+        ({"max_loops": 0}, r"max_loops=0: give a number of loops >= 1"),
+        ({"min_amount": "big"}, r"min_amount='big': give a finite number"),
+        ({"rollup": True}, r"rollup=True needs parents"),
+        (
+            {"rollup": True, "parents": {"a": "b", "b": "c", "c": "a"}},
+            r"parent cycle: a -> b -> c -> a",
+        ),
+        ({"rollup": True, "parents": {"a": "a"}}, r"parent cycle: a -> a"),
+        ({"entity": 3}, r"entity must be a non-empty entity id"),
+        ({"ordered": "yes"}, r"ordered must be True or False"),
+    ],
+)
 def test_argument_errors_say_what_is_allowed(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         find_loops(OK, **kwargs)
 
 
-@pytest.mark.parametrize(("deals", "message"), [
-    (OK.drop(columns=["payee"]), r"lacks column\(s\) payee"),
-    (OK.assign(date=["2024-02-30", None]), r"deal '1': bad date: '2024-02-30': February 2024 has no day 30"),
-    (OK.assign(amount_usd=["12", "lots"]), r"deal '2': bad amount_usd: amount_usd 'lots' is not a number"),
-    (OK.assign(deal_id=["1", None]), r"row 1 of the deals frame has no deal_id"),
-    ([("1", "a", "b")], r"deals must be a pandas DataFrame"),
-])
+@pytest.mark.parametrize(
+    ("deals", "message"),
+    [
+        (OK.drop(columns=["payee"]), r"lacks column\(s\) payee"),
+        (
+            OK.assign(date=["2024-02-30", None]),
+            r"deal '1': bad date: '2024-02-30': February 2024 has no day 30",
+        ),
+        (
+            OK.assign(amount_usd=["12", "lots"]),
+            r"deal '2': bad amount_usd: amount_usd 'lots' is not a number",
+        ),
+        (OK.assign(deal_id=["1", None]), r"row 1 of the deals frame has no deal_id"),
+        ([("1", "a", "b")], r"deals must be a pandas DataFrame"),
+    ],
+)
 def test_bad_frames_are_reported(deals: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         find_loops(deals)
@@ -518,21 +649,30 @@ def test_loop_result_is_a_lazy_list() -> None:
 # Without numba the same code runs as Python
 
 
+FALLBACK_CASE = """
+import pandas as pd
+from circfin.graph.loops import LoopIndex, find_loops
+d = pd.DataFrame({"deal_id": list("123456"), "payer": list("abcacb"), "payee": list("bcacba"),
+                  "date": ["2024-01-0%d" % i for i in range(1, 7)]})
+result = (
+    [lp.key for lp in find_loops(d)],
+    [lp.key for lp in find_loops(d, ordered=True, within=3)],
+    [lp.key for lp in LoopIndex(d).add({"deal_id": "7", "payer": "c", "payee": "a"})],
+)
+"""
+
+
 def test_pure_python_fallback_agrees() -> None:
-    code = (
-        "import pandas as pd\n"
-        "from circfin.graph.loops import find_loops, LoopIndex\n"
-        "d = pd.DataFrame({'deal_id': list('123456'), 'payer': list('abcacb'),"
-        " 'payee': list('bcacba'), 'date': ['2024-01-0%d' % i for i in range(1, 7)]})\n"
-        "print(repr(([lp.key for lp in find_loops(d)], [lp.key for lp in find_loops(d, ordered=True, within=3)],"
-        " [lp.key for lp in LoopIndex(d).add({'deal_id': '7', 'payer': 'c', 'payee': 'a'})])))\n"
-    )
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", FALLBACK_CASE + "print(repr(result))"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
-    d = pd.DataFrame({"deal_id": list("123456"), "payer": list("abcacb"), "payee": list("bcacba"),
-                      "date": ["2024-01-0%d" % i for i in range(1, 7)]})
-    expected = ([lp.key for lp in find_loops(d)], [lp.key for lp in find_loops(d, ordered=True, within=3)],
-                [lp.key for lp in LoopIndex(d).add({"deal_id": "7", "payer": "c", "payee": "a"})])
-    assert out.stdout.strip() == str(expected)
-    assert isinstance(find_loops(d), LoopResult)
+    scope: dict[str, Any] = {}
+    exec(FALLBACK_CASE, scope)
+    assert out.stdout.strip() == repr(scope["result"])
+    assert scope["result"][0] == ["a>b", "a>c", "b>c", "a>b>c", "a>c>b"]
