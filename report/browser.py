@@ -33,7 +33,7 @@ from ..graph.model import DEAL_STATUSES
 from ..graph.store import FALKOR_SCHEMES, NEO4J_SCHEMES, redact
 from .graph_page import KIND_COLOURS
 
-__all__ = ["PARAM_EXAMPLES", "BrowserKit", "browser_kit", "browser_url", "cypher_literal",
+__all__ = ["BrowserKit", "PARAM_EXAMPLES", "browser_kit", "browser_url", "cypher_literal",
            "read_only_queries"]
 
 # Example values for the catalogue's parameters, from the seed dataset.

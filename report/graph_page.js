@@ -375,6 +375,15 @@
       + "dashed: amount undisclosed. Red: highlighted loops."));
   })();
 
+  // Keep the whole web in view when the window (or the report's frame) changes size,
+  // until the reader zooms or pans by hand.
+  var moved = false;
+  cy.on("scrollzoom pinchzoom dragpan", function () { moved = true; });
+  window.addEventListener("resize", function () {
+    cy.resize();
+    if (!moved) cy.fit(cy.elements(":visible"), 30);
+  });
+
   api.selectLoop = selectLoop;
   api.showEntity = function (id) { showEntity(id, true); };
   api.showDeal = function (id) { showDeal(id, true); };

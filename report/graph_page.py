@@ -33,8 +33,9 @@ from ..graph.model import DEAL_TYPES, ENTITY_KINDS, Loop
 from ..graph.search import DEFAULT_STATUSES, Snapshot, loops_from_store, resolve_entity, snapshot
 from ..graph.store import GraphStore
 
-__all__ = ["KIND_COLOURS", "RISK_FLAGS", "TYPE_COLOURS", "checked_loops", "graph_data", "graph_page",
-           "render_graph_page", "safe_url"]
+__all__ = ["KIND_COLOURS", "RISK_FLAGS", "TYPE_COLOURS", "build_graph_data", "checked_loops", "csp",
+           "csp_hash", "graph_data", "graph_page", "loop_record", "page_policy", "render_graph_page",
+           "safe_url"]
 
 # The flags circfin.risk.flags defines; a page filters by one of them.
 RISK_FLAGS: tuple[str, ...] = ("vendor_financing", "round_trip", "related_party", "paper_loop",
@@ -319,7 +320,8 @@ def _library() -> str:
     return js
 
 
-def _sha256(text: str) -> str:
+def csp_hash(text: str) -> str:
+    """The Content-Security-Policy source that allows exactly this inline script or style."""
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
 
 
@@ -330,11 +332,12 @@ _CY_STYLE = ".__________cytoscape_container { position: relative; }"
 
 def page_policy() -> tuple[list[str], list[str]]:
     """The CSP hashes of the graph page's scripts and styles (the report's iframe inherits them)."""
-    return ([_sha256(_library()), _sha256(_asset("graph_page.js"))],
-            [_sha256(_asset("graph_page.css")), _sha256(_CY_STYLE)])
+    return ([csp_hash(_library()), csp_hash(_asset("graph_page.js"))],
+            [csp_hash(_asset("graph_page.css")), csp_hash(_CY_STYLE)])
 
 
 def csp(scripts: Sequence[str], styles: Sequence[str]) -> str:
+    """A policy that loads nothing and runs only the given scripts and styles."""
     return ("default-src 'none'; script-src " + " ".join(scripts) + "; style-src " + " ".join(styles)
             + "; img-src data:; base-uri 'none'; form-action 'none'")
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .graph_page import _sha256, csp, page_policy, safe_url
+from .graph_page import csp, csp_hash, page_policy, safe_url
 
 __all__ = ["md_escape", "money", "report_html", "report_markdown"]
 
@@ -259,7 +259,7 @@ def _h_deals(deals: Sequence[Mapping[str, Any]]) -> str:
 def report_html(data: Mapping[str, Any], graph_page_html: str) -> str:
     """report.html: the report, then the graph page in a sandboxed iframe (no scripts of its own)."""
     scripts, styles = page_policy()
-    policy = csp(scripts, [*styles, _sha256(_CSS)]) + "; frame-src 'self'"
+    policy = csp(scripts, [*styles, csp_hash(_CSS)]) + "; frame-src 'self'"
     b = [f"<h1>circfin report {_h(data['run'])}</h1>",
          *(f'<p class="muted">{_h(x)}</p>' for x in _intro(data)),
          "<h2>Summary</h2>", _h_table(("measure", "count"), _summary_rows(data), numeric=[1]),

@@ -41,7 +41,8 @@ from ..graph.search import DEFAULT_STATUSES, Snapshot, loops_from_store, snapsho
 from ..graph.store import GraphStore, Statement
 from .graph_page import build_graph_data, checked_loops, loop_record, render_graph_page, safe_url
 
-__all__ = ["Rank", "ReportResult", "bottleneck_rank", "shock_function", "write_report"]
+__all__ = ["Rank", "ReportResult", "bottleneck_rank", "build_report", "last_run", "shock_function",
+           "write_report"]
 
 # A ranking: a loop's importance (higher first); None ranks last. The default is
 # the bottleneck; a risk score plugs in here later (write_report(rank=score)).

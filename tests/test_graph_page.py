@@ -474,6 +474,8 @@ def test_hostile_names_run_no_script_in_chromium(store, tab, tmp_path):
 
 def test_report_html_shows_the_graph_in_chromium(seeded, tab, tmp_path):
     rep = write_report(seeded, tmp_path / "rep", engine="cypher", record=False)
+    tab.send("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 1400,
+                                                    "deviceScaleFactor": 1, "mobile": False})
     tab.open(tmp_path / "rep" / "report.html")
     deadline = time.monotonic() + 10
     frames: list[str] = []
@@ -486,3 +488,6 @@ def test_report_html_shows_the_graph_in_chromium(seeded, tab, tmp_path):
     assert tab.eval("circfin.highlighted", frames[0]) == sorted({i for lp in rep.new_loops for i in lp["ids"]})
     assert tab.eval("document.querySelectorAll('h2').length") >= 7
     assert tab.problems() == []
+    if UPDATE_DOCS:
+        time.sleep(0.3)
+        tab.screenshot(ROOT / "docs" / "report.png")
