@@ -18,6 +18,21 @@ folder inside ``out_dir``, then moved), in one atomic write. A run whose
 files fail records nothing, so the next run reports the same news again.
 Two runs at the same moment on two machines may both take the same run
 number; the later write then defines "last".
+
+report.json::
+
+    generated_at, run, store, params {max_len, statuses, engine, rank, top}
+    since          {last_report: {id, at} or null, date: "YYYY-MM-DD" or null}
+    summary        {loops, new, changed, gone, deals, entities}
+    new_loops      [{key, ids, entities, legs, bottleneck_usd, date_span, types,
+                     reasons, first_seen, deals: [{id, ..., source_url}]}]
+    changed_loops  [{key, entities, change: grew|shrank|changed|cancelled|gone,
+                     legs_changed (grew/shrank/changed) or legs and reasons (gone),
+                     last_seen, deals}]      each leg: deal_ids_before/_now, added,
+                                             removed, amount_before, amount_now
+    top_loops      [{...a loop..., rank, deals}]
+    concentration, self_funded_demand        rows as in circfin.graph.analytics
+    shock          {available: false, note} or {available: true, rows}
 """
 
 from __future__ import annotations
