@@ -140,6 +140,21 @@ def ingest(
               f"{d['deals']['unchanged']} unchanged")
 
 
+@app.command()
+def delete(
+    deal_ids: Annotated[list[str], typer.Argument(help="Deal ids to delete.", show_default=False)],
+) -> None:
+    """Delete deals (all named, or none if any id is unknown); they stop counting at once.
+
+    Example: circfin delete D071 D072
+    """
+    from ..ingest import delete_deals
+
+    with _store() as store:
+        n = delete_deals(store, deal_ids)
+    out.print(f"deleted {n} deal{'s' if n != 1 else ''}")
+
+
 def _seed_paths() -> list[Path]:
     seed = files("circfin.seed")
     return [Path(str(seed / "entities.csv")), Path(str(seed / "deals.csv"))]
@@ -397,6 +412,12 @@ def db_counts(
 def main() -> None:
     """Entry point: run the app, turning circfin errors into one red line."""
     debug = "--debug" in sys.argv or os.environ.get("CIRCFIN_DEBUG") == "1"
+    if not debug:
+        import logging
+
+        # The drivers log retries and connection noise; circfin reports the outcome itself.
+        for name in ("neo4j", "falkordb", "redis"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
         app(standalone_mode=False)
     except CircfinError as e:

@@ -156,6 +156,8 @@ class EmbeddedServer:
             return None
         except PermissionError:  # alive, but not ours: not our server
             return None
+        if not self._alive(pid):
+            return None
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
@@ -203,7 +205,7 @@ class EmbeddedServer:
             'appendfilename "circfin.aof"',
             "aof-load-truncated yes",
             'dbfilename "circfin.rdb"',
-            "save 3600 1 300 100",
+            'save ""',  # the AOF is the durable copy; no RDB snapshots on the side
             f'pidfile "{self.pid_file}"',
             f'logfile "{self.log_file}"',
             "daemonize yes",
@@ -256,10 +258,15 @@ class EmbeddedServer:
             if self._ping():
                 import redis
 
+                from redis.backoff import NoBackoff
+                from redis.retry import Retry
+
+                # No retries: the server closing the connection is the success signal,
+                # and redis-py's default policy would spend seconds reconnecting.
                 r = redis.Redis(unix_socket_path=str(self.socket_path), password=self.password(),
-                                socket_timeout=_STOP_TIMEOUT)
+                                socket_timeout=_STOP_TIMEOUT, retry=Retry(NoBackoff(), 0))
                 with contextlib.suppress(redis.exceptions.ConnectionError):
-                    r.shutdown(save=True)  # closes the connection as it exits
+                    r.shutdown(nosave=True)  # the AOF, fsynced on every write, has everything
                 r.close()
             if not self._wait_exit(pid, _STOP_TIMEOUT):
                 self._kill(pid)
@@ -276,20 +283,28 @@ class EmbeddedServer:
             self._wait_exit(pid, 10)
 
     @staticmethod
-    def _wait_exit(pid: int, timeout: float) -> bool:
+    def _alive(pid: int) -> bool:
+        """Running, as opposed to gone or a zombie: a daemon that exited stays a
+        zombie until whatever adopted it reaps it, yet it holds nothing any more."""
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except OSError as e:  # pragma: no cover - EPERM means alive
+            return e.errno == errno.EPERM
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+    @classmethod
+    def _wait_exit(cls, pid: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if not cls._alive(pid):
                 return True
-            except OSError as e:  # pragma: no cover - EPERM means alive
-                if e.errno != errno.EPERM:
-                    return True
-            # reap if it is our child (it is not, with daemonize, but be safe)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            time.sleep(0.05)
+            time.sleep(0.02)
         return False
 
     def _log_hint(self) -> str:

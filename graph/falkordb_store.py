@@ -55,7 +55,9 @@ class FalkorDBStore:
 
     dialect = "falkordb"
 
-    def __init__(self, db: Any, *, graph: str = "circfin", where: str = "FalkorDB") -> None:
+    def __init__(self, db: Any, *, graph: str = "circfin", where: str = "FalkorDB",
+                 log_file: Any = None) -> None:
+        self._log_file = log_file  # the embedded server's log, quoted when it dies
         self._db = db
         self.graph_name = graph
         self._graph = db.select_graph(graph)
@@ -82,12 +84,24 @@ class FalkorDBStore:
 
         if isinstance(e, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
                           ConnectionError, OSError)):
-            return StoreUnavailable(f"lost the connection to {self.describe()}: {e}")
+            return StoreUnavailable(f"lost the connection to {self.describe()}: {e}{self._log_tail()}")
         if isinstance(e, redis.exceptions.AuthenticationError):
             return StoreUnavailable(f"{self.describe()} refused the credentials")
         if isinstance(e, redis.exceptions.ResponseError):
             return QueryError(f"{self.describe()} refused a query: {e}")
         return StoreError(f"{self.describe()}: {type(e).__name__}: {e}")
+
+    def _log_tail(self) -> str:
+        if self._log_file is None:
+            return ""
+        try:
+            lines = [ln for ln in open(self._log_file, errors="replace").read().splitlines()
+                     if " # " in ln][-2:]  # redis marks warnings with '#'
+        except OSError:
+            return ""
+        if not lines:
+            return ""
+        return f"\nthe server's log ({self._log_file}) says:\n" + "\n".join(lines)
 
     def read(self, query: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         import redis

@@ -63,7 +63,13 @@ class Neo4jStore:
             driver = neo4j.GraphDatabase.driver(clean, auth=auth)
         except Exception as e:  # noqa: BLE001
             raise StoreUnavailable(f"cannot open Neo4j at {redact(clean)}: {type(e).__name__}") from e
-        return cls(driver, database=database, where=f"Neo4j at {redact(clean)}")
+        store = cls(driver, database=database, where=f"Neo4j at {redact(clean)}")
+        try:
+            store.verify()  # fail at once, not after the driver's retries
+        except Exception:
+            driver.close()
+            raise
+        return store
 
     def describe(self) -> str:
         db = f", database {self._database!r}" if self._database else ""

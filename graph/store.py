@@ -82,7 +82,8 @@ def open_store(spec: str | None = None, *, home: Path | str | None = None,
 
         server = EmbeddedServer(home)
         return FalkorDBStore(server.connect(), graph=graph,
-                             where=f"embedded FalkorDB ({server.socket_path})")
+                             where=f"embedded FalkorDB ({server.socket_path})",
+                             log_file=server.log_file)
     scheme = urlsplit(spec).scheme.lower()
     if scheme in NEO4J_SCHEMES:
         from .neo4j_store import Neo4jStore

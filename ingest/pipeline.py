@@ -19,7 +19,7 @@ from ..graph.store import GraphStore, Statement
 from .readers import SUFFIXES, RawTable, read_file
 from .validate import Plan, build_plan
 
-__all__ = ["IngestReport", "collect_files", "ingest", "plan_ingest", "stored_entities"]
+__all__ = ["IngestReport", "collect_files", "delete_deals", "ingest", "plan_ingest", "stored_entities"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -168,8 +168,10 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
         links = [p for p in plan.parents if p["id"] in changed]
         for rows in _batches(links, batch_size):
             statements.append((q("set_parents").text, {"rows": rows}))
-    updated = [d["deal_id"] for d in deal_rows if d["deal_id"] in old_deals]
-    for chunk in (updated[i:i + batch_size] for i in range(0, len(updated), batch_size)):
+    # Clear the edges of every deal about to be written, new ones too: another ingest
+    # may have written the same deal since we read, and its edges must not double up.
+    written = [d["deal_id"] for d in deal_rows]
+    for chunk in (written[i:i + batch_size] for i in range(0, len(written), batch_size)):
         statements.append((q("clear_deal_edges").text, {"ids": chunk}))
         statements.append((q("clear_deal_links").text, {"ids": chunk}))
     for rows in _batches(deal_rows, batch_size):
@@ -182,3 +184,19 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
         if progress:
             progress("writing", len(statements), len(statements))
     return report
+
+
+def delete_deals(store: GraphStore, deal_ids: Sequence[str]) -> int:
+    """Delete deals by id, all or none; InputError naming any id the graph does not hold."""
+    ids = list(dict.fromkeys(deal_ids))
+    if not ids:
+        raise InputError("name at least one deal id to delete")
+    found = {r["deal_id"] for chunk in (ids[i:i + 5000] for i in range(0, len(ids), 5000))
+             for r in store.read(queries.load("deals_by_id").text, {"ids": chunk})}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        raise InputError(f"no deal with id {shown}; nothing deleted")
+    store.write([(queries.load("delete_deals").text, {"ids": ids[i:i + 2000]})
+                 for i in range(0, len(ids), 2000)])
+    return len(ids)

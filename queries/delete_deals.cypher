@@ -1,10 +1,12 @@
 // name: delete_deals
-// description: Delete deals by id, with their Deal nodes and PAYS relationships.
+// description: Delete deals by id: the PAYS relationship (found through the Deal node's payer and payee, by index lookups), then the Deal node with its MADE and TO links.
 // params: $ids (list of deal ids)
 // returns: deleted
 UNWIND $ids AS id
 MATCH (d:Deal {id: id})
-OPTIONAL MATCH (:Entity)-[r:PAYS {deal_id: id}]->(:Entity)
+WITH d, id, d.payer AS payer, d.payee AS payee
+OPTIONAL MATCH (:Entity {id: payer})-[r:PAYS]->(q:Entity)
+WHERE r.deal_id = id AND q.id = payee
 DELETE r
 WITH DISTINCT d
 DETACH DELETE d

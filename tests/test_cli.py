@@ -67,7 +67,7 @@ def test_bad_options_exit_non_zero(cli):
         assert "Traceback" not in proc.stderr, args
 
 
-@pytest.mark.parametrize("cmd", ["ingest", "seed", "loops", "demo", "concentration", "hubs",
+@pytest.mark.parametrize("cmd", ["ingest", "seed", "delete", "loops", "demo", "concentration", "hubs",
                                  "pairs", "db start", "db stop", "db status", "db counts"])
 def test_every_command_has_help_with_an_example(cli, cmd):
     proc = cli(*cmd.split(), "--help", check=True)

@@ -216,3 +216,31 @@ def test_hostile_text_is_stored_as_text(store, tmp_path):
     names = {e["name"] for e in store.read(queries.load("entities").text)}
     assert evil in names
     assert counts(store) == {"entities": 2, "deals": 1, "pays": 1}
+
+
+def _loop_keys(store, **kw):
+    from circfin.graph.search import loops_from_store
+
+    return {lp.key for lp in loops_from_store(store, engine="cypher", **kw)[0]}
+
+
+def test_updates_cancellations_and_deletions_change_the_loops(store, files, tmp_path):
+    from circfin.ingest import delete_deals
+
+    ingest(store, files)
+    assert "nvidia>openai>oracle" in _loop_keys(store)
+    # cancelling the only Oracle -> Nvidia deal breaks the loop (cancelled deals do not count)
+    write(files[1], DEALS.replace("chip_purchase,40000000000,estimate,signed",
+                                  "chip_purchase,40000000000,estimate,cancelled"))
+    assert ingest(store, files).deals_updated == ["D3"]
+    assert "nvidia>openai>oracle" not in _loop_keys(store)
+    assert "nvidia>openai>oracle" in _loop_keys(store, status=None)  # unless asked for
+    write(files[1], DEALS)
+    ingest(store, files)
+    assert "nvidia>openai>oracle" in _loop_keys(store)
+    with pytest.raises(InputError, match="no deal with id NOPE"):
+        delete_deals(store, ["D3", "NOPE"])
+    assert counts(store)["deals"] == 4  # all or nothing
+    assert delete_deals(store, ["D3"]) == 1
+    assert counts(store) == {"entities": 4, "deals": 3, "pays": 3}
+    assert "nvidia>openai>oracle" not in _loop_keys(store)
