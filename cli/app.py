@@ -409,6 +409,11 @@ def db_counts(
     out.print(f"{where}: {row['entities']} entities, {row['deals']} deals")
 
 
+from .report_cmds import register as _register_report_commands  # noqa: E402
+
+_register_report_commands(app)
+
+
 def main() -> None:
     """Entry point: run the app, turning circfin errors into one red line."""
     debug = "--debug" in sys.argv or os.environ.get("CIRCFIN_DEBUG") == "1"
@@ -419,7 +424,10 @@ def main() -> None:
         for name in ("neo4j", "falkordb", "redis"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
-        app(standalone_mode=False)
+        # With standalone_mode=False a typer.Exit(code) comes back as the return value.
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except CircfinError as e:
         if debug:
             raise

@@ -8,6 +8,9 @@ property in a .cypher file fails the tests.
     (:Entity)-[:PAYS {deal_id, type, status, amount_usd, day, ...}]->(:Entity)   one per deal
     (:Entity)-[:MADE]->(:Deal)-[:TO]->(:Entity)                                  the deal, with provenance
     (:Entity)-[:PART_OF]->(:Entity)                                              subsidiary, SPV or JV -> parent
+    (:ReportRun {id, at, keys})                                                  one per recorded report
+    (:Loop {key, ids, length, first_seen, last_seen})-[:THROUGH {payee, ids, amount_usd}]->(:Entity)
+    (:Loop)-[:HAS_DEAL]->(:Deal)                                                 a loop as the last report saw it
 """
 
 from __future__ import annotations

@@ -237,6 +237,7 @@ def _read_json(path: Path) -> list[RawTable]:
     else:
         raise _FileProblems([RowError(name, text.count("\n", 0, pos) + 1, None,
                                       "JSON must be a list of rows or an object with 'entities'/'deals'")])
+    pos = ws.match(text, pos).end()  # type: ignore[union-attr]
     if text[pos:].strip():
         raise _FileProblems([RowError(name, text.count("\n", 0, pos) + 1, None,
                                       "bad JSON: extra data after the end")])

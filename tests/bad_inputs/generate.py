@@ -1,0 +1,156 @@
+"""Write the malformed-input corpus and its expectations (run: python tests/bad_inputs/generate.py).
+
+Each case is a small file plus what circfin must say about it: the line and
+field it names and a phrase of the message. Huge inputs (100 MB lines, files
+over the size limit) are made at test time instead of being committed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+D = ("deal_id,date,payer,payee,type,amount_usd,amount_qualifier,status,description,"
+     "source_url,confidence\n")
+E = ("entity_id,name,kind,aliases,parent,country,revenue_usd,equity_usd,market_cap_usd,"
+     "backlog_usd,source_url\n")
+U = "https://example.com/s"
+OK1 = f"D1,2024-01-15,Alpha,Beta,loan,100,exact,signed,fine,{U},high\n"
+
+
+def deal(**kw: str) -> str:
+    row = {"deal_id": "D2", "date": "2024-02-01", "payer": "Alpha", "payee": "Beta",
+           "type": "loan", "amount_usd": "5", "amount_qualifier": "exact", "status": "signed",
+           "description": "x", "source_url": U, "confidence": "high"}
+    row.update(kw)
+    return ",".join(row[c] for c in D.strip().split(",")) + "\n"
+
+
+# name -> (bytes or text, expected line, expected field, phrase)
+CASES: dict[str, tuple[str | bytes, int | None, str | None, str]] = {
+    # dates
+    "date_feb30.csv": (D + OK1 + deal(date="2024-02-30"), 3, "date", "no day 30"),
+    "date_month13.csv": (D + OK1 + deal(date="2024-13"), 3, "date", "month 13"),
+    "date_words.csv": (D + OK1 + deal(date="last spring"), 3, "date", "not a date"),
+    "date_slashes.csv": (D + OK1 + deal(date="01/02/2024"), 3, "date", "not a date"),
+    "date_year_99999.csv": (D + OK1 + deal(date="99999"), 3, "date", "not a date"),
+    "date_year_1066.csv": (D + OK1 + deal(date="1066"), 3, "date", "out of range"),
+    "date_missing.csv": (D + OK1 + deal(date=""), 3, "date", "required"),
+    "date_feb29_non_leap.csv": (D + OK1 + deal(date="2025-02-29"), 3, "date", "no day 29"),
+    # amounts
+    "amount_negative.csv": (D + OK1 + deal(amount_usd="-5"), 3, "amount_usd", "negative"),
+    "amount_words.csv": (D + OK1 + deal(amount_usd="ten billion"), 3, "amount_usd", "not a number"),
+    "amount_commas.csv": (D + OK1 + deal(amount_usd='"1,000,000"'), 3, "amount_usd", "thousands separators"),
+    "amount_huge.csv": (D + OK1 + deal(amount_usd="1e40"), 3, "amount_usd", "10^15"),
+    "amount_inf.csv": (D + OK1 + deal(amount_usd="inf"), 3, "amount_usd", "finite"),
+    "amount_nan.csv": (D + OK1 + deal(amount_usd="NaN"), 3, "amount_usd", "finite"),
+    "amount_currency_sign.csv": (D + OK1 + deal(amount_usd="$5"), 3, "amount_usd", "not a number"),
+    "amount_qualifier_without_amount.csv": (D + OK1 + deal(amount_usd="", amount_qualifier="up_to"),
+                                            3, "amount_qualifier", "needs an amount"),
+    "amount_undisclosed_but_given.csv": (D + OK1 + deal(amount_qualifier="undisclosed"), 3,
+                                         "amount_qualifier", "undisclosed"),
+    "amount_qualifier_unknown.csv": (D + OK1 + deal(amount_qualifier="roughly"), 3,
+                                     "amount_qualifier", "not one of"),
+    # vocabularies
+    "type_unknown.csv": (D + OK1 + deal(type="gift"), 3, "type", "not one of"),
+    "type_missing.csv": (D + OK1 + deal(type=""), 3, "type", "required"),
+    "status_unknown.csv": (D + OK1 + deal(status="rumoured"), 3, "status", "not one of"),
+    "confidence_unknown.csv": (D + OK1 + deal(confidence="certain"), 3, "confidence", "not one of"),
+    "confidence_missing.csv": (D + OK1 + deal(confidence=""), 3, "confidence", "required"),
+    "source_missing.csv": (D + OK1 + deal(source_url=""), 3, "source_url", "required"),
+    "source_not_http.csv": (D + OK1 + deal(source_url="javascript:alert(1)"), 3, "source_url", "http"),
+    "source_with_space.csv": (D + OK1 + deal(source_url='"https://x.org/a b"'), 3, "source_url", "http"),
+    # parties and ids
+    "self_deal.csv": (D + OK1 + deal(payer="Alpha", payee="Alpha"), 3, "payee", "same entity"),
+    "self_deal_by_case.csv": (D + OK1 + deal(payer="alpha", payee="ALPHA "), 3, "payee", "same entity"),
+    "payer_missing.csv": (D + OK1 + deal(payer=""), 3, "payer", "required"),
+    "deal_id_missing.csv": (D + OK1 + deal(deal_id=""), 3, "deal_id", "required"),
+    "deal_id_spaces.csv": (D + OK1 + deal(deal_id='"D 2"'), 3, "deal_id", "not a valid id"),
+    "deal_id_quote.csv": (D + OK1 + deal(deal_id="D2'--"), 3, "deal_id", "not a valid id"),
+    "deal_id_duplicate_different.csv": (D + OK1 + deal(deal_id="D1"), 3, "deal_id", "already defined"),
+    "control_chars_in_name.csv": (D + OK1 + deal(payer="Al\x07pha"), 3, "payer", "control characters"),
+    # structure
+    "too_few_fields.csv": (D + OK1 + "D2,2024,Alpha,Beta,loan\n", 3, None, "has 5 fields"),
+    "too_many_fields.csv": (D + OK1 + OK1.strip() + ",extra\n", 3, None, "has 12 fields"),
+    "header_missing_column.csv": (D.replace(",confidence", "") + "D1,2024,a,b,loan,1,exact,signed,x," + U + "\n",
+                                  1, "confidence", "missing required"),
+    "header_duplicate_column.csv": (D.replace("description", "status"), 1, "status", "appears twice"),
+    "header_unknown_column.csv": (D.strip() + ",notes\n", 1, "notes", "unknown deals column"),
+    "header_ambiguous.csv": ("deal_id,entity_id,name\nD1,e1,x\n", 1, None, "cannot tell deals from entities"),
+    "no_id_column.csv": ("name,kind\nx,bank\n", 1, None, "cannot tell deals from entities"),
+    "empty.csv": ("", None, None, "empty"),
+    "whitespace_only.csv": ("  \n\n \n", None, None, "empty"),
+    "unclosed_quote.csv": (D + OK1 + 'D2,2024,"Alpha,Beta,loan,1,exact,signed,x,' + U + ",high\n",
+                           3, None, "bad CSV"),
+    # encodings
+    "latin1.csv": ((D + deal(payer="Société Générale")).encode("latin-1"), 2, None, "not UTF-8"),
+    "utf16.csv": ((D + OK1).encode("utf-16"), 1, None, "UTF-16"),
+    "nul_byte.csv": ((D + OK1 + "D2,2024,Al\x00pha,Beta,loan,1,exact,signed,x," + U + ",high\n").encode(),
+                     3, None, "NUL byte"),
+    # entities
+    "entity_kind_unknown.csv": (E + "e1,Alpha,unicorn,,,,,,,,\n", 2, "kind", "not one of"),
+    "entity_country_bad.csv": (E + "e1,Alpha,bank,,,USA,,,,,\n", 2, "country", "two-letter"),
+    "entity_revenue_negative.csv": (E + "e1,Alpha,bank,,,US,-1,,,,\n", 2, "revenue_usd", "negative"),
+    "entity_parent_unknown.csv": (E + "e1,Alpha,spv,,ghost,US,,,,,\n", 2, "parent", "not a known entity"),
+    "entity_parent_self.csv": (E + "e1,Alpha,spv,,e1,US,,,,,\n", 2, "parent", "its own parent"),
+    "entity_parent_cycle.csv": (E + "e1,Alpha,spv,,e2,US,,,,,\ne2,Beta,spv,,e1,US,,,,,\n", 2, "parent",
+                                "cycle"),
+    "entity_alias_clash.csv": (E + "e1,Alpha,bank,Gamma,,,,,,,\ne2,Gamma,bank,,,,,,,,\n", 3, "aliases",
+                               "already names entity"),
+    "entity_duplicate_id.csv": (E + "e1,Alpha,bank,,,,,,,,\ne1,Alpha2,bank,,,,,,,,\n", 3, "entity_id",
+                                "already defined"),
+    "entity_name_missing.csv": (E + "e1,,bank,,,,,,,,\n", 2, "name", "required"),
+    # JSON
+    "json_not_rows.json": ('{"deals": 5}', 1, "deals", "must be a list"),
+    "json_unknown_key.json": ('{"deal": []}', 1, "deal", "unknown key"),
+    "json_scalar_top.json": ('"hello"', 1, None, "JSON must be"),
+    "json_row_not_object.json": ('[\n  {"deal_id": "D1", "date": "2024", "payer": "a", "payee": "b", '
+                                 '"type": "loan", "amount_usd": 1, "status": "signed", "source_url": "'
+                                 + U + '", "confidence": "high"},\n  [1, 2]\n]', 3, None, "must be a JSON object"),
+    "json_nested_value.json": ('[{"deal_id": "D1", "date": "2024", "payer": {"x": 1}, "payee": "b", '
+                               '"type": "loan", "amount_usd": 1, "status": "signed", "source_url": "'
+                               + U + '", "confidence": "high"}]', 1, "payer", "single value"),
+    "json_boolean_amount.json": ('[{"deal_id": "D1", "date": "2024", "payer": "a", "payee": "b", '
+                                 '"type": "loan", "amount_usd": true, "status": "signed", "source_url": "'
+                                 + U + '", "confidence": "high"}]', 1, "amount_usd", "true/false"),
+    "json_syntax.json": ('[{"deal_id": "D1",\n "date": 2024,,}]', 2, None, "bad JSON"),
+    "json_trailing_garbage.json": ('[]\nxyz', 2, None, "extra data"),
+    "json_nan_literal.json": ('[{"deal_id": "D1", "date": "2024", "payer": "a", "payee": "b", '
+                              '"type": "loan", "amount_usd": NaN, "status": "signed", "source_url": "'
+                              + U + '", "confidence": "high"}]', 1, "amount_usd", "finite"),
+    "json_nesting_bomb.json": ("[" * 50_000 + "]" * 50_000, 1, None, "nested too deeply"),
+    # YAML
+    "yaml_billion_laughs.yaml": ('a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+                                 "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+                                 "deals: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n", 1, None, "not allowed"),
+    "yaml_syntax.yaml": ("deals:\n  - deal_id: D1\n    date: [unclosed\n", 4, None, "bad YAML"),
+    "yaml_scalar.yaml": ("just text\n", 1, None, "YAML must be"),
+    "yaml_nested_value.yaml": ("- deal_id: D1\n  date: '2024'\n  payer: {x: 1}\n  payee: b\n  type: loan\n"
+                               "  amount_usd: 1\n  status: signed\n  source_url: " + U + "\n  confidence: high\n",
+                               3, "payer", "single value"),
+    "yaml_bad_date.yaml": ("deals:\n  - deal_id: D1\n    date: 2024-02-31\n    payer: a\n    payee: b\n"
+                           "    type: loan\n    amount_usd: 1\n    status: signed\n    source_url: " + U
+                           + "\n    confidence: high\n", 2, "date", "no day 31"),
+    "yaml_python_tag.yaml": ("- !!python/object/apply:os.system ['echo pwned']\n", 1, None,
+                              "must be a YAML object"),
+    # other
+    "unknown_suffix.txt": ("deal_id\n", None, None, "unknown file type"),
+}
+
+
+def main() -> None:
+    expected = {}
+    for name, (content, line, field, phrase) in CASES.items():
+        path = HERE / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8", newline="")
+        expected[name] = {"line": line, "field": field, "phrase": phrase}
+    (HERE / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
+    print(f"{len(CASES)} cases written")
+
+
+if __name__ == "__main__":
+    main()
