@@ -348,7 +348,8 @@ def _finish(
     snapshot: bool = False,
 ) -> _Batch:
     """Rotate each cycle to its smallest id, sort, cut to ``limit``; ``entity``
-    keeps only the cycles through that node."""
+    keeps only the cycles through that node. Rows stay where ``canonical``
+    put them; the batch reads them through the sorted permutation."""
     k = net.f.max_len
     if entity is not None and len(lens):
         off = np.zeros(len(lens) + 1, dtype=_I64)
@@ -356,41 +357,48 @@ def _finish(
         hit = np.add.reduceat((net.esrc[flat] == entity).astype(np.int8), off[:-1]) > 0
         flat = flat[np.repeat(hit, lens.astype(_I64))]
         lens = lens[hit]
-    present = np.zeros(max(net.n, 1), dtype=np.bool_)
-    present[net.esrc[flat]] = True
+    # Rank only the ids that can matter: those in the cycles when there are
+    # few, else every node with an out-edge (cheaper than scanning the cycles).
+    if len(flat) <= 4 * net.n:
+        present = np.zeros(max(net.n, 1), dtype=np.bool_)
+        present[net.esrc[flat]] = True
+    else:
+        present = np.zeros(max(net.n, 1), dtype=np.bool_)
+        present[: net.n] = net.oend[: net.n] > net.ostart[: net.n]
     r0, r1 = net.id_ranks(present)
-    nodes, edges, out_lens, start = _cycles.canonical(flat, lens, net.esrc, r0, k)
+    edges, out_lens, start = _cycles.canonical(flat, lens, net.esrc, r0, k)
     total = len(out_lens)
-    if total > 1:
-        if r1 is not None:
-            perm = _cycles.key_order(nodes, start, r0, r1, int(present.sum()), net.f.min_len, k)
-        else:  # some id holds '>': compare the key strings themselves
-            ids = net.ids
-            keys = [
-                (int(L), ">".join([ids[x] for x in row[:L]]))
-                for row, L in zip(nodes.tolist(), out_lens.tolist(), strict=True)
-            ]
-            perm = np.array(sorted(range(total), key=keys.__getitem__), dtype=_I64)
-        if sort != "length":
-            valid = edges[perm] >= 0
-            ed = np.where(valid, edges[perm], 0)
-            if sort == "amount":
-                amt = net.edge_amount()
-                a = np.where(valid, amt[ed], np.inf)
-                none = np.isnan(a).any(axis=1)
-                score = np.where(none, 0.0, -np.min(np.where(np.isnan(a), 0.0, a), axis=1))
-            else:
-                a = np.where(valid, net.edge_last_day()[ed], int(_UNDATED))
-                best = a.max(axis=1)
-                none = best == int(_UNDATED)
-                score = np.where(none, 0, -best).astype(np.float64)
-            perm = perm[np.lexsort((np.arange(total), score, none))]
-        if limit is not None and limit < total:
-            perm = perm[:limit]
-        nodes, edges, out_lens = _cycles.take_rows(nodes, edges, out_lens, perm)
-    elif limit is not None and limit < total:
-        nodes, edges, out_lens = nodes[:limit], edges[:limit], out_lens[:limit]
-    return _Batch(net, nodes, edges, out_lens, snapshot=snapshot)
+    if total > 1 and r1 is not None:
+        perm = _cycles.key_order(
+            edges, net.esrc, start, r0, r1, int(present.sum()), net.f.min_len, k
+        )
+    elif total > 1:  # some id holds '>': compare the key strings themselves
+        ids = net.ids
+        keys = [
+            (int(L), ">".join([ids[net.esrc[e]] for e in row[:L]]))
+            for row, L in zip(edges.tolist(), out_lens.tolist(), strict=True)
+        ]
+        perm = np.array(sorted(range(total), key=keys.__getitem__), dtype=_I64)
+    else:
+        perm = np.arange(total, dtype=_I64)
+    if sort != "length" and total > 1:
+        rows = edges[perm]
+        valid = rows >= 0
+        ed = np.where(valid, rows, 0)
+        if sort == "amount":
+            amt = net.edge_amount()
+            a = np.where(valid, amt[ed], np.inf)
+            none = np.isnan(a).any(axis=1)
+            score = np.where(none, 0.0, -np.min(np.where(np.isnan(a), 0.0, a), axis=1))
+        else:
+            a = np.where(valid, net.edge_last_day()[ed], int(_UNDATED))
+            best = a.max(axis=1)
+            none = best == int(_UNDATED)
+            score = np.where(none, 0, -best).astype(np.float64)
+        perm = perm[np.lexsort((np.arange(total), score, none))]
+    if limit is not None and limit < total:
+        perm = perm[:limit]
+    return _Batch(net, edges, out_lens, perm, snapshot=snapshot)
 
 
 def _entity_node(net: _Net, entity: Any) -> int | None:

@@ -229,28 +229,28 @@ class _Batch:
     def __init__(
         self,
         net: _Net,
-        nodes: np.ndarray,
         edges: np.ndarray,
         lens: np.ndarray,
+        perm: np.ndarray,
         *,
         snapshot: bool = False,
     ) -> None:
         self.net = net
-        self.nodes = nodes  # (m, k) int32, padded with -1
-        self.edges = edges
-        self.lens = lens  # (m,) int8
+        self.edges = edges  # (rows, k) int32 edge ids from the smallest id, -1 padded
+        self.lens = lens  # (rows,) int8
+        self.perm = perm  # result position -> row
         self.cache: dict[int, Loop] = {}
         self.legs = net.legs
         if snapshot:
             # The graph will change (LoopIndex.add): take the legs as they are now.
             self.legs = {}
-            net.build_legs(np.unique(edges).tolist(), self.legs)
+            net.build_legs(np.unique(edges[perm]).tolist(), self.legs)
 
     def __len__(self) -> int:
-        return int(self.lens.shape[0])
+        return int(self.perm.shape[0])
 
     def nbytes(self) -> int:
-        return int(self.nodes.nbytes + self.edges.nbytes + self.lens.nbytes)
+        return int(self.edges.nbytes + self.lens.nbytes + self.perm.nbytes)
 
     def get(self, i: int) -> Loop:
         loop = self.cache.get(i)
@@ -259,12 +259,17 @@ class _Batch:
         return loop
 
     def _build(self, b0: int, b1: int, keep: bool = False) -> list[Loop]:
-        """Loops for rows b0..b1-1, reusing cached ones; ``keep`` caches new ones.
+        """Loops at result positions b0..b1-1, reusing cached ones; ``keep``
+        caches new ones.
 
         Indexing keeps what it builds (so ``r[0] is r[0]``); iterating does
         not, so streaming through millions of loops holds one block at a time.
         """
         net = self.net
+        rows = self.perm[b0:b1]
+        edges = self.edges[rows]
+        lens = self.lens[rows].tolist()
+        nodes = net.esrc[np.where(edges >= 0, edges, 0)].tolist()
         ids, names = net.ids.__getitem__, net.names.__getitem__
         leg = self.legs.__getitem__
         cache = self.cache
@@ -274,14 +279,8 @@ class _Batch:
         enabled = gc.isenabled()
         gc.disable()
         try:
-            net.build_legs(np.unique(self.edges[b0:b1]).tolist(), self.legs)
-            for i, row, erow, n in zip(
-                range(b0, b1),
-                self.nodes[b0:b1].tolist(),
-                self.edges[b0:b1].tolist(),
-                self.lens[b0:b1].tolist(),
-                strict=True,
-            ):
+            net.build_legs(np.unique(edges).tolist(), self.legs)
+            for i, row, erow, n in zip(range(b0, b1), nodes, edges.tolist(), lens, strict=True):
                 loop = cache.get(i)
                 if loop is None:
                     idt = tuple(map(ids, row[:n]))

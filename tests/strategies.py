@@ -64,8 +64,16 @@ def _amounts(draw: st.DrawFn) -> Any:
 
 
 @st.composite
-def deal_frames(draw: st.DrawFn, max_entities: int = 6, max_deals: int = 14) -> pd.DataFrame:
-    """A deals frame with ``frame.attrs["parents"]`` and ``frame.attrs["names"]``."""
+def deal_frames(
+    draw: st.DrawFn,
+    max_entities: int = 6,
+    max_deals: int = 14,
+    dates: tuple[Any, ...] = DATES,
+) -> pd.DataFrame:
+    """A deals frame with ``frame.attrs["parents"]`` and ``frame.attrs["names"]``.
+
+    ``dates`` is the pool of date values; a small pool makes ties common.
+    """
     n_ent = draw(st.integers(2, max_entities))
     ids = draw(st.permutations(ID_POOL))[:n_ent]
     n = draw(st.integers(0, max_deals))
@@ -77,7 +85,7 @@ def deal_frames(draw: st.DrawFn, max_entities: int = 6, max_deals: int = 14) -> 
         rows.append(
             {
                 "deal_id": f"d{i:02d}",
-                "date": draw(st.sampled_from(DATES)),
+                "date": draw(st.sampled_from(dates)),
                 "payer": payer,
                 "payee": payee,
                 "type": draw(

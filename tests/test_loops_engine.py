@@ -146,6 +146,35 @@ def test_within_and_ordered_need_one_choice_for_both(data: st.DataObject) -> Non
     assert as_map(find_loops(deals, **kw)) == brute_force_loops(deals, **kw)
 
 
+@pytest.mark.parametrize("days", [(5, 10, 5), (5, 5, 10), (10, 5, 5), (5, 5, 5), (10, 5, 10)])
+@pytest.mark.parametrize("labels", ["abc", "bca", "cab", "acb"])
+def test_ordered_with_ties_where_the_walk_wraps(days: tuple[int, ...], labels: str) -> None:
+    # Legs x->y, y->z, z->x on these days: every cyclic sequence here has at
+    # most one strict descent, so each is a time-respecting loop; the labels
+    # move which entity the search starts from.
+    x, y, z = labels
+    deals = frame(
+        [
+            ("1", x, y, f"2024-01-{days[0]:02d}"),
+            ("2", y, z, f"2024-01-{days[1]:02d}"),
+            ("3", z, x, f"2024-01-{days[2]:02d}"),
+        ]
+    )
+    assert len(find_loops(deals, ordered=True)) == 1
+    assert len(find_loops(deals, ordered=True, within=5)) == 1
+    assert len(find_loops(deals, ordered=True, within=4)) == (1 if set(days) == {5} else 0)
+
+
+@FAST
+@given(st.data())
+def test_matches_oracle_when_days_tie(data: st.DataObject) -> None:
+    deals = data.draw(
+        deal_frames(max_entities=4, max_deals=10, dates=("2024-01-01", "2024-01-02", "2024-01-03"))
+    )
+    kw = {"ordered": data.draw(st.booleans()), "within": data.draw(st.sampled_from([None, 0, 1]))}
+    assert as_map(find_loops(deals, **kw)) == brute_force_loops(deals, **kw)
+
+
 def test_within_and_ordered_together_need_the_same_choice() -> None:
     # b->c has two deals. Choosing y1 (01-11) fits a 5-day window but runs
     # backwards round the loop (12, 11, 10); choosing y2 (02-19) is in order
@@ -370,6 +399,15 @@ def test_index_add_with_time_filters_moves_day_segments() -> None:
     got = index.add({"deal_id": "a2", "payer": "a", "payee": "b"})
     assert as_map(got) == {"a>b>c": (("a1", "a2"), ("b1",), ("c1", "c2"))}
     assert len(index) == 5
+
+
+def test_index_results_keep_the_snapshot_they_were_made_in() -> None:
+    index = LoopIndex(frame([("d1", "a", "b"), ("d2", "b", "a")]))
+    first = index.add({"deal_id": "d3", "payer": "a", "payee": "b"})
+    second = index.add({"deal_id": "d4", "payer": "a", "payee": "b"})
+    # Read only now, after d4 joined the same leg: `first` still shows its own moment.
+    assert as_map(first) == {"a>b": (("d1", "d3"), ("d2",))}
+    assert as_map(second) == {"a>b": (("d1", "d3", "d4"), ("d2",))}
 
 
 def test_index_add_validation_and_noncounting_deals() -> None:
