@@ -335,15 +335,15 @@ def canonical(flat, lens, esrc, r0, kmax):
     m = lens.shape[0]
     start = np.zeros(kmax + 2, dtype=np.int64)
     for i in range(m):
-        start[lens[i] + 1] += 1
+        start[np.int64(lens[i]) + 1] += 1
     for L in range(1, kmax + 2):
         start[L] += start[L - 1]
     edges = np.empty((m, kmax), dtype=np.int32)
     olens = np.empty(m, dtype=np.int8)
     fill = start.copy()
-    off = 0
+    off = np.int64(0)
     for i in range(m):
-        L = lens[i]
+        L = np.int64(lens[i])  # not int8: without numba, NumPy 2 keeps int8 and off overflows
         best = 0
         bv = r0[esrc[flat[off]]]
         for j in range(1, L):

@@ -692,10 +692,17 @@ import pandas as pd
 from circfin.graph.loops import LoopIndex, find_loops
 d = pd.DataFrame({"deal_id": list("123456"), "payer": list("abcacb"), "payee": list("bcacba"),
                   "date": ["2024-01-0%d" % i for i in range(1, 7)]})
+k6 = pd.DataFrame([{"deal_id": f"{i}{j}", "payer": f"v{i}", "payee": f"v{j}",
+                     "date": f"2024-01-{1 + (3 * i + j) % 9:02d}"}
+                    for i in range(6) for j in range(6) if i != j])  # 409 loops, 1,818 legs
+index = LoopIndex(k6.iloc[:-3])
 result = (
     [lp.key for lp in find_loops(d)],
     [lp.key for lp in find_loops(d, ordered=True, within=3)],
     [lp.key for lp in LoopIndex(d).add({"deal_id": "7", "payer": "c", "payee": "a"})],
+    [lp.key for lp in find_loops(k6, max_len=5, within=4, ordered=True)],
+    [lp.deal_ids for lp in find_loops(k6)],
+    [[lp.key for lp in index.add(row)] for row in k6.iloc[-3:].to_dict("records")],
 )
 """
 
@@ -714,3 +721,4 @@ def test_pure_python_fallback_agrees() -> None:
     exec(FALLBACK_CASE, scope)
     assert out.stdout.strip() == repr(scope["result"])
     assert scope["result"][0] == ["a>b", "a>c", "b>c", "a>b>c", "a>c>b"]
+    assert len(scope["result"][4]) == 409
