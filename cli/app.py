@@ -117,16 +117,22 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="CSV, JSON or YAML files, or folders of them.",
                                                 show_default=False)],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and report; write nothing.")] = False,
+    watch_loops: Annotated[bool, typer.Option(
+        "--watch-loops", help="Also show the loops that the new deals close.")] = False,
+    max_len: Annotated[int, typer.Option("--max-len", help="Longest loop to watch for.")] = 6,
     fmt: Annotated[Fmt2, typer.Option("--format", help="table or json.")] = Fmt2.table,
 ) -> None:
     """Load deals and entities; every row is checked before anything is written.
 
-    Example: circfin ingest seed/entities.csv seed/deals.csv
+    Example: circfin ingest seed/entities.csv seed/deals.csv --watch-loops
     """
     from ..ingest import ingest as run_ingest
 
+    if not 2 <= max_len <= 12:
+        raise InputError("--max-len must be between 2 and 12")
     with _store() as store:
-        report = run_ingest(store, paths, dry_run=dry_run)
+        report = run_ingest(store, paths, dry_run=dry_run,
+                            watch_loops={"max_len": max_len} if watch_loops else None)
     if fmt == Fmt2.json:
         _write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return
@@ -138,6 +144,14 @@ def ingest(
               f"{d['entities']['unchanged']} unchanged, {d['entities']['created_from_deals']} created "
               f"from deals; deals {d['deals']['new']} new, {d['deals']['updated']} updated, "
               f"{d['deals']['unchanged']} unchanged")
+    if report.closed_loops is not None:
+        from .render import loops_table
+
+        if report.closed_loops:
+            out.print(loops_table(report.closed_loops, title=f"{len(report.closed_loops)} loop"
+                                  f"{'s' if len(report.closed_loops) != 1 else ''} closed by the new deals"))
+        else:
+            out.print("the new deals close no loop")
 
 
 @app.command()
@@ -168,7 +182,7 @@ def seed(
 
     Example: circfin seed
     """
-    ingest(_seed_paths(), dry_run=False, fmt=fmt)
+    ingest(_seed_paths(), dry_run=False, watch_loops=False, max_len=6, fmt=fmt)
 
 
 @app.command()

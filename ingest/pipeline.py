@@ -41,6 +41,7 @@ class IngestReport:
     deals_unchanged: int = 0
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
+    closed_loops: list[Any] | None = None  # with watch_loops: loops the new deals close
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +54,8 @@ class IngestReport:
             "updated_deal_ids": self.deals_updated,
             "warnings": self.warnings,
             "dry_run": self.dry_run,
+            **({"closed_loops": [lp.to_dict() for lp in self.closed_loops]}
+               if self.closed_loops is not None else {}),
         }
 
 
@@ -110,9 +113,35 @@ def _batches(rows: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, A
         yield rows[i:i + size]
 
 
+def _closed_loops(store: GraphStore, new_deals: list[dict[str, Any]],
+                  watch: Mapping[str, Any]) -> list[Any]:
+    """The loops the new deals close, found from the graph as it was before them:
+    each deal is added to a snapshot index that searches only paths from its
+    payee back to its payer, so no loop is recomputed that the deal is not on."""
+    from ..graph.loops import LoopIndex
+    from ..graph.search import DEFAULT_STATUSES, snapshot
+
+    snap = snapshot(store)
+    known = {e["id"]: e.get("name") or e["id"] for e in snap.entities}
+    names = {**known, **{d["payer"]: d["payer"] for d in new_deals if d["payer"] not in known},
+             **{d["payee"]: d["payee"] for d in new_deals if d["payee"] not in known}}
+    index = LoopIndex(snap.deals, names=names, parents=snap.parents,
+                      max_len=watch.get("max_len", 6), status=watch.get("status", DEFAULT_STATUSES))
+    closed: dict[str, Any] = {}
+    for d in new_deals:
+        for loop in index.add(d):
+            closed[loop.key] = loop  # a later deal on the same loop gives its fuller version
+    return sorted(closed.values(), key=lambda lp: (lp.length, lp.key))
+
+
 def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 2000,
-           dry_run: bool = False, progress: Progress | None = None) -> IngestReport:
-    """Validate the files, then write what is new or changed in one atomic unit."""
+           dry_run: bool = False, progress: Progress | None = None,
+           watch_loops: Mapping[str, Any] | None = None) -> IngestReport:
+    """Validate the files, then write what is new or changed in one atomic unit.
+
+    ``watch_loops`` (e.g. ``{"max_len": 6}``) also reports the loops that the
+    new deals close, in ``report.closed_loops``.
+    """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     plan, files = plan_ingest(store, paths)
@@ -152,6 +181,10 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
             deal_rows.append(rec)
         else:
             report.deals_unchanged += 1
+    if watch_loops is not None:
+        new_ids = set(report.deals_new)
+        report.closed_loops = _closed_loops(
+            store, [d for d in plan.deals if d["deal_id"] in new_ids], watch_loops)
     if dry_run:
         return report
 

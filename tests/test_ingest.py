@@ -244,3 +244,21 @@ def test_updates_cancellations_and_deletions_change_the_loops(store, files, tmp_
     assert delete_deals(store, ["D3"]) == 1
     assert counts(store) == {"entities": 4, "deals": 3, "pays": 3}
     assert "nvidia>openai>oracle" not in _loop_keys(store)
+
+
+def test_watch_loops_reports_exactly_the_loops_through_new_deals(store, files, tmp_path):
+    from circfin.graph.search import loops_from_store
+
+    ingest(store, files)
+    new = write(tmp_path / "new.csv", DEALS_HEADER +
+                f"N1,2025-11,Nvidia,Oracle,equity_investment,5,exact,signed,x,{URL},high\n"
+                f"N2,2025-11,Oracle,OpenAI,loan,7,exact,signed,x,{URL},high\n"
+                f"N3,2025-11,Stargate LLC,Nvidia,other,,,announced,x,{URL},low\n")
+    rep = ingest(store, [new], watch_loops={"max_len": 4})
+    after, _, _ = loops_from_store(store, engine="cypher", max_len=4)
+    want = {lp.key: lp for lp in after if {"N1", "N2", "N3"} & set(lp.deal_ids)}
+    got = {lp.key: lp for lp in rep.closed_loops}
+    assert set(got) == set(want) and got
+    for k in got:
+        assert [leg.deal_ids for leg in got[k].legs] == [leg.deal_ids for leg in want[k].legs]
+    assert ingest(store, [new], watch_loops={"max_len": 4}).closed_loops == []  # nothing new
