@@ -14,6 +14,19 @@ Every timing is wall clock, the best of ``--repeat`` runs (one run if a run
 takes over 30 s), single process, single thread. The graph comes from
 ``bench/scalefree.py`` (seeded). The machine has 2 shared cores: expect
 noise of 10-20 % between runs.
+
+Results of the default run (2-core shared machine, numba 0.68.1,
+python-igraph 1.0.0, networkx 3.6.1; best of 3):
+
+    K  loops      circfin   igraph    networkx   build all Loops
+    4  36,263     29 ms     134 ms    149 s      152 ms
+    5  493,510    138 ms    1.20 s    -          2.5 s
+    6  6,787,011  1.65 s    16.5 s    -          35 s
+
+    pruned filters at K=6 (within=30 / ordered / min_amount=1e9): 37 ms /
+    230 ms / 8.5 ms against 21-29 s for igraph then filter (96-2,500x; K=4:
+    6.8-18x). LoopIndex.add, K=6: median 0.32 ms, p90 3.8 ms. 1,000,000
+    deals: 0.38 GB RSS above the frame. JIT: 2.0 s cold, 0.22 s cached.
 """
 
 from __future__ import annotations

@@ -9,10 +9,13 @@ visits nodes ranked after ``s`` (so each cycle is found once, from its
 first-ranked node), pruned by the distance back to ``s``: a reverse
 breadth-first search from ``s`` first marks every allowed node that can
 return to ``s`` within ``max_len - 1`` steps, and the walk only steps onto
-a node whose distance still fits in the remaining length (as in bounded
-Johnson-style searches, Gupta & Suzumura 2021). Time filters prune while
-walking, with necessary conditions that are exact whenever every leg of the
-path has a single dated deal; a cycle that closes is then checked exactly.
+a node whose distance still fits in the remaining length. That bound never
+loses a cycle: the nodes already on the path can only lengthen the way back.
+(We do not use the blocking scheme of Gupta & Suzumura's bounded Johnson
+variant, arXiv:2105.10094: Bauernoeppel & Sack, arXiv:2512.08392, show it
+can miss cycles.) Time filters prune while walking, with necessary
+conditions that are exact whenever every leg of the path has a single
+dated deal; a cycle that closes is then checked exactly.
 
 The walk is resumable: all of its state lives in arrays the caller owns,
 and it returns after ``step_limit`` edge visits, when the output buffers

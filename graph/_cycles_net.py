@@ -173,7 +173,9 @@ class _Net:
         return self.inv[: self.n_deals]
 
     # -- building loops -----------------------------------------------------
-    def build_legs(self, edges: list[int], into: dict[int, Leg] | None = None) -> None:
+    def build_legs(
+        self, edges: list[int], into: dict[int, Leg] | None = None, upto: int | None = None
+    ) -> None:
         """Make the Leg of each edge not built yet (in one gather, not one per edge)."""
         legs = self.legs if into is None else into
         edges = [e for e in edges if e >= 0 and e not in legs]
@@ -201,6 +203,8 @@ class _Net:
             )
             at += c
             for k in extra.get(e, ()):
+                if upto is not None and k >= upto:
+                    break  # added after the snapshot (deal numbers only grow)
                 d_ids.append(self.deal_id[k])
                 d_amt.append(float(self.amount[k]))
                 d_day.append(int(self.day[k]))

@@ -241,10 +241,13 @@ class _Batch:
         self.perm = perm  # result position -> row
         self.cache: dict[int, Loop] = {}
         self.legs = net.legs
+        self.upto: int | None = None
         if snapshot:
-            # The graph will change (LoopIndex.add): take the legs as they are now.
+            # The graph will grow (LoopIndex.add). Deals are only appended, so
+            # "the deals numbered below n_deals" is this moment's graph; legs
+            # are built from it, into a dict of our own, when first read.
             self.legs = {}
-            net.build_legs(np.unique(edges[perm]).tolist(), self.legs)
+            self.upto = net.n_deals
 
     def __len__(self) -> int:
         return int(self.perm.shape[0])
@@ -279,7 +282,7 @@ class _Batch:
         enabled = gc.isenabled()
         gc.disable()
         try:
-            net.build_legs(np.unique(edges).tolist(), self.legs)
+            net.build_legs(np.unique(edges).tolist(), self.legs, self.upto)
             for i, row, erow, n in zip(range(b0, b1), nodes, edges.tolist(), lens, strict=True):
                 loop = cache.get(i)
                 if loop is None:

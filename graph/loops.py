@@ -47,7 +47,8 @@ Nodes are numbered, edges stored as CSR arrays, and a compiled depth-first
 search (``_cycles.search``, numba) starts from each node in turn, visiting
 only nodes ranked after it (hubs first, so later searches run in ever
 smaller graphs) and only nodes that a reverse breadth-first search found
-within reach of the start. Time filters prune while searching. Results stay
+within reach of the start (a sound bound: the path's own nodes can only
+lengthen the way back). Time filters prune while searching. Results stay
 as integer arrays until a loop is looked at: :class:`LoopResult` builds each
 :class:`~circfin.graph.model.Loop` on first access.
 
@@ -56,7 +57,9 @@ References
 .. [1] D. B. Johnson, "Finding all the elementary circuits of a directed
    graph", SIAM J. Comput. 4(1), 1975.
 .. [2] A. Gupta and T. Suzumura, "Finding All Bounded-Length Simple Cycles in
-   a Directed Graph", arXiv:2105.10094, 2021.
+   a Directed Graph", arXiv:2105.10094, 2021 (the problem; we prune by
+   distance to the start only, not with its blocking, which F. Bauernoeppel
+   and J.-R. Sack, arXiv:2512.08392, show can miss cycles).
 .. [3] R. Kumar and T. Calders, "2SCENT: An Efficient Algorithm for
    Enumerating All Simple Temporal Cycles", PVLDB 11(11), 2018.
 """
