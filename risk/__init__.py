@@ -9,6 +9,20 @@ Plain functions on numpy arrays (scipy.sparse accepted where noted):
 * :func:`margin_spiral` -- margin calls and fire sales of leveraged holders
   with linear (Greenwood-Landier-Thesmar 2015) or exponential
   (Cifuentes-Ferrucci-Shin 2005) price impact.
+
+And, on the deal graph (each module documents its definitions):
+
+* :mod:`~circfin.risk.flags` -- :func:`flags_for` / :func:`flag_loops`:
+  vendor financing, round trips, related parties, paper and contingent loops.
+* :mod:`~circfin.risk.score` -- :func:`score_loops`: an explainable score
+  per loop from named parts and weights.
+* :mod:`~circfin.risk.nullmodel` -- :func:`significance`: loop counts
+  against a degree- and type-preserving null model.
+* :mod:`~circfin.risk.exposures` and :mod:`~circfin.risk.shock` --
+  :func:`build_exposures`, :func:`shock`, :func:`shock_summary`: exposures
+  per deal type, shocks with and without the loops' closing legs.
+* :mod:`~circfin.risk.writeback` -- :func:`write_scores`: scores and flags
+  onto ``(:Loop)`` nodes for Neo4j Browser.
 """
 
 from __future__ import annotations
@@ -16,12 +30,17 @@ from __future__ import annotations
 __all__ = [
     "ClearingResult",
     "DebtRankResult",
+    "FLAGS",
+    "Flag",
     "MarginResult",
     "clearing_vector",
     "debtrank",
+    "flag_loops",
+    "flags_for",
     "margin_spiral",
 ]
 
 from .clearing import ClearingResult, clearing_vector
 from .debtrank import DebtRankResult, debtrank
+from .flags import FLAGS, Flag, flag_loops, flags_for
 from .margin import MarginResult, margin_spiral
