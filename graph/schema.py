@@ -31,7 +31,8 @@ DEAL_PROPERTIES = (
 PAYS_PROPERTIES = (
     "deal_id", "date", "day", "type", "amount_usd", "amount_qualifier", "status", "confidence",
 )
-LOOP_PROPERTIES = ("key", "ids", "length", "score", "flags", "first_seen", "last_seen")
+LOOP_PROPERTIES = ("key", "ids", "length", "score", "flags", "first_seen", "last_seen", "score_parts",
+                   "scored_at")
 REPORT_PROPERTIES = ("id", "at", "keys")
 PROPERTY_KEYS: tuple[str, ...] = tuple(sorted(set(
     ENTITY_PROPERTIES + DEAL_PROPERTIES + PAYS_PROPERTIES + LOOP_PROPERTIES + REPORT_PROPERTIES

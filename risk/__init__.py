@@ -33,14 +33,19 @@ __all__ = [
     "FLAGS",
     "Flag",
     "MarginResult",
+    "ScoredLoop",
     "clearing_vector",
     "debtrank",
     "flag_loops",
     "flags_for",
     "margin_spiral",
+    "score_loops",
+    "write_scores",
 ]
 
 from .clearing import ClearingResult, clearing_vector
 from .debtrank import DebtRankResult, debtrank
 from .flags import FLAGS, Flag, flag_loops, flags_for
 from .margin import MarginResult, margin_spiral
+from .score import ScoredLoop, score_loops
+from .writeback import write_scores
