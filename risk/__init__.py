@@ -34,12 +34,14 @@ __all__ = [
     "Flag",
     "MarginResult",
     "ScoredLoop",
+    "Significance",
     "clearing_vector",
     "debtrank",
     "flag_loops",
     "flags_for",
     "margin_spiral",
     "score_loops",
+    "significance",
     "write_scores",
 ]
 
@@ -47,5 +49,6 @@ from .clearing import ClearingResult, clearing_vector
 from .debtrank import DebtRankResult, debtrank
 from .flags import FLAGS, Flag, flag_loops, flags_for
 from .margin import MarginResult, margin_spiral
+from .nullmodel import Significance, significance
 from .score import ScoredLoop, score_loops
 from .writeback import write_scores
