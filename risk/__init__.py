@@ -34,21 +34,27 @@ __all__ = [
     "Flag",
     "MarginResult",
     "ScoredLoop",
+    "ShockResult",
     "Significance",
+    "build_exposures",
     "clearing_vector",
     "debtrank",
     "flag_loops",
     "flags_for",
     "margin_spiral",
     "score_loops",
+    "shock",
+    "shock_summary",
     "significance",
     "write_scores",
 ]
 
 from .clearing import ClearingResult, clearing_vector
 from .debtrank import DebtRankResult, debtrank
+from .exposures import build_exposures
 from .flags import FLAGS, Flag, flag_loops, flags_for
 from .margin import MarginResult, margin_spiral
 from .nullmodel import Significance, significance
 from .score import ScoredLoop, score_loops
+from .shock import ShockResult, shock, shock_summary
 from .writeback import write_scores
