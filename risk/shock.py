@@ -359,7 +359,8 @@ def shock_summary(store: Any, *, top: int = 5, loss: float = 1.0, model: str = "
     if not hubs:
         return []
     snap = snapshot(store)
-    loops, _, _ = loops_from_store(store, engine=engine, max_len=max_len)
+    found, _, _ = loops_from_store(store, engine=engine, max_len=max_len)
+    loops = list(found)  # one pass over the engine's result; every hub reads it again
     net = build_exposures(snap.deals, snap.entities)
     rows = []
     for hub in hubs:

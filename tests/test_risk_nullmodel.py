@@ -19,6 +19,7 @@ from circfin.risk import significance
 from circfin.risk.nullmodel import count_loops, shuffle_deals
 
 from .conftest import SEED
+from .test_risk_score import risk_cli  # noqa: F401  (fixture)
 
 ENGINE = "cypher"
 
@@ -138,3 +139,15 @@ def test_bad_arguments():
     for kw in ({"n": 0}, {"max_len": 1}, {"max_len": 13}, {"swaps_per_deal": -1}):
         with pytest.raises(ValueError):
             significance(d, **kw)
+
+
+def test_cli_significance_json(store, risk_cli):  # noqa: F811
+    ingest(store, [SEED / "entities.csv", SEED / "deals.csv"])
+    proc = risk_cli("significance", "--n", "20", "--seed", "3", "--max-len", "4", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["n"] == 20 and set(data["by_length"]) == {"2", "3", "4"}
+    assert data["by_length"]["2"]["observed"] == 19
+    assert proc.stderr == ""  # no progress bar outside a terminal or with --format json
+    proc = risk_cli("significance", "--n", "0")
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1

@@ -226,3 +226,22 @@ def test_write_back_keeps_what_the_report_recorded(seeded, tmp_path):
     assert again.new_loops == [] and again.changed_loops == []
     scored_after = seeded.read("MATCH (l:Loop) WHERE l.score IS NOT NULL RETURN count(l) AS n")[0]["n"]
     assert scored_after == len(loops)  # the report's run kept the scores
+
+
+# ---- CLI ----------------------------------------------------------------------------------
+
+def test_cli_score_json_and_errors(seeded, risk_cli):
+    proc = risk_cli("score", "--format", "json", "--limit", "3", "--engine", "cypher",
+                    "--as-of", "2026-06-01", "--write")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["written"] == data["total"] > 50 and len(data["loops"]) == 3
+    top = data["loops"][0]
+    assert top["rank"] == 1 and set(PARTS) <= set(top["parts"]) and top["flags"][0]["deal_ids"]
+    assert data["loops"][0]["score"] >= data["loops"][1]["score"]
+    proc = risk_cli("score", "--format", "json", "--flag", "paper_loop", "--engine", "cypher")
+    assert [lp["key"] for lp in json.loads(proc.stdout)["loops"]] == ["nvidia>thinking-machines"]
+    proc = risk_cli("score", "--flag", "nope")
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "unknown flag" in proc.stderr
+    proc = risk_cli("score", "--as-of", "2025-02-30")
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1

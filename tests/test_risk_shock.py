@@ -18,6 +18,7 @@ from circfin.risk.shock import propagate
 
 from .conftest import SEED
 from .test_risk_flags import make_frame, make_loop
+from .test_risk_score import risk_cli  # noqa: F401  (fixture)
 
 ENGINE = "cypher"
 
@@ -218,3 +219,17 @@ def test_shock_summary_for_the_report(seeded):
         assert r["loss_usd"] >= r["without_loops_usd"] > 0 and r["amplification"] >= 1
     json.dumps(rows)
     assert shock_summary(seeded, top=0) == []
+
+
+def test_cli_shock(seeded, risk_cli):  # noqa: F811
+    proc = risk_cli("shock", "nvidia", "--format", "json", "--engine", "cypher")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["entity"] == "nvidia" and data["hits"][0]["id"] == "nvidia" and data["amplification"] >= 1
+    proc = risk_cli("shock", "no-such-company", "--format", "json")
+    assert proc.returncode == 1 and proc.stdout == "" and proc.stderr.count("\n") == 1
+    assert "no entity called 'no-such-company'" in proc.stderr
+    proc = risk_cli("shock", "nvidia", "--loss", "2")
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "loss" in proc.stderr
+    proc = risk_cli("shock", "OpenAI", "--model", "clearing", "--engine", "cypher")
+    assert proc.returncode == 0 and "Loop amplification" in proc.stdout
