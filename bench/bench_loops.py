@@ -219,6 +219,56 @@ def igraph_then_filter(
 # circfin, phase by phase
 
 
+def table_cypher(df: pd.DataFrame, a: argparse.Namespace) -> None:
+    """The same loops by the Cypher query in an embedded FalkorDB (one run each: it is slow)."""
+    import datetime as dt
+    import tempfile
+
+    from circfin import queries
+    from circfin.graph.embedded import EmbeddedServer
+    from circfin.graph.falkordb_store import FalkorDBStore
+    from circfin.graph.model import date_bounds
+    from circfin.graph.search import loops_from_store
+
+    print("\n## The Cypher loop query on the embedded FalkorDB, same graph\n")
+    print("| K | loops | Cypher (query + legs) ms | circfin find_loops ms | Cypher / circfin |")
+    print("|---|---:|---:|---:|---:|")
+    home = tempfile.mkdtemp(prefix="circfin-bench-")
+    srv = EmbeddedServer(home)
+    try:
+        store = FalkorDBStore(srv.connect(), graph="bench")
+        store.ensure_schema()
+        ids = sorted(set(df["payer"].astype(str)) | set(df["payee"].astype(str)))
+        ents = [{"id": i, "name": i, "kind": "other", "aliases": [], "name_keys": [i],
+                 "country": None, "revenue_usd": None, "equity_usd": None, "market_cap_usd": None,
+                 "backlog_usd": None, "source_url": None} for i in ids]
+        epoch = dt.date(1970, 1, 1)
+        rows = []
+        for r in df.to_dict("records"):
+            first = date_bounds(str(r["date"]))[0] if isinstance(r["date"], str) and r["date"] else None
+            amt = pd.to_numeric(r["amount_usd"], errors="coerce")
+            rows.append({"deal_id": str(r["deal_id"]), "date": r["date"] if first else None,
+                         "day": (first - epoch).days if first else None,
+                         "date_from": first.isoformat() if first else None,
+                         "payer": str(r["payer"]), "payee": str(r["payee"]), "type": r["type"],
+                         "amount_usd": None if pd.isna(amt) else float(amt),
+                         "amount_qualifier": r.get("amount_qualifier") or "exact",
+                         "status": r["status"], "description": "", "source_url": None,
+                         "confidence": "high"})
+        store.write([(queries.load("upsert_entities").text, {"rows": ents})]
+                    + [(queries.load("upsert_deals").text, {"rows": rows[i:i + 5000]})
+                       for i in range(0, len(rows), 5000)])
+        for k in a.cypher_k:
+            t_c, res = best_of(lambda: find_loops(df, max_len=k), a.repeat)
+            t0 = time.perf_counter()
+            got, _, _ = loops_from_store(store, engine="cypher", max_len=k, status=None)
+            t_y = time.perf_counter() - t0
+            assert len(got) == len(res), f"Cypher found {len(got)} loops, circfin {len(res)}"
+            print(f"| {k} | {len(got):,} | {ms(t_y)} | {ms(t_c)} | {t_y / t_c:,.0f}x |", flush=True)
+    finally:
+        srv.stop()
+
+
 def circfin_phases(df: pd.DataFrame, k: int) -> tuple[float, float, float, int]:
     t0 = time.perf_counter()
     f = _cycles_input._filters(
@@ -384,12 +434,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--mem-k", type=int, default=4)
     ap.add_argument("--mem-budget", type=float, default=60.0)
     ap.add_argument("--no-jit", action="store_true", help="skip the JIT warm-up table")
+    ap.add_argument("--cypher-k", type=int, nargs="*", default=[4],
+                    help="max_len values to time loops.cypher on the embedded FalkorDB (none: skip)")
     ap.add_argument("--_memory-child", nargs=6, help=argparse.SUPPRESS)
     ap.add_argument(
         "--only",
         nargs="+",
-        default=["loops", "filters", "index", "memory", "jit"],
-        choices=["loops", "filters", "index", "memory", "jit"],
+        default=["loops", "cypher", "filters", "index", "memory", "jit"],
+        choices=["loops", "cypher", "filters", "index", "memory", "jit"],
         help="tables to run",
     )
     a = ap.parse_args(argv)
@@ -421,6 +473,8 @@ def main(argv: list[str] | None = None) -> None:
 
     if "loops" in a.only:
         table_loops(df, a)
+    if "cypher" in a.only and a.cypher_k:
+        table_cypher(df, a)
     if "filters" in a.only:
         table_filters(df, a, keep)
     if "index" in a.only:

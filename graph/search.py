@@ -178,4 +178,5 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
                         until=until, within=within, ordered=ordered, rollup=rollup,
                         parents=snap.parents, names=snap.names, sort=sort, limit=limit,
                         time_budget=time_budget, max_loops=max_loops)
-    return list(result), bool(getattr(result, "complete", True)), getattr(result, "note", None)
+    # The engine's result builds each Loop on first access: pass it on as it is.
+    return result, bool(getattr(result, "complete", True)), getattr(result, "note", None)
