@@ -49,11 +49,11 @@ the parts they name and are then normalised to sum 1.
 from __future__ import annotations
 
 __all__ = ["CONFIDENCE_VALUES", "DEFAULT_WEIGHTS", "HALF_LIFE_DAYS", "PARTS", "ScoredLoop",
-           "score_loops"]
+           "rank_by_score", "score_loops"]
 
 import datetime as _dt
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -274,3 +274,22 @@ def score_loops(loops: Iterable[Loop], deals: pd.DataFrame | Mapping[str, Mappin
            for lp in loops]
     out.sort(key=lambda s: (-s.score, s.loop.length, s.loop.key))
     return out
+
+
+def rank_by_score(store: Any, *, now: Any = None,
+                  weights: Mapping[str, float] | None = None) -> Callable[[Loop], float]:
+    """A ranking for the periodic report (``write_report(store, out, rank=rank_by_score(store))``):
+    loop -> its score, from the store's deals and entities as they are now."""
+    from ..graph.search import snapshot
+
+    snap = snapshot(store)
+    table = deal_table(snap.deals)
+    ents = _entity_table(snap.entities)
+    parents = {k: (v.get("parent") if isinstance(v.get("parent"), str) else None) for k, v in ents.items()}
+    w = _weights(weights)
+    today = _today(now)
+
+    def risk_score(loop: Loop) -> float:
+        return score_loop(loop, table, ents, parents, today=today, weights=w).score
+
+    return risk_score

@@ -370,7 +370,7 @@ def shock_summary(store: Any, *, top: int = 5, loss: float = 1.0, model: str = "
                      "hit": len([h for h in others if h.distress > _EPS]),
                      "loss_usd": r.total_loss_usd, "without_loops_usd": r.cut_total_loss_usd,
                      "amplification": None if r.amplification is None else round(r.amplification, 4),
-                     "most_hit": others[0].name if others else None,
+                     "most_hit": others[0].name if others else "",
                      "margin_calls": (sum(1 for h in r.margin["holders"] if h["called_round"] > 0)
                                       if r.margin else 0)})
     return rows

@@ -166,6 +166,19 @@ def test_seed_scores_parts_in_range_deterministic(seeded):
     assert STARGATE in [s.key for s in scored[:5]]
 
 
+def test_rank_for_the_report(seeded, tmp_path):
+    from circfin.report.report import write_report
+    from circfin.risk.score import rank_by_score
+
+    rank = rank_by_score(seeded, now=NOW)
+    rep = write_report(seeded, tmp_path, engine=ENGINE, max_len=4, top=3, rank=rank, record=False)
+    loops, _, _ = loops_from_store(seeded, engine=ENGINE, max_len=4)
+    snap = snapshot(seeded)
+    want = score_loops(loops, snap.deals, snap.entities, now=NOW)[:3]
+    assert [lp["key"] for lp in rep.top_loops] == [s.key for s in want]
+    assert rep.data["params"]["rank"] == "risk_score"
+
+
 # ---- write-back ---------------------------------------------------------------------------
 
 def _counts(store):
