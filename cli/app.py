@@ -427,6 +427,10 @@ from .report_cmds import register as _register_report_commands  # noqa: E402
 
 _register_report_commands(app)
 
+from .risk_cmds import register as _register_risk_commands  # noqa: E402
+
+_register_risk_commands(app)
+
 
 def main() -> None:
     """Entry point: run the app, turning circfin errors into one red line."""

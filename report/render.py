@@ -48,6 +48,17 @@ def md_escape(text: Any) -> str:
     return " ".join(t.split())
 
 
+def md_code(text: Any) -> str:
+    """An inline code span: shown literally by Markdown, so only backticks (which would end
+    it), pipes (which would end a table cell) and line breaks need handling.
+
+    >>> md_code("nvidia>openai>oracle")
+    '`nvidia>openai>oracle`'
+    """
+    t = " ".join(("" if text is None else str(text)).replace("`", "'").split())
+    return "`" + t.replace("|", "\\|") + "`"
+
+
 def _md_url(url: Any) -> str | None:
     u = safe_url(url)
     if u is None:
@@ -174,7 +185,7 @@ def report_markdown(data: Mapping[str, Any]) -> str:
     for i, lp in enumerate(data["new_loops"], 1):
         first, last = lp["date_span"]
         out += [f"### {i}. {e(_path(lp['entities']))}", "",
-                f"`{e(lp['key'])}` · why: {e('; '.join(lp['reasons']))} · bottleneck "
+                f"{md_code(lp['key'])} · why: {e('; '.join(lp['reasons']))} · bottleneck "
                 f"{money(lp['bottleneck_usd'])} · dates {e(first or '?')} … {e(last or '?')}", ""]
         out += _md_table(("leg", "total", "deals"), [tuple(map(e, r)) for r in _leg_rows(lp)])
         out += ["", "Deals:", "", *_md_deals(lp["deals"]), ""]
@@ -183,7 +194,7 @@ def report_markdown(data: Mapping[str, Any]) -> str:
         out += ["No loop grew, shrank or went away.", ""]
     for c in data["changed_loops"]:
         out += [f"### {e(_path(c['entities']))}: {e(_CHANGE_WORDS[c['change']])}", "",
-                f"`{e(c['key'])}` · last reported {e(c.get('last_seen') or '?')}", ""]
+                f"{md_code(c['key'])} · last reported {e(c.get('last_seen') or '?')}", ""]
         out += _md_table(("leg", "before", "now", "deals added", "deals removed"),
                          [tuple(map(e, r)) for r in _change_rows(c)])
         if c.get("reasons"):
@@ -193,12 +204,15 @@ def report_markdown(data: Mapping[str, Any]) -> str:
     if not data["top_loops"]:
         out += ["No loops.", ""]
     out += _md_table(("#", "loop", "key", "bottleneck", "legs"),
-                     [(str(i), e(_path(lp["entities"])), f"`{e(lp['key'])}`", money(lp["bottleneck_usd"]),
+                     [(str(i), e(_path(lp["entities"])), md_code(lp['key']), money(lp["bottleneck_usd"]),
                        e("; ".join(f"{a}: {b} ({c})" for a, b, c in _leg_rows(lp))))
                       for i, lp in enumerate(data["top_loops"], 1)])
     out += [""]
     for i, lp in enumerate(data["top_loops"], 1):
-        out += [f"{i}. {e(_path(lp['entities']))}:", "", *("   " + x for x in _md_deals(lp["deals"])), ""]
+        out += [f"{i}. {e(_path(lp['entities']))}:", ""]
+        out += [f"   - flag **{e(f['name'])}** ({e(', '.join(f['deal_ids']))}): {e(f['why'])}"
+                for f in lp.get("flags", [])]
+        out += [*("   " + x for x in _md_deals(lp["deals"])), ""]
     out += ["## Concentration", "", "Entities with more than one counterparty, most concentrated first.", ""]
     out += _md_table(_CONC_HEAD, [tuple(map(e, r)) for r in _conc_rows(data["concentration"])]) + [""]
     out += ["## Self-funded demand", "", "Inflows paid by entities the payee funded.", ""]
@@ -293,6 +307,9 @@ def report_html(data: Mapping[str, Any], graph_page_html: str) -> str:
     for i, lp in enumerate(data["top_loops"], 1):
         b += [f"<h3>{i}. {_h(_path(lp['entities']))}: {_h(money(lp['bottleneck_usd']))}</h3>",
               f"<p><code>{_h(lp['key'])}</code></p>",
+              "".join(f"<p class=\"flag\"><strong>{_h(f['name'])}</strong> "
+                      f"({_h(', '.join(f['deal_ids']))}): {_h(f['why'])}</p>"
+                      for f in lp.get("flags", [])),
               _h_table(("leg", "total", "deals"), _leg_rows(lp), numeric=[1]), _h_deals(lp["deals"])]
     b += ["<h2>Concentration</h2>",
           '<p class="muted">Entities with more than one counterparty, most concentrated first.</p>',

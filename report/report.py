@@ -60,7 +60,7 @@ __all__ = ["Rank", "ReportResult", "bottleneck_rank", "build_report", "last_run"
            "write_report"]
 
 # A ranking: a loop's importance (higher first); None ranks last. The default is
-# the bottleneck; a risk score plugs in here later (write_report(rank=score)).
+# the bottleneck (bottleneck_rank); by default the report ranks by circfin.risk's loop score.
 Rank = Callable[[Loop], "float | None"]
 Progress = Callable[[str], None]
 
@@ -296,7 +296,10 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
     since_day = _since_day(since)
     if top < 0:
         raise InputError("--top must be >= 0")
-    rank = rank or bottleneck_rank
+    if rank is None:
+        from ..risk.score import rank_by_score
+
+        rank = rank_by_score(store, now=_now(now))
     at = _iso(_now(now))
     statuses = None if status is None else list(status)
     step("reading the last report")
@@ -322,8 +325,10 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
             reasons.append("first report")
         elif lp.key not in prev_keys:
             st = stored.get(lp.key)
-            reasons.append(f"back: last seen by the report of {st['last_seen']}" if st
-                           else "not in the last report")
+            # A Loop node written by `circfin score --write` has no last_seen: the
+            # report never saw it.
+            reasons.append(f"back: last seen by the report of {st['last_seen']}"
+                           if st and st.get("last_seen") else "not in the last report")
         if since_day and lp.date_span[1] and lp.date_span[1] >= since_day:
             reasons.append(f"a deal dated on or after {since_day}")
         if reasons:
@@ -349,7 +354,13 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
     scored = [(rank(lp), lp) for lp in loops]
     ranked = sorted((s for s in scored if s[0] is not None), key=lambda s: -float(s[0]))  # type: ignore[arg-type]
     ranked += [s for s in scored if s[0] is None]
-    top_loops = [_loop_entry(lp, deals, names, rank=_num(score)) for score, lp in ranked[:top]]
+    from ..risk.flags import deal_table, flags_for
+
+    table = deal_table(snap.deals)
+    parents = snap.parents
+    top_loops = [_loop_entry(lp, deals, names, rank=_num(score),
+                             flags=[f.to_dict() for f in flags_for(lp, table, parents)])
+                 for score, lp in ranked[:top]]
 
     step("concentration and self-funded demand")
     conc = [r for r in analytics.concentration(store, status=statuses) if r["counterparties"] > 1][:top]

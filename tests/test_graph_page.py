@@ -91,17 +91,19 @@ def test_page_arguments_are_checked(seeded):
         graph_data(seeded, entity="Nobody Inc")
 
 
-def test_flag_needs_the_risk_flags():
-    try:
-        import circfin.risk.flags  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("circfin.risk.flags exists now: flags are tested with it")
-    with pytest.raises(InputError, match="risk flags are not available yet"):
-        from circfin.report.graph_page import _flagged
+def test_flag_selects_exactly_the_flagged_loops(seeded):
+    from circfin.graph.search import loops_from_store
+    from circfin.report.graph_page import _flagged
+    from circfin.risk.flags import flag_loops
 
-        _flagged(None, [], "round_trip")  # type: ignore[arg-type]
+    loops, _, _ = loops_from_store(seeded, engine="cypher")
+    marked = flag_loops(seeded, loops)
+    for flag in ("vendor_financing", "round_trip", "related_party"):
+        want = {k for k, fl in marked.items() if any(f.name == flag for f in fl)}
+        assert {lp.key for lp in _flagged(seeded, list(loops), flag)} == want
+    assert "nvidia>openai>oracle" in {lp.key for lp in _flagged(seeded, list(loops), "vendor_financing")}
+    with pytest.raises(InputError, match="unknown flag"):
+        _flagged(seeded, list(loops), "nonsense")
 
 
 def test_inconsistent_loops_are_refused():

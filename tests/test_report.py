@@ -72,8 +72,11 @@ def test_first_run_lists_every_loop_and_second_run_none(seeded, tmp_path):
         assert cited == {d for leg in lp["legs"] for d in leg["deal_ids"]}
         assert all(d["source_url"].startswith(("http://", "https://")) for d in lp["deals"])
     assert data["top_loops"] and all(lp["deals"] for lp in data["top_loops"])
-    bottlenecks = [lp["bottleneck_usd"] for lp in data["top_loops"] if lp["bottleneck_usd"] is not None]
-    assert bottlenecks == sorted(bottlenecks, reverse=True)
+    ranks = [lp["rank"] for lp in data["top_loops"] if lp["rank"] is not None]
+    assert ranks == sorted(ranks, reverse=True) and data["params"]["rank"] == "risk_score"
+    assert all(isinstance(lp["flags"], list) for lp in data["top_loops"])
+    assert any(f["name"] == "vendor_financing" and f["deal_ids"]
+               for lp in data["top_loops"] for f in lp["flags"])
 
     second = _run(seeded, tmp_path / "r2", 1)
     assert second.run_id == 2 and second.new_loops == [] and second.changed_loops == []
