@@ -4,8 +4,9 @@ Deals go into a graph database (embedded FalkorDB, or Neo4j); loops,
 concentration and shock propagation come out.
 
 >>> import circfin
->>> sorted(circfin.__all__)[:3]
-['CircfinError', 'Leg', 'Loop']
+>>> [loop.key for loop in circfin.find_loops(__import__("pandas").DataFrame({
+...     "deal_id": ["d1", "d2"], "payer": ["nvidia", "openai"], "payee": ["openai", "nvidia"]}))]
+['nvidia>openai']
 """
 
 from __future__ import annotations

@@ -23,6 +23,9 @@ from rich.console import Console
 
 from ..errors import CircfinError, InputError
 from ..graph.store import GraphStore, open_store, redact
+from .options import Engine
+from .options import TableJson as Fmt2
+from .options import TableJsonCsv as Fmt
 
 app = typer.Typer(
     name="circfin",
@@ -36,23 +39,6 @@ app.add_typer(db_app, name="db")
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
-
-
-class Fmt(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-class Fmt2(str, Enum):
-    table = "table"
-    json = "json"
-
-
-class Engine(str, Enum):
-    auto = "auto"
-    memory = "memory"
-    cypher = "cypher"
 
 
 class Sort(str, Enum):

@@ -12,19 +12,11 @@ from rich.table import Table
 from rich.text import Text
 
 from ..graph.model import Loop
+from ..display import money
 
 __all__ = ["loops_csv", "loops_json", "loops_table", "money"]
 
 
-def money(v: float | int | None) -> str:
-    """Short dollar amounts: $1.5B, $300M, $12K; n/d when undisclosed."""
-    if v is None:
-        return "n/d"
-    v = float(v)
-    for div, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(v) >= div:
-            return f"${v / div:,.1f}{unit}".replace(".0" + unit, unit)
-    return f"${v:,.0f}"
 
 
 def _path(loop: Loop) -> Text:

@@ -14,29 +14,19 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from . import app as cli
+from .options import Engine
+from .options import TableJson as Fmt
 
 __all__ = ["EXIT_NEW_LOOPS", "register"]
 
 # `circfin report --fail-on-new` exits with this when there are new loops.
 EXIT_NEW_LOOPS = 3
-
-
-class Fmt(str, Enum):
-    table = "table"
-    json = "json"
-
-
-class Engine(str, Enum):
-    auto = "auto"
-    memory = "memory"
-    cypher = "cypher"
 
 
 _STATUS_HELP = "Deal statuses that count; 'all' for all. Default: all but cancelled."

@@ -21,22 +21,13 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import InputError
+from .options import Engine
+from .options import TableJson as Fmt
 from . import app as cli
 
 __all__ = ["register"]
 
 T = TypeVar("T")
-
-
-class Fmt(str, Enum):
-    table = "table"
-    json = "json"
-
-
-class Engine(str, Enum):
-    auto = "auto"
-    memory = "memory"
-    cypher = "cypher"
 
 
 class Model(str, Enum):

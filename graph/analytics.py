@@ -14,6 +14,7 @@ from typing import Any
 from .. import queries
 from .model import DEAL_TYPES
 from .store import GraphStore
+from ..display import plain_number as _num
 
 __all__ = ["FUNDING_TYPES", "PURCHASE_TYPES", "concentration", "hubs", "loops_through",
            "reciprocal_pairs", "self_funded_demand"]
@@ -31,8 +32,6 @@ def _statuses(status: Iterable[str] | None) -> list[str] | None:
     return None if status is None else list(status)
 
 
-def _num(v: Any) -> Any:
-    return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
 def concentration(store: GraphStore, *, status: Iterable[str] | None = None) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ from ..errors import InputError
 from ..graph.model import DEAL_TYPES, ENTITY_KINDS, Loop
 from ..graph.search import DEFAULT_STATUSES, Snapshot, loops_from_store, resolve_entity, snapshot
 from ..graph.store import GraphStore
+from ..display import plain_number as _num
 
 __all__ = ["KIND_COLOURS", "RISK_FLAGS", "TYPE_COLOURS", "build_graph_data", "checked_loops", "csp",
            "csp_hash", "graph_data", "graph_page", "loop_record", "page_policy", "render_graph_page",
@@ -76,12 +77,6 @@ def _json_for_script(obj: Any) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-def _num(v: Any) -> Any:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return None
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    return v
 
 
 def _text(v: Any) -> str | None:

@@ -16,25 +16,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .graph_page import csp, csp_hash, page_policy, safe_url
+from ..display import money
 
 __all__ = ["md_escape", "money", "report_html", "report_markdown"]
 
 _MD_MARKUP = re.compile(r"([\\`*_\[\]|#~])")
 
 
-def money(v: Any) -> str:
-    """Short dollar amounts: $1.5B, $300M; n/d when undisclosed.
-
-    >>> money(40e9), money(None), money(1_250_000)
-    ('$40B', 'n/d', '$1.2M')
-    """
-    if v is None:
-        return "n/d"
-    v = float(v)
-    for div, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(v) >= div:
-            return f"${v / div:,.1f}{unit}".replace(".0" + unit, unit)
-    return f"${v:,.0f}"
 
 
 def md_escape(text: Any) -> str:

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -54,6 +53,7 @@ from ..graph import analytics
 from ..graph.model import Loop, date_bounds
 from ..graph.search import DEFAULT_STATUSES, Snapshot, loops_from_store, snapshot
 from ..graph.store import GraphStore, Statement
+from ..display import plain_number as _num
 from .graph_page import build_graph_data, checked_loops, loop_record, render_graph_page, safe_url
 
 __all__ = ["Rank", "ReportResult", "bottleneck_rank", "build_report", "last_run", "shock_function",
@@ -114,12 +114,6 @@ def shock_function() -> Callable[..., Any] | None:
     return fn if callable(fn) else None
 
 
-def _num(v: Any) -> Any:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return None
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    return v
 
 
 def _same_amount(a: Any, b: Any) -> bool:

@@ -22,3 +22,10 @@ def test_wheel_has_only_the_circfin_package(tmp_path):
                    "circfin/seed/entities.csv", "circfin/graph/embedded.py", "circfin/py.typed"):
         assert needed in names
     assert not any(n.startswith("circfin/tests/") or "/node_modules/" in n for n in names)
+
+
+def test_no_top_level_module_shadows_the_standard_library():
+    """The repo root is the package, so running Python from it puts these names first
+    on sys.path: a top-level numbers.py would break numpy."""
+    names = {p.stem for p in ROOT.glob("*.py")} | {p.name for p in ROOT.iterdir() if p.is_dir()}
+    assert not names & set(sys.stdlib_module_names)

@@ -1,0 +1,19 @@
+"""The examples in docstrings run, and give what they say."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["circfin", "circfin.display", "circfin.graph.model", "circfin.graph.store",
+           "circfin.graph.loops", "circfin.ingest.validate", "circfin.report.render"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{name} has no examples"
+    assert result.failed == 0
