@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..display import plain_number
+
 __all__ = [
     "AMOUNT_QUALIFIERS",
     "CONFIDENCES",
@@ -139,7 +141,7 @@ class Leg:
             "payer_id": self.payer_id,
             "payee_id": self.payee_id,
             "deal_ids": list(self.deal_ids),
-            "amount_usd": self.amount_usd,
+            "amount_usd": plain_number(self.amount_usd),
             "types": list(self.types),
             "first_date": self.first_date,
             "last_date": self.last_date,
@@ -197,7 +199,7 @@ class Loop:
             "entities": list(self.entities),
             "ids": list(self.ids),
             "legs": [leg.to_dict() for leg in self.legs],
-            "bottleneck_usd": self.bottleneck_usd,
+            "bottleneck_usd": plain_number(self.bottleneck_usd),
             "date_span": [first, last],
             "types": list(self.types),
         }

@@ -8,6 +8,7 @@ property in a .cypher file fails the tests.
     (:Entity)-[:PAYS {deal_id, type, status, amount_usd, day, ...}]->(:Entity)   one per deal
     (:Entity)-[:MADE]->(:Deal)-[:TO]->(:Entity)                                  the deal, with provenance
     (:Entity)-[:PART_OF]->(:Entity)                                              subsidiary, SPV or JV -> parent
+    (:Entity)-[:PAYS_TOP {same as PAYS}]->(:Entity)   derived: each deal between top-most ancestors
     (:ReportRun {id, at, keys})                                                  one per recorded report
     (:Loop {key, ids, length, first_seen, last_seen})-[:THROUGH {payee, ids, amount_usd}]->(:Entity)
     (:Loop)-[:HAS_DEAL]->(:Deal)                                                 a loop as the last report saw it
@@ -18,7 +19,7 @@ from __future__ import annotations
 __all__ = ["LABELS", "PROPERTY_KEYS", "REL_TYPES", "label", "rel_type"]
 
 LABELS: tuple[str, ...] = ("Entity", "Deal", "Loop", "ReportRun")
-REL_TYPES: tuple[str, ...] = ("PAYS", "MADE", "TO", "PART_OF", "HAS_DEAL", "THROUGH")
+REL_TYPES: tuple[str, ...] = ("PAYS", "PAYS_TOP", "MADE", "TO", "PART_OF", "HAS_DEAL", "THROUGH")
 
 ENTITY_PROPERTIES = (
     "id", "name", "kind", "aliases", "name_keys", "country", "revenue_usd", "equity_usd",

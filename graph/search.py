@@ -94,15 +94,19 @@ def _iso(day: int | None) -> str | None:
 def _cypher_loops(store: GraphStore, *, min_len: int, max_len: int, entity: str | None,
                   types: list[str] | None, status: list[str] | None, min_amount: float | None,
                   since: str | None, until: str | None, within: int | None,
-                  ordered: bool) -> list[Loop]:
+                  ordered: bool, rollup: bool = False) -> list[Loop]:
     q = queries.load("loops")
+    text = q.bounded(min_len, max_len)
+    if rollup:  # walk the derived edges between top-most ancestors
+        _ensure_rollup(store)
+        text = q.on_relationship(text, "PAYS_TOP")
     params = {
         "entity": entity, "types": types, "statuses": status, "min_amount": min_amount,
         "since": _day(since, end=False), "until": _day(until, end=True),
         "within": within, "ordered": bool(ordered),
     }
     legs: dict[tuple[str, ...], dict[int, Leg]] = defaultdict(dict)
-    for r in store.read(q.bounded(min_len, max_len), params):
+    for r in store.read(text, params):
         ids = tuple(r["ids"])
         amount = r["amount_usd"] if r["disclosed"] else None
         if isinstance(amount, float) and amount.is_integer():
@@ -120,6 +124,27 @@ def _cypher_loops(store: GraphStore, *, min_len: int, max_len: int, entity: str 
         out.append(Loop(ids=ids[start:] + ids[:start],
                         entities=tuple(leg.payer for leg in ordered_legs), legs=ordered_legs))
     return out
+
+
+def _ensure_rollup(store: GraphStore) -> None:
+    """Build PAYS_TOP if the graph has deals but none (written before roll-ups existed);
+    ingest and delete keep it current from then on."""
+    state = store.read(queries.load("rollup_state").text)
+    if state and state[0]["pays"] and not state[0]["pays_top"]:
+        from ..ingest.pipeline import _rollup_statements
+
+        store.write(_rollup_statements())
+
+
+def _top(entity_id: str, parents: dict[str, str | None]) -> str:
+    """The top-most ancestor through parent links (the graph refuses parent cycles)."""
+    seen = {entity_id}
+    while parents.get(entity_id):
+        entity_id = parents[entity_id]  # type: ignore[assignment]
+        if entity_id in seen:
+            raise InputError(f"parent links of {entity_id!r} form a cycle")
+        seen.add(entity_id)
+    return entity_id
 
 
 def _sort(loops: list[Loop], sort: str) -> list[Loop]:
@@ -161,13 +186,13 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
     snap = snapshot(store) if (engine != "cypher" or entity is not None) else None
     entity_id = resolve_entity(entity, snap.entities) if (entity and snap) else None
     if engine == "cypher":
-        if rollup:
-            raise InputError("--rollup needs the memory engine (--engine memory or auto)")
+        if rollup and entity_id is not None:
+            entity_id = _top(entity_id, snap.parents if snap else {})
         if time_budget is not None or max_loops is not None:
             raise InputError("time and count budgets apply to the memory engine only")
         loops = _cypher_loops(store, min_len=min_len, max_len=max_len, entity=entity_id,
                               types=types_l, status=status_l, min_amount=min_amount, since=since,
-                              until=until, within=within, ordered=ordered)
+                              until=until, within=within, ordered=ordered, rollup=rollup)
         loops = _sort(loops, sort)
         return (loops[:limit] if limit is not None else loops), True, None
     from .loops import find_loops

@@ -210,6 +210,7 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
     for rows in _batches(deal_rows, batch_size):
         statements.append((q("upsert_deals").text, {"rows": rows}))
     if statements:
+        statements += _rollup_statements()
         store.ensure_schema()
         if progress:
             progress("writing", 0, len(statements))
@@ -217,6 +218,11 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
         if progress:
             progress("writing", len(statements), len(statements))
     return report
+
+
+def _rollup_statements() -> list[Statement]:
+    """Rebuild the derived PAYS_TOP relationships (loops with roll-up) in the same write."""
+    return [(queries.load("clear_rollup").text, {}), (queries.load("build_rollup").text, {})]
 
 
 def delete_deals(store: GraphStore, deal_ids: Sequence[str]) -> int:
@@ -231,5 +237,5 @@ def delete_deals(store: GraphStore, deal_ids: Sequence[str]) -> int:
         shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
         raise InputError(f"no deal with id {shown}; nothing deleted")
     store.write([(queries.load("delete_deals").text, {"ids": ids[i:i + 2000]})
-                 for i in range(0, len(ids), 2000)])
+                 for i in range(0, len(ids), 2000)] + _rollup_statements())
     return len(ids)

@@ -56,6 +56,23 @@ class Query:
         return "".join(lines)
 
 
+    def on_relationship(self, text: str, rel: str) -> str:
+        """``text`` walking ``rel`` instead of PAYS (e.g. PAYS_TOP for roll-ups); ``rel``
+        must be a whitelisted relationship type."""
+        from ..graph.schema import rel_type
+
+        rel_type(rel)  # refuses anything not whitelisted
+        out = []
+        for line in text.splitlines(keepends=True):
+            if not line.lstrip().startswith("//"):
+                line = _PAYS.sub(f":{rel}", line)
+            out.append(line)
+        return "".join(out)
+
+
+_PAYS = re.compile(r":PAYS(?=[\]*\s{])")
+
+
 def _parse(name: str, text: str) -> Query:
     meta: dict[str, str] = {}
     for line in text.splitlines():

@@ -23,7 +23,8 @@ def _amount(v):
 
 
 def load_frame(store, frame) -> None:
-    ids = sorted(set(frame["payer"]) | set(frame["payee"]))
+    parents = {k: v for k, v in frame.attrs.get("parents", {}).items() if v}
+    ids = sorted(set(frame["payer"]) | set(frame["payee"]) | set(parents) | set(parents.values()))
     names = frame.attrs.get("names", {})
     ents = [{"id": i, "name": names.get(i, i), "kind": "other", "aliases": [], "name_keys": [i],
              "country": None, "revenue_usd": None, "equity_usd": None, "market_cap_usd": None,
@@ -39,6 +40,10 @@ def load_frame(store, frame) -> None:
                      "amount_usd": _amount(r["amount_usd"]), "amount_qualifier": r["amount_qualifier"],
                      "status": r["status"], "description": "", "source_url": None, "confidence": "high"})
     statements = [(queries.load("upsert_entities").text, {"rows": ents})]
+    if parents:
+        statements.append((queries.load("set_parents").text,
+                           {"rows": [{"id": k, "parent": v} for k, v in parents.items()]}))
     if rows:
         statements.append((queries.load("upsert_deals").text, {"rows": rows}))
+    statements += [(queries.load("clear_rollup").text, {}), (queries.load("build_rollup").text, {})]
     store.write(statements)

@@ -90,3 +90,13 @@ def test_analytics_commands_json(seeded):
     pairs = json.loads(seeded("pairs", "--format", "json", check=True).stdout)
     nv = [p for p in pairs if (p["funder_id"], p["funded_id"]) == ("microsoft", "openai")]
     assert nv and "D001" in nv[0]["funding_deals"]
+
+
+@pytest.mark.parametrize("flags", [[], ["--rollup"], ["--ordered", "--within", "365"],
+                                   ["--entity", "Oracle", "--since", "2025"],
+                                   ["--types", "equity_investment,cloud_commitment,chip_purchase",
+                                    "--min-amount", "1e9", "--status", "all"]])
+def test_engines_print_the_same_json(seeded, flags):
+    outs = [seeded("loops", *flags, "--max-len", "4", "--format", "json", "--engine", e,
+                   check=True).stdout for e in ("memory", "cypher")]
+    assert outs[0] == outs[1] and json.loads(outs[0]) is not None
