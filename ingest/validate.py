@@ -141,15 +141,7 @@ def build_plan(tables: list[RawTable], stored_entities: list[Mapping[str, Any]])
             rec = _entity(row, plan.errors)
             if rec is None:
                 continue
-            eid = rec["id"]
-            if eid in entity_rows:
-                first, prev = entity_rows[eid]
-                if prev != rec:
-                    plan.errors.append(RowError(row.path, row.line, "entity_id",
-                                                f"{eid!r} is already defined at {first.path}:{first.line} "
-                                                "with different content"))
-                continue
-            entity_rows[eid] = (row, rec)
+            _keep_first(entity_rows, rec["id"], row, rec, "entity_id", plan.errors)
     # Stored entities that the files do not redefine keep their names; then every
     # file entity's names and aliases must name that entity only.
     resolver = _Resolver()
@@ -198,7 +190,6 @@ def build_plan(tables: list[RawTable], stored_entities: list[Mapping[str, Any]])
             rec = _deal(row, plan.errors)
             if rec is None:
                 continue
-            ok = True
             for side in ("payer", "payee"):
                 raw = rec[side]
                 eid = resolver.resolve(raw)
@@ -219,21 +210,24 @@ def build_plan(tables: list[RawTable], stored_entities: list[Mapping[str, Any]])
             if rec["payer"] == rec["payee"]:
                 plan.errors.append(RowError(row.path, row.line, "payee",
                                             f"payer and payee are the same entity ({rec['payer']!r})"))
-                ok = False
-            if not ok:
                 continue
-            did = rec["deal_id"]
-            if did in deal_rows:
-                first, prev = deal_rows[did]
-                if prev != rec:
-                    plan.errors.append(RowError(row.path, row.line, "deal_id",
-                                                f"{did!r} is already defined at {first.path}:{first.line} "
-                                                "with different content"))
-                continue
-            deal_rows[did] = (row, rec)
+            _keep_first(deal_rows, rec["deal_id"], row, rec, "deal_id", plan.errors)
     plan.deals = [rec for _, rec in deal_rows.values()]
     plan.auto_entities = list(auto.values())
     return plan
+
+
+def _keep_first(seen: dict[str, tuple[RawRow, dict[str, Any]]], key: str, row: RawRow,
+                rec: dict[str, Any], field: str, errors: list[RowError]) -> None:
+    """The first row with an id wins; a repeat is fine if identical, an error otherwise."""
+    if key not in seen:
+        seen[key] = (row, rec)
+        return
+    first, prev = seen[key]
+    if prev != rec:
+        errors.append(RowError(row.path, row.line, field,
+                               f"{key!r} is already defined at {first.path}:{first.line} "
+                               "with different content"))
 
 
 def _id(row: RawRow, col: str, errors: list[RowError]) -> str | None:
