@@ -98,6 +98,20 @@ def _progress_enabled(fmt: str) -> bool:
     return fmt == "table" and err.is_terminal
 
 
+@contextlib.contextmanager
+def _status(fmt: str, first: str) -> Iterator[Any]:
+    """A live status line on stderr for long work: only on a terminal, never in
+    pipes or with --format json/csv. Yields a progress(stage, done, total) callback."""
+    if not _progress_enabled(fmt):
+        yield None
+        return
+    with err.status(first) as status:
+        def progress(stage: str, done: int, total: int) -> None:
+            status.update(f"{stage} ({done}/{total})" if total > 1 else stage)
+
+        yield progress
+
+
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="CSV, JSON or YAML files, or folders of them.",
@@ -116,8 +130,8 @@ def ingest(
 
     if not 2 <= max_len <= 12:
         raise InputError("--max-len must be between 2 and 12")
-    with _store() as store:
-        report = run_ingest(store, paths, dry_run=dry_run,
+    with _store() as store, _status(fmt.value, "reading") as progress:
+        report = run_ingest(store, paths, dry_run=dry_run, progress=progress,
                             watch_loops={"max_len": max_len} if watch_loops else None)
     if fmt == Fmt2.json:
         _write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
@@ -212,7 +226,7 @@ def loops(
     statuses = _statuses_opt(status)
     if limit is not None and limit < 0:
         raise InputError("--limit must be >= 0")
-    with _store() as store:
+    with _store() as store, _status(fmt.value, f"searching loops of up to {max_len} entities"):
         found, complete, note = loops_from_store(
             store, engine=engine.value, max_len=max_len, min_len=min_len, entity=entity,
             types=_split(types), status=statuses, min_amount=min_amount, since=since, until=until,

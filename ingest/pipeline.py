@@ -91,17 +91,22 @@ def _same(a: Mapping[str, Any], b: Mapping[str, Any], fields: Sequence[str]) -> 
     return all(_norm(a.get(f)) == _norm(b.get(f)) for f in fields)
 
 
-def plan_ingest(store: GraphStore, paths: Iterable[Path | str]) -> tuple[Plan, list[str]]:
+def plan_ingest(store: GraphStore, paths: Iterable[Path | str],
+                progress: Progress | None = None) -> tuple[Plan, list[str]]:
     """Read and validate every file; raise ValidationError listing every problem."""
     files = collect_files(paths)
     tables: list[RawTable] = []
     errors: list[RowError] = []
-    for f in files:
+    for i, f in enumerate(files):
+        if progress:
+            progress(f"reading {f.name}", i, len(files))
         got, errs = read_file(f)
         tables.extend(got)
         errors.extend(errs)
     if errors:
         raise ValidationError(errors)
+    if progress:
+        progress(f"validating {sum(len(t.rows) for t in tables):,} rows", len(files), len(files))
     plan = build_plan(tables, stored_entities(store))
     if plan.errors:
         raise ValidationError(plan.errors)
@@ -144,7 +149,7 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    plan, files = plan_ingest(store, paths)
+    plan, files = plan_ingest(store, paths, progress)
     report = IngestReport(files=files, warnings=list(plan.warnings), dry_run=dry_run)
 
     stored = {e["id"]: e for e in stored_entities(store)}
@@ -182,6 +187,8 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
         else:
             report.deals_unchanged += 1
     if watch_loops is not None:
+        if progress:
+            progress("finding the loops the new deals close", 0, 1)
         new_ids = set(report.deals_new)
         report.closed_loops = _closed_loops(
             store, [d for d in plan.deals if d["deal_id"] in new_ids], watch_loops)
@@ -213,10 +220,9 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
         statements += _rollup_statements()
         store.ensure_schema()
         if progress:
-            progress("writing", 0, len(statements))
+            progress(f"writing {len(deal_rows):,} deals and {len(entity_rows) + len(auto_rows):,} "
+                     "entities in one atomic unit", 0, 1)
         store.write(statements)
-        if progress:
-            progress("writing", len(statements), len(statements))
     return report
 
 

@@ -100,3 +100,15 @@ def test_engines_print_the_same_json(seeded, flags):
     outs = [seeded("loops", *flags, "--max-len", "4", "--format", "json", "--engine", e,
                    check=True).stdout for e in ("memory", "cypher")]
     assert outs[0] == outs[1] and json.loads(outs[0]) is not None
+
+
+def test_hostile_filter_arguments_are_values_not_code(seeded):
+    before = json.loads(seeded("db", "counts", "--format", "json", check=True).stdout)
+    for args in (["--entity", "x'}) MATCH (n) DETACH DELETE n //"],
+                 ["--entity", "`Entity`) DETACH DELETE (n"],
+                 ["--types", "loan'] OR true //"], ["--status", "signed\\n} RETURN 1"],
+                 ["--since", "2024' OR '1'='1"], ["--min-amount", "1e9; DROP"]):
+        proc = seeded("loops", *args)
+        assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr, args
+    after = json.loads(seeded("db", "counts", "--format", "json", check=True).stdout)
+    assert before == after

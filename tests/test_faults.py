@@ -152,7 +152,7 @@ def test_sigkill_during_ingest_loses_nothing(corpus, tmp_path, victim):
 
 @pytest.mark.slow
 def test_concurrent_ingests_and_reads(tmp_path):
-    """Two ingests with overlapping deals and entities, plus loop searches, at once."""
+    """Two ingests with overlapping deals and entities, a loop search and a report, at once."""
     files_a = make_corpus(tmp_path / "a", seed=1, n_entities=200, n_deals=1500, prefix="A")
     files_b = make_corpus(tmp_path / "b", seed=1, n_entities=200, n_deals=1500, prefix="A")
     extra = make_corpus(tmp_path / "c", seed=2, n_entities=200, n_deals=800, prefix="C")[1]
@@ -161,13 +161,16 @@ def test_concurrent_ingests_and_reads(tmp_path):
     srv.start()
     try:
         procs = [_ingest_proc(home, files_a), _ingest_proc(home, [files_b[0], files_b[1], extra])]
-        readers = [subprocess.Popen([sys.executable, "-m", "circfin", "loops", "--max-len", "3",
-                                     "--format", "json", "--max-loops", "2000"],
+        readers = [subprocess.Popen([sys.executable, "-m", "circfin", *args],
                                     env=_env(home), cwd=ROOT, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True) for _ in range(2)]
+                                    stderr=subprocess.PIPE, text=True)
+                   for args in (["loops", "--max-len", "3", "--format", "json", "--max-loops", "2000"],
+                                ["report", "--out", str(tmp_path / "report"), "--max-len", "3",
+                                 "--format", "json"])]
         for p in procs + readers:
             _, err = p.communicate(timeout=300)
             assert p.returncode == 0, err
+        assert (tmp_path / "report" / "report.json").exists()  # the report ran to its end
         store = FalkorDBStore(srv.connect(), graph="circfin")
         state = dump(store)
         counts = store.read(queries.load("counts").text)[0]
