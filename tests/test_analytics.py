@@ -99,9 +99,10 @@ def test_hubs_match_pandas(store, frame):
     load_frame(store, frame)
     f = _amounts(frame)
     got = {r["id"]: r for r in an.hubs(store)}
-    ents = set(f.payer) | set(f.payee)
+    parents = {k: v for k, v in frame.attrs.get("parents", {}).items() if v}
+    ents = set(f.payer) | set(f.payee) | set(parents) | set(parents.values())  # every entity stored
     assert set(got) == ents
-    for e in ents:
+    for e in ents:  # entities with no deals (parents only) show zeros
         out_, in_ = f[f.payer == e], f[f.payee == e]
         r = got[e]
         assert (r["out_deals"], r["in_deals"]) == (len(out_), len(in_))
