@@ -345,6 +345,30 @@ def pairs(
 
 
 @app.command()
+def export(
+    out_path: Annotated[Path, typer.Option("--out", help="File to write.", show_default=False)],
+    fmt: Annotated[str, typer.Option("--format", help="graphml or gexf (Gephi, Cytoscape).")] = "graphml",
+    max_len: Annotated[int, typer.Option("--max-len", help="Longest loop counted on nodes and edges.")] = 6,
+    status: Annotated[Optional[list[str]], typer.Option("--status", help=_STATUS_HELP, show_default=False)] = None,
+) -> None:
+    """The deal graph as GraphML or GEXF, with loop counts, for Gephi or Cytoscape.
+
+    Example: circfin export --out web.gexf --format gexf
+    """
+    from ..graph.export import FORMATS, to_networkx, write_graph
+    from ..graph.search import snapshot
+
+    if fmt not in FORMATS:
+        raise InputError(f"--format must be {' or '.join(FORMATS)}")
+    if not 2 <= max_len <= 12:
+        raise InputError("--max-len must be between 2 and 12")
+    with _store() as store:
+        graph = to_networkx(snapshot(store), status=_statuses_opt(status), max_len=max_len)
+    write_graph(graph, out_path, fmt)
+    out.print(f"wrote {out_path}: {graph.number_of_nodes()} entities, {graph.number_of_edges()} deals")
+
+
+@app.command()
 def demo(
     max_len: Annotated[int, typer.Option("--max-len", help="Longest loop, in entities.")] = 4,
 ) -> None:

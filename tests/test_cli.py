@@ -67,7 +67,7 @@ def test_bad_options_exit_non_zero(cli):
         assert "Traceback" not in proc.stderr, args
 
 
-@pytest.mark.parametrize("cmd", ["ingest", "seed", "delete", "loops", "demo", "concentration", "hubs",
+@pytest.mark.parametrize("cmd", ["ingest", "seed", "delete", "loops", "demo", "export", "concentration", "hubs",
                                  "pairs", "db start", "db stop", "db status", "db counts"])
 def test_every_command_has_help_with_an_example(cli, cmd):
     proc = cli(*cmd.split(), "--help", check=True)
@@ -112,3 +112,23 @@ def test_hostile_filter_arguments_are_values_not_code(seeded):
         assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr, args
     after = json.loads(seeded("db", "counts", "--format", "json", check=True).stdout)
     assert before == after
+
+
+@pytest.mark.parametrize("fmt", ["graphml", "gexf"])
+def test_export_reads_back_in_networkx(seeded, tmp_path, fmt):
+    import networkx as nx
+
+    out = tmp_path / f"web.{fmt}"
+    seeded("export", "--out", str(out), "--format", fmt, "--max-len", "4", check=True)
+    g = nx.read_graphml(out) if fmt == "graphml" else nx.read_gexf(out)
+    counts = json.loads(seeded("db", "counts", "--format", "json", check=True).stdout)
+    cancelled = 1  # the seed's one cancelled deal does not count by default
+    assert g.number_of_edges() == counts["deals"] - cancelled
+    assert g.number_of_nodes() == counts["entities"]
+    edges = {d["deal_id"]: (u, v, d) for u, v, d in g.edges(data=True)}
+    u, v, d068 = edges["D068"]
+    assert (u, v) == ("openai", "oracle") and d068["source_url"].startswith("http")
+    assert int(d068["loops"]) > 0 and d068["deal_type"] == "cloud_commitment"
+    assert g.nodes["nvidia"]["label"] == "Nvidia" and int(g.nodes["nvidia"]["loops"]) > 0
+    bad = seeded("export", "--out", str(tmp_path / "x"), "--format", "pdf")
+    assert bad.returncode == 1 and "graphml or gexf" in bad.stderr

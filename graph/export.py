@@ -1,0 +1,86 @@
+"""The deal graph for Gephi and Cytoscape: GraphML or GEXF, through networkx.
+
+One node per entity (name, kind, country, parent, financials, and how many
+loops pass through it) and one edge per counting deal (id, type, amount,
+date, status, provenance, and how many loops it is on), so a Gephi user can
+size, colour and filter by the same facts circfin reports.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from ..errors import InputError
+from .search import DEFAULT_STATUSES, Snapshot
+
+__all__ = ["FORMATS", "to_networkx", "write_graph"]
+
+FORMATS = ("graphml", "gexf")
+_NODE_FIELDS = ("name", "kind", "country", "parent", "revenue_usd", "equity_usd", "market_cap_usd",
+                "backlog_usd", "source_url")
+_EDGE_FIELDS = ("type", "amount_usd", "amount_qualifier", "date", "status", "confidence",
+                "source_url", "description")
+
+
+def _clean(v: Any) -> Any:
+    """GraphML and GEXF take scalars only and no missing values."""
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, (list, tuple)):
+        return "; ".join(map(str, v))
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+def to_networkx(snap: Snapshot, *, status: Iterable[str] | None = DEFAULT_STATUSES,
+                max_len: int = 6) -> nx.MultiDiGraph:
+    """A MultiDiGraph of the snapshot's entities and counting deals, with loop counts."""
+    from .loops import find_loops
+
+    statuses = None if status is None else set(status)
+    deals = snap.deals
+    if statuses is not None and len(deals):
+        deals = deals[deals["status"].isin(statuses)]
+    loops = find_loops(deals, max_len=max_len, status=None) if len(deals) else []
+    on_deal: Counter[str] = Counter()
+    on_entity: Counter[str] = Counter()
+    for loop in loops:
+        on_deal.update(loop.deal_ids)
+        on_entity.update(loop.ids)
+    g = nx.MultiDiGraph()
+    for e in snap.entities:
+        attrs = {k: _clean(e.get(k)) for k in _NODE_FIELDS}
+        attrs["label"] = attrs.pop("name") or e["id"]
+        attrs["loops"] = on_entity[e["id"]]
+        g.add_node(e["id"], **{k: v for k, v in attrs.items() if v is not None})
+    for d in deals.to_dict("records"):
+        attrs = {k: _clean(d.get(k)) for k in _EDGE_FIELDS}
+        attrs["deal_type"] = attrs.pop("type")  # GEXF reserves an edge's "type" (directed or not)
+        attrs["deal_id"] = d["deal_id"]
+        attrs["loops"] = on_deal[d["deal_id"]]
+        g.add_edge(d["payer"], d["payee"], key=d["deal_id"],
+                   **{k: v for k, v in attrs.items() if v is not None})
+    return g
+
+
+def write_graph(graph: nx.MultiDiGraph, path: Path | str, fmt: str) -> None:
+    """Write ``graph`` as GraphML or GEXF, atomically (a temp file renamed into place)."""
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; use {' or '.join(FORMATS)}")
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        if fmt == "graphml":
+            nx.write_graphml(graph, tmp, encoding="utf-8")
+        else:
+            nx.write_gexf(graph, tmp, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write {path}: {e.strerror}") from e
