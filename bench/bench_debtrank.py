@@ -22,10 +22,8 @@ default block is over a thousand entities at the default size).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,21 +31,11 @@ import scipy.sparse as sp
 
 
 def _import_risk() -> Any:
-    try:
-        from circfin import risk
-    except ImportError:  # running from a checkout that is not installed
-        import importlib.util
+    from _checkout import ensure_circfin
 
-        root = Path(__file__).resolve().parents[1]
-        spec = importlib.util.spec_from_file_location(
-            "circfin", root / "__init__.py", submodule_search_locations=[str(root)]
-        )
-        if spec is None or spec.loader is None:
-            raise
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["circfin"] = module
-        spec.loader.exec_module(module)
-        from circfin import risk
+    ensure_circfin()
+    from circfin import risk
+
     return risk
 
 

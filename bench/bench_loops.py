@@ -52,24 +52,9 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 
 
-def _import_circfin() -> None:
-    try:
-        import circfin.graph.loops  # noqa: F401
-    except ImportError:  # running from a checkout that is not installed
-        import importlib.util
+from _checkout import ensure_circfin  # noqa: E402
 
-        root = HERE.parent
-        spec = importlib.util.spec_from_file_location(
-            "circfin", root / "__init__.py", submodule_search_locations=[str(root)]
-        )
-        if spec is None or spec.loader is None:
-            raise
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["circfin"] = module
-        spec.loader.exec_module(module)
-
-
-_import_circfin()
+ensure_circfin()
 
 from circfin.graph import _cycles, _cycles_input, _cycles_net  # noqa: E402
 from circfin.graph.loops import LoopIndex, find_loops  # noqa: E402

@@ -160,7 +160,8 @@ def _num(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _entities(entities: Any) -> dict[str, dict[str, Any]]:
+def entity_table(entities: Any) -> dict[str, dict[str, Any]]:
+    """Entity id -> its row, from a frame, a list of records or a mapping (None: empty)."""
     if entities is None:
         return {}
     if isinstance(entities, Mapping):
@@ -219,7 +220,7 @@ def build_exposures(deals: pd.DataFrame, entities: Any = None, *,
     rs = float(revenue_share)
     if not (math.isfinite(rs) and 0.0 <= rs <= 1.0):
         raise ValueError(f"revenue_share must be in [0, 1], got {revenue_share!r}")
-    ents = _entities(entities)
+    ents = entity_table(entities)
     frame = deals if "deal_id" in deals.columns else deals.reset_index()
     rows = frame.to_dict("records")
     ids = tuple(sorted({str(e) for e in ents} | {str(r["payer"]) for r in rows}

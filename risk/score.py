@@ -60,6 +60,7 @@ from typing import Any
 import pandas as pd
 
 from ..graph.model import Loop, date_bounds
+from .exposures import entity_table
 from .flags import Flag, deal_table, flags_for
 
 PARTS: tuple[str, ...] = ("size", "bottleneck", "round_trip", "confidence", "recency", "types")
@@ -121,22 +122,6 @@ def _num(v: Any) -> float | None:
         return None
     return f if math.isfinite(f) and f > 0 else None
 
-
-def _entity_table(entities: Any) -> dict[str, dict[str, Any]]:
-    if entities is None:
-        return {}
-    if isinstance(entities, pd.DataFrame):
-        rows = entities.to_dict("records")
-    elif isinstance(entities, Mapping):
-        return {str(k): dict(v) for k, v in entities.items()}
-    else:
-        rows = list(entities)
-    out = {}
-    for r in rows:
-        eid = r.get("id", r.get("entity_id"))
-        if eid is not None:
-            out[str(eid)] = dict(r)
-    return out
 
 
 def _today(now: Any) -> _dt.date:
@@ -266,7 +251,7 @@ def score_loops(loops: Iterable[Loop], deals: pd.DataFrame | Mapping[str, Mappin
         raise ValueError(f"half_life_days must be > 0, got {half_life_days!r}")
     w = _weights(weights)
     table = deal_table(deals) if isinstance(deals, pd.DataFrame) else {str(k): v for k, v in deals.items()}
-    ents = _entity_table(entities)
+    ents = entity_table(entities)
     parents = {k: (v.get("parent") if isinstance(v.get("parent"), str) else None)
                for k, v in ents.items()}
     today = _today(now)
@@ -284,7 +269,7 @@ def rank_by_score(store: Any, *, now: Any = None,
 
     snap = snapshot(store)
     table = deal_table(snap.deals)
-    ents = _entity_table(snap.entities)
+    ents = entity_table(snap.entities)
     parents = {k: (v.get("parent") if isinstance(v.get("parent"), str) else None) for k, v in ents.items()}
     w = _weights(weights)
     today = _today(now)
