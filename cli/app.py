@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
+from rich.text import Text
 
 from ..errors import CircfinError, InputError
 from ..graph.store import GraphStore, open_store, redact
+from ..safe import json_safe, visible
+from .console import SafeConsole
 from .options import Engine
 from .options import TableJson as Fmt2
 from .options import TableJsonCsv as Fmt
@@ -37,8 +39,9 @@ app = typer.Typer(
 db_app = typer.Typer(help="Start, stop and inspect the embedded database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+# Data is never markup, an emoji code or a terminal escape (see cli/console.py).
+out = SafeConsole(soft_wrap=False)
+err = SafeConsole(stderr=True)
 
 
 class Sort(str, Enum):
@@ -91,6 +94,8 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 
 def _write(text: str) -> None:
+    """Program output (JSON, CSV): C1, DEL and bidi controls as \\u escapes (see safe.json_safe)."""
+    text = json_safe(text)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
@@ -137,7 +142,7 @@ def ingest(
         _write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return
     for w in report.warnings:
-        err.print(f"[yellow]warning[/]: {w}", markup=True, highlight=False)
+        err.print(Text.assemble(("warning", "yellow"), ": ", visible(w)))
     d = report.to_dict()
     verb = "would write" if dry_run else "wrote"
     out.print(f"{verb}: entities {d['entities']['new']} new, {d['entities']['updated']} updated, "
@@ -233,7 +238,7 @@ def loops(
             within=within, ordered=ordered, rollup=rollup, sort=sort.value, limit=limit,
             time_budget=time_budget, max_loops=max_loops)
     if not complete:
-        err.print(f"[yellow]partial result[/]: {note}", markup=True)
+        err.print(Text.assemble(("partial result", "yellow"), ": ", visible(note)))
     from .render import loops_csv, loops_json, loops_table
 
     if fmt == Fmt.json:

@@ -128,7 +128,7 @@ def score(
         scored = _checked(lambda: score_loops(loops, snap.deals, snap.entities, now=now))
         written = write_scores(store, scored) if write else None
     if not complete:
-        cli.err.print(f"[yellow]partial result[/]: {note}", markup=True)
+        cli.err.print(Text.assemble(("partial result", "yellow"), ": ", str(note)))  # data: never markup
     shown = [s for s in scored if flag is None or flag in s.flag_names]
     top = shown[:limit]
     if fmt == Fmt.json:
