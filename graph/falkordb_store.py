@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import QueryError, StoreError, StoreUnavailable
+from ..errors import InputError, QueryError, QueryTimeout, StoreError, StoreUnavailable
 from .store import Statement, redact
 
 __all__ = ["FalkorDBStore"]
@@ -16,6 +17,7 @@ __all__ = ["FalkorDBStore"]
 _INDEXES = (
     "CREATE INDEX FOR (e:Entity) ON (e.id)",
     "CREATE INDEX FOR (e:Entity) ON (e.name)",
+    "CREATE INDEX FOR (e:Entity) ON (e.name_keys)",  # array index: `k IN e.name_keys`
     "CREATE INDEX FOR (d:Deal) ON (d.id)",
     "CREATE INDEX FOR ()-[r:PAYS]-() ON (r.deal_id)",
     "CREATE INDEX FOR (l:Loop) ON (l.key)",
@@ -37,10 +39,14 @@ def _plain(value: Any) -> Any:
 
 
 def _check_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    # NaN/inf would be spliced as bare words into FalkorDB's parameter header.
+    # Parameters travel as text in a header before the query: NaN/inf would be
+    # spliced as bare words, and a NUL ends the header early.
     def check(v: Any) -> Any:
         if isinstance(v, float) and not math.isfinite(v):
             raise ValueError(f"non-finite number {v!r} in query parameters")
+        if isinstance(v, str) and "\x00" in v:
+            raise InputError(f"a text value holds a NUL character, which FalkorDB cannot "
+                             f"store: {v[:40]!r}")
         if isinstance(v, (list, tuple)):
             return [check(x) for x in v]
         if isinstance(v, Mapping):
@@ -48,6 +54,47 @@ def _check_params(params: Mapping[str, Any]) -> dict[str, Any]:
         return v
 
     return {k: check(v) for k, v in params.items()}
+
+
+_COMMENT = re.compile(r"^\s*//.*$", re.MULTILINE)
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_RETURN = re.compile(r"\bRETURN\b", re.IGNORECASE)
+
+
+def combine_statements(statements: Sequence[Statement]) -> tuple[str, dict[str, Any]]:
+    """One Cypher query that runs the statements in order, each statement's
+    parameters renamed ``$s<i>_<name>``.
+
+    Each statement's RETURN becomes ``WITH count(*) AS _s<i>``: the aggregation
+    drains every clause before it, so the next statement sees all of its
+    writes, and it yields exactly one row even when the statement touched
+    nothing, so the next statement still runs once. (FalkorDB's ``CALL { }``
+    subqueries do not reliably see the writes of the subqueries before them.)
+    The statements are circfin's own catalogue queries (no string literals).
+
+    >>> q, p = combine_statements([("UNWIND $ids AS i CREATE (:N {i: i}) RETURN count(*) AS n",
+    ...                              {"ids": [1]})])
+    >>> print(q)
+    UNWIND $s0_ids AS i CREATE (:N {i: i})
+    WITH count(*) AS _s0
+    RETURN 1 AS done
+    >>> p
+    {'s0_ids': [1]}
+    """
+    parts: list[str] = []
+    merged: dict[str, Any] = {}
+    for i, (query, params) in enumerate(statements):
+        body = _COMMENT.sub("", query).strip().rstrip(";").strip()
+        missing = set(_PARAM.findall(body)) - set(params)
+        if missing:
+            raise ValueError(f"statement {i} uses parameters it was not given: {sorted(missing)}")
+        body = _PARAM.sub(lambda m, i=i: f"$s{i}_{m.group(1)}", body)
+        returns = list(_RETURN.finditer(body))
+        if returns:
+            body = body[:returns[-1].start()].rstrip()
+        parts.append(f"{body}\nWITH count(*) AS _s{i}")
+        merged.update({f"s{i}_{k}": v for k, v in params.items()})
+    return "\n".join(parts) + "\nRETURN 1 AS done", merged
 
 
 class FalkorDBStore:
@@ -103,14 +150,24 @@ class FalkorDBStore:
             return ""
         return f"\nthe server's log ({self._log_file}) says:\n" + "\n".join(lines)
 
-    def read(self, query: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    def read(self, query: str, params: Mapping[str, Any] | None = None, *,
+             timeout_ms: int | None = None) -> list[dict[str, Any]]:
+        """Rows of a read-only query. With ``timeout_ms`` the server itself stops
+        the query after that long (QueryTimeout), so a query whose client went
+        away, or was interrupted, does not run on and block the next commands."""
         import redis
 
+        if timeout_ms is not None and timeout_ms < 1:
+            raise ValueError("timeout_ms must be at least 1")
         try:
-            res = self._graph.ro_query(query, _check_params(params or {}))
+            res = self._graph.ro_query(query, _check_params(params or {}),
+                                       timeout=int(timeout_ms) if timeout_ms else None)
         except redis.exceptions.ResponseError as e:
             if "empty key" in str(e):
                 return []  # the graph does not exist yet: nothing stored
+            if "timed out" in str(e).lower():
+                raise QueryTimeout(f"{self.describe()} stopped a query after "
+                                   f"{timeout_ms / 1000:g} s (its time budget)") from e
             raise self._errors(e) from e
         except Exception as e:  # noqa: BLE001 - wrapped at the adapter boundary
             raise self._errors(e) from e
@@ -118,26 +175,26 @@ class FalkorDBStore:
         return [dict(zip(cols, (_plain(v) for v in row))) for row in res.result_set]
 
     def write(self, statements: Sequence[Statement]) -> None:
-        """All statements in one MULTI/EXEC: Redis applies them as one unit and
-        logs them to the AOF as one unit, so a crash leaves all or none."""
+        """All statements as ONE ``GRAPH.QUERY`` (see :func:`combine_statements`).
+
+        FalkorDB undoes every change of a query that fails at run time, so a
+        statement that fails leaves the graph exactly as it was: all or nothing,
+        even for failures no validation foresaw. (A MULTI/EXEC would not do: Redis
+        applies the other commands of a transaction when one of them fails.) One
+        command is also one entry in the append-only file, so a crash mid-write
+        leaves all or none, and loading the file replays no long MULTI/EXEC.
+        """
         if not statements:
             return
-        commands = [
-            self._graph._build_params_header(_check_params(params)) + query  # noqa: SLF001
-            for query, params in statements
-        ]
+        query, params = combine_statements(statements)
+        command = self._graph._build_params_header(_check_params(params)) + query  # noqa: SLF001
         try:
-            pipe = self._db.connection.pipeline(transaction=True)
-            for q in commands:
-                pipe.execute_command("GRAPH.QUERY", self.graph_name, q, "--compact")
-            results = pipe.execute(raise_on_error=False)
+            self._db.connection.execute_command("GRAPH.QUERY", self.graph_name, command, "--compact")
         except Exception as e:  # noqa: BLE001
-            raise self._errors(e) from e
-        failed = [r for r in results if isinstance(r, Exception)]
-        if failed:
-            raise QueryError(f"{self.describe()} refused a write ({failed[0]}); "
-                             f"{len(results) - len(failed)} of {len(results)} statements were "
-                             f"applied - run the same command again to converge")
+            err = self._errors(e)
+            if isinstance(err, QueryError):
+                raise QueryError(f"{err}; nothing was written (the write is all or nothing)") from e
+            raise err from e
 
     def ensure_schema(self) -> None:
         import redis

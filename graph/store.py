@@ -32,12 +32,15 @@ class GraphStore(Protocol):
 
     dialect: str  # "falkordb" or "neo4j"
 
-    def read(self, query: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Run a read query; rows as dicts keyed by the RETURN columns."""
+    def read(self, query: str, params: Mapping[str, Any] | None = None, *,
+             timeout_ms: int | None = None) -> list[dict[str, Any]]:
+        """Run a read query; rows as dicts keyed by the RETURN columns. With
+        ``timeout_ms`` the server stops the query after that long (QueryTimeout)."""
         ...
 
     def write(self, statements: Sequence[Statement]) -> None:
-        """Apply the statements atomically: all of them, or none."""
+        """Apply the statements atomically: all of them, or none, even when one
+        of them fails at run time."""
         ...
 
     def ensure_schema(self) -> None:

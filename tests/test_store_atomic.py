@@ -1,0 +1,101 @@
+"""A write is all or nothing even when a statement fails at run time, and a name
+cannot end up held by two entities, even when two ingests race."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from circfin import queries
+from circfin.errors import InputError, QueryError, ValidationError
+from circfin.graph.falkordb_store import combine_statements
+from circfin.graph.search import loops_from_store
+from circfin.ingest import ingest
+
+from .conftest import ENTITIES_HEADER, SEED, write
+
+
+def _counts(store) -> dict[str, Any]:
+    return store.read(queries.load("counts").text)[0]
+
+
+def test_a_statement_failing_at_run_time_leaves_the_seed_as_it_was(store):
+    """The reported case: the statements that clear the changed deals' edges ran,
+    the upsert after them failed, and 155 payment edges became 56. Now the
+    failed upsert takes the clearing statements with it."""
+    ingest(store, [SEED])
+    before, loops_before = _counts(store), len(loops_from_store(store, max_len=4))
+    deals = store.read(queries.load("deals").text)
+    ids = [d["deal_id"] for d in deals]
+    assert before["pays"] == len(ids) > 100
+    bad = [{**d, "day": 1, "date_from": "not a date", "description": None, "source_url": None}
+           for d in deals[:3]]  # date() fails at run time, after the clears have run
+    with pytest.raises(QueryError, match="nothing was written"):
+        store.write([(queries.load("clear_deal_edges").text, {"ids": ids}),
+                     (queries.load("clear_deal_links").text, {"ids": ids}),
+                     (queries.load("upsert_deals").text, {"rows": bad})])
+    assert _counts(store) == before
+    assert len(loops_from_store(store, max_len=4)) == loops_before
+
+
+def test_a_unique_constraint_violation_undoes_the_statements_before_it(store):
+    store.ensure_schema()
+    store.write([("CREATE (:Entity {id: $id})", {"id": "a"})])
+    with pytest.raises(QueryError):
+        store.write([("UNWIND $ids AS i CREATE (:Entity {id: i})", {"ids": ["b", "c"]}),
+                     ("CREATE (:Entity {id: $id})", {"id": "a"})])  # a exists: unique id
+    assert sorted(r["id"] for r in store.read("MATCH (e:Entity) RETURN e.id AS id")) == ["a"]
+
+
+def test_statements_see_each_others_writes_in_order(store):
+    store.write([("CREATE (:Entity {id: $id, n: 1})", {"id": "a"}),
+                 ("MATCH (e:Entity {id: $id}) SET e.n = e.n + 1 RETURN e.n AS n", {"id": "a"}),
+                 ("MATCH (e:Entity {id: $id}) SET e.n = e.n * 10", {"id": "a"})])
+    assert store.read("MATCH (e:Entity) RETURN e.n AS n") == [{"n": 20}]
+
+
+def test_a_nul_in_a_value_is_refused_before_anything_is_sent(store):
+    with pytest.raises(InputError, match="NUL"):
+        store.write([("CREATE (:Entity {id: $id})", {"id": "a"}),
+                     ("CREATE (:Entity {id: $id})", {"id": "b\x00"})])
+    assert store.read("MATCH (e:Entity) RETURN count(e) AS n") in ([], [{"n": 0}])
+
+
+def test_combine_renames_each_statements_parameters():
+    q, p = combine_statements([("MATCH (e {id: $id}) RETURN e", {"id": 1}),
+                               ("MATCH (e {id: $id}) DELETE e", {"id": 2})])
+    assert p == {"s0_id": 1, "s1_id": 2}
+    assert "$s0_id" in q and "$s1_id" in q and "$id" not in q
+    with pytest.raises(ValueError, match="not given"):
+        combine_statements([("RETURN $x", {})])
+
+
+class _Racing:
+    """A store whose first write lets another ingest land just before it."""
+
+    def __init__(self, inner: Any, other: list[Path]) -> None:
+        self._inner, self._other, self._raced = inner, other, False
+
+    def write(self, statements: Any) -> None:
+        if not self._raced:
+            self._raced = True
+            ingest(self._inner, self._other)
+        self._inner.write(statements)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def test_racing_ingests_cannot_give_one_alias_to_two_entities(store, tmp_path):
+    ours = write(tmp_path / "a" / "entities.csv", ENTITIES_HEADER +
+                 "acme,Acme,other,Roadrunner,,US,,,,,\n")
+    theirs = write(tmp_path / "b" / "entities.csv", ENTITIES_HEADER +
+                   "coyote,Coyote,other,Roadrunner,,US,,,,,\n")
+    with pytest.raises((ValidationError, QueryError)) as e:
+        ingest(_Racing(store, [theirs]), [ours])
+    if isinstance(e.value, ValidationError):  # validating again names the row
+        assert "entities.csv:2" in str(e.value) and "coyote" in str(e.value).lower()
+    ids = sorted(r["id"] for r in store.read("MATCH (e:Entity) RETURN e.id AS id"))
+    assert ids == ["coyote"]  # theirs landed whole, ours not at all
