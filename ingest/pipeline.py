@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import queries
-from ..errors import InputError, RowError, ValidationError
+from ..errors import InputError, QueryError, RowError, ValidationError
 from ..graph.store import GraphStore, Statement
 from .readers import SUFFIXES, RawTable, read_file
 from .validate import Plan, build_plan
@@ -218,11 +218,21 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
         statements.append((q("upsert_deals").text, {"rows": rows}))
     if statements:
         statements += _rollup_statements()
+        keys = sorted({k for r in (*entity_rows, *auto_rows) for k in r.get("name_keys") or ()})
+        if keys:  # last: a name now held by two entities fails the whole write
+            statements.append((q("guard_unique_keys").text, {"keys": keys}))
         store.ensure_schema()
         if progress:
             progress(f"writing {len(deal_rows):,} deals and {len(entity_rows) + len(auto_rows):,} "
                      "entities in one atomic unit", 0, 1)
-        store.write(statements)
+        try:
+            store.write(statements)
+        except QueryError:
+            # Another ingest may have changed the graph since we validated (e.g. given
+            # one of our names to another entity). Nothing was written; validating
+            # again against the graph as it is now names the row to fix, if any.
+            plan_ingest(store, files)
+            raise
     return report
 
 
