@@ -10,6 +10,7 @@ bug and keeps its traceback (with ``--debug``).
     ├── StoreError            the graph store failed
     │   ├── StoreUnavailable  cannot reach or start the store
     │   └── QueryError        the store refused a query
+    │       └── QueryTimeout  the store stopped a query at its time limit
     ├── ServerError           the embedded server could not be started or stopped
     └── BudgetExceeded        a search hit its time or count budget (partial result kept)
 """
@@ -23,6 +24,7 @@ __all__ = [
     "CircfinError",
     "InputError",
     "QueryError",
+    "QueryTimeout",
     "RowError",
     "ServerError",
     "StoreError",
@@ -83,6 +85,10 @@ class StoreUnavailable(StoreError):
 
 class QueryError(StoreError):
     """The graph store refused a query."""
+
+
+class QueryTimeout(QueryError):
+    """The graph store stopped a query at its time limit."""
 
 
 class ServerError(CircfinError):

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from ..errors import QueryError, StoreError, StoreUnavailable
+from ..errors import QueryError, QueryTimeout, StoreError, StoreUnavailable
 from .store import Statement, redact
 
 __all__ = ["Neo4jStore"]
@@ -87,14 +87,25 @@ class Neo4jStore:
             return QueryError(f"{self.describe()} refused a query: {getattr(e, 'message', e)}")
         return StoreError(f"{self.describe()}: {type(e).__name__}: {getattr(e, 'message', e)}")
 
-    def read(self, query: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    def read(self, query: str, params: Mapping[str, Any] | None = None, *,
+             timeout_ms: int | None = None) -> list[dict[str, Any]]:
+        """Rows of a read query; with ``timeout_ms`` the server ends it after that
+        long (a transaction timeout), so an abandoned query does not run on."""
         import neo4j
 
+        if timeout_ms is not None and timeout_ms < 1:
+            raise ValueError("timeout_ms must be at least 1")
+        q: Any = neo4j.Query(query, timeout=timeout_ms / 1000) if timeout_ms else query
         try:
             records, _, keys = self._driver.execute_query(
-                query, dict(params or {}), database_=self._database,
+                q, dict(params or {}), database_=self._database,
                 routing_=neo4j.RoutingControl.READ)
         except Exception as e:  # noqa: BLE001 - wrapped at the adapter boundary
+            from neo4j import exceptions as x
+
+            if timeout_ms and isinstance(e, x.ClientError) and "Timeout" in (e.code or ""):
+                raise QueryTimeout(f"{self.describe()} stopped a query after "
+                                   f"{timeout_ms / 1000:g} s (its time budget)") from e
             raise self._errors(e) from e
         return [{k: _plain(r[k]) for k in keys} for r in records]
 
