@@ -3,9 +3,9 @@
 // params: (none)
 // returns: created
 MATCH (a:Entity)-[r:PAYS]->(b:Entity)
-OPTIONAL MATCH (a)-[:PART_OF*1..32]->(ta:Entity)
+OPTIONAL MATCH (a)-[:PART_OF*1..]->(ta:Entity)
 WHERE NOT (ta)-[:PART_OF]->(:Entity)
-OPTIONAL MATCH (b)-[:PART_OF*1..32]->(tb:Entity)
+OPTIONAL MATCH (b)-[:PART_OF*1..]->(tb:Entity)
 WHERE NOT (tb)-[:PART_OF]->(:Entity)
 WITH coalesce(ta, a) AS x, coalesce(tb, b) AS y, r
 WHERE x <> y

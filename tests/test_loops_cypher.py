@@ -105,3 +105,27 @@ def test_rollup_examples_were_not_trivial():
     if ROLLUP_SEEN["examples"] == 0:
         pytest.skip("run with test_cypher_rollup_matches_oracle")
     assert ROLLUP_SEEN["changed"] >= 20, ROLLUP_SEEN
+
+
+def test_rollup_follows_parent_chains_of_any_depth(store, tmp_path):
+    """Roll-up used to stop 32 PART_OF links up, so a loop between the groups of two
+    deep chains went missing from the Cypher engine (the memory engine had it)."""
+    from circfin.ingest import ingest
+
+    from .conftest import DEALS_HEADER, ENTITIES_HEADER, write
+
+    depth, url = 40, "https://example.com/s"
+    rows = []
+    for g in ("a", "b"):
+        rows.append(f"{g}0,Group {g.upper()},other,,,US,,,,,")
+        rows += [f"{g}{i},Unit {g}{i},other,,{g}{i - 1},US,,,,," for i in range(1, depth + 1)]
+    ents = write(tmp_path / "entities.csv", ENTITIES_HEADER + "\n".join(rows) + "\n")
+    deals = write(tmp_path / "deals.csv", DEALS_HEADER +
+                  f"X1,2025-01-01,a{depth},b7,loan,100,exact,signed,,{url},high\n"
+                  f"X2,2025-02-01,b{depth},a3,loan,100,exact,signed,,{url},high\n")
+    ingest(store, [ents, deals])
+    for engine in ("memory", "cypher"):
+        assert loops_from_store(store, engine=engine, max_len=4)[0] == [], engine
+        got = loops_from_store(store, engine=engine, max_len=4, rollup=True)[0]
+        assert [(lp.key, [list(leg.deal_ids) for leg in lp.legs]) for lp in got] == \
+            [("a0>b0", [["X1"], ["X2"]])], engine
