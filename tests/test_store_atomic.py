@@ -99,3 +99,16 @@ def test_racing_ingests_cannot_give_one_alias_to_two_entities(store, tmp_path):
         assert "entities.csv:2" in str(e.value) and "coyote" in str(e.value).lower()
     ids = sorted(r["id"] for r in store.read("MATCH (e:Entity) RETURN e.id AS id"))
     assert ids == ["coyote"]  # theirs landed whole, ours not at all
+
+
+def test_the_library_ingest_call_works_every_time(store, tmp_path):
+    """`circfin.ingest(store, ...)` raised "'module' object is not callable" on the
+    second call: importing the package replaced the lazy function with it."""
+    import circfin
+
+    f = write(tmp_path / "entities.csv", ENTITIES_HEADER + "acme,Acme,other,,,US,,,,,\n")
+    assert circfin.ingest(store, [f]).entities_new == 1
+    assert circfin.ingest(store, [f]).entities_unchanged == 1
+    from circfin import ingest as again
+
+    assert again(store, [f], dry_run=True).dry_run
