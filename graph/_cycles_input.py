@@ -168,6 +168,18 @@ def _budget(
     return sort, limit, time_budget, max_loops
 
 
+def _reserve(value: Any) -> float:
+    """Seconds per loop kept back from a time budget for the work after the search."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(f"reserve_per_loop={value!r}: give a number of seconds >= 0")
+    return float(value)
+
+
 def _missing(value: Any) -> bool:
     if value is None or value is pd.NaT or value is pd.NA:
         return True

@@ -243,8 +243,14 @@ class _Net:
         time_budget: float | None,
         max_loops: int | None,
         t0: float,
+        reserve: float = 0.0,
     ) -> tuple[np.ndarray, np.ndarray, bool, str | None]:
-        """Run the kernel to the end or a budget; (edges flat, lengths, complete, note)."""
+        """Run the kernel to the end or a budget; (edges flat, lengths, complete, note).
+
+        Under ``time_budget`` the kernel returns every ``_STEP_CHUNK`` edge
+        visits (a few milliseconds) to look at the clock; it stops when the
+        time spent, plus the sorting still to come, plus ``reserve`` seconds
+        for each loop found (the caller's work per loop), reaches the budget."""
         f = self.f
         self._scratch()
         k = f.max_len
@@ -258,7 +264,15 @@ class _Net:
         chunks_e: list[np.ndarray] = []
         chunks_l: list[np.ndarray] = []
         step = _STEP_CHUNK if time_budget is not None else (1 << 62)
+        if time_budget is not None and reserve > 0:
+            # Never find more loops than the caller has time to use.
+            fit = max(1, int(time_budget / reserve))
+            found_limit_t = fit if max_loops is None else min(max_loops, fit)
+        else:
+            found_limit_t = None
         found_limit = max_loops if max_loops is not None else (1 << 62)
+        if found_limit_t is not None:
+            found_limit = found_limit_t
         within = -1 if f.within is None else f.within
         complete, note = True, None
         kernel: Any = _cycles.search  # a numba dispatcher
@@ -301,17 +315,21 @@ class _Net:
             elif code == _cycles.LIMIT:
                 complete = False
                 found = int(ist[_cycles.S_FOUND])
-                note = f"max_loops={max_loops} reached: stopped after {found:,} loops"
+                if max_loops is not None and found >= max_loops:
+                    note = f"max_loops={max_loops} reached: stopped after {found:,} loops"
+                else:
+                    note = (
+                        f"time_budget={time_budget:g}s leaves time for {found:,} loops: "
+                        f"stopped after {found:,} loops"
+                    )
                 break
             elif code == _cycles.DONE:
                 break
             # PAUSED or FULL: go on unless the clock ran out.
             # Budget the sorting and rotating still to come too (~40 ns per edge slot).
             pending = sum(len(c) for c in chunks_e) + int(ist[_cycles.S_EPOS])
-            if (
-                time_budget is not None
-                and time.perf_counter() - t0 + 4e-8 * pending >= time_budget
-            ):
+            later = 4e-8 * pending + reserve * int(ist[_cycles.S_FOUND])
+            if time_budget is not None and time.perf_counter() - t0 + later >= time_budget:
                 complete = False
                 note = (
                     f"time_budget={time_budget:g}s reached: stopped after "

@@ -83,6 +83,7 @@ from ._cycles_input import (
     _counting,
     _filters,
     _one_deal,
+    _reserve,
     _rollup_fn,
 )
 from ._cycles_net import _entity_node, _finish, _grow, _Net, _plan, _push
@@ -114,6 +115,7 @@ def find_loops(
     limit: int | None = None,
     time_budget: float | None = None,
     max_loops: int | None = None,
+    reserve_per_loop: float = 0.0,
 ) -> LoopResult:
     """Every loop (simple directed cycle of payments) in a deals frame.
 
@@ -154,6 +156,11 @@ def find_loops(
         Seconds; past it, return what was found with ``complete=False``.
     max_loops : int, optional
         Stop after this many loops, with ``complete=False`` if there are more.
+    reserve_per_loop : float
+        Seconds the caller will spend on each loop after the search (building,
+        scoring, writing it). Under ``time_budget`` the search stops once the
+        time spent plus this much per loop found would use up the budget, so
+        the whole command, not just the search, fits in it.
 
     Returns
     -------
@@ -186,11 +193,12 @@ def find_loops(
         ordered=ordered,
     )
     sort, limit, time_budget, max_loops = _budget(sort, limit, time_budget, max_loops)
+    reserve = _reserve(reserve_per_loop)
     top = _rollup_fn(rollup, parents)
     _check_names(names)
     d = _counting(deals, f, top)
     net = _Net(d, f, names, top)
-    return _find(net, entity, sort, limit, time_budget, max_loops, t0)
+    return _find(net, entity, sort, limit, time_budget, max_loops, t0, reserve)
 
 
 def _find(
@@ -201,6 +209,7 @@ def _find(
     time_budget: float | None,
     max_loops: int | None,
     t0: float,
+    reserve: float = 0.0,
 ) -> LoopResult:
     plan = _plan(net, entity)
     if plan is None:
@@ -208,7 +217,7 @@ def _find(
     starts, rank, restrict = plan
     first = np.full(len(starts), -1, dtype=_I64)
     flat, lens, complete, note = net.search(
-        starts, first, rank, restrict, time_budget, max_loops, t0
+        starts, first, rank, restrict, time_budget, max_loops, t0, reserve
     )
     batch = _finish(net, flat, lens, sort, limit)
     return LoopResult._from_batch(batch, complete=complete, note=note)
@@ -289,6 +298,7 @@ class LoopIndex:
         limit: int | None = None,
         time_budget: float | None = None,
         max_loops: int | None = None,
+        reserve_per_loop: float = 0.0,
     ) -> LoopResult:
         """Add one deal; return the loops (after adding it) whose legs contain it.
 
@@ -299,6 +309,7 @@ class LoopIndex:
         """
         t0 = time.perf_counter()
         sort, limit, time_budget, max_loops = _budget(sort, limit, time_budget, max_loops)
+        reserve = _reserve(reserve_per_loop)
         deal = _one_deal(new_deal, self.filters, self._top)
         did = deal[0]
         if did in self._deal_ids:
@@ -320,7 +331,7 @@ class LoopIndex:
         if len(self._rank) < net.n:
             self._rank = np.zeros(2 * net.n, dtype=_I32)  # the kernel reads rank[start]
         flat, lens, complete, note = net.search(
-            starts, first, self._rank, False, time_budget, max_loops, t0
+            starts, first, self._rank, False, time_budget, max_loops, t0, reserve
         )
         ent = None
         if self._entity_id is not None:
@@ -416,7 +427,9 @@ def loops_closed_by(
     questions against one frame, build a :class:`LoopIndex` once instead.
     """
     search = {
-        k: filters.pop(k) for k in ("sort", "limit", "time_budget", "max_loops") if k in filters
+        k: filters.pop(k)
+        for k in ("sort", "limit", "time_budget", "max_loops", "reserve_per_loop")
+        if k in filters
     }
     allowed = {
         "max_len",
@@ -437,7 +450,7 @@ def loops_closed_by(
     if unknown:
         raise ValueError(
             f"unknown argument(s) {', '.join(unknown)}; allowed: "
-            f"{', '.join(sorted(allowed | {'sort', 'limit', 'time_budget', 'max_loops'}))}"
+            f"{', '.join(sorted(allowed | {'sort', 'limit', 'time_budget', 'max_loops', 'reserve_per_loop'}))}"
         )
     index = LoopIndex(deals, **filters)
     return index.add(new_deal, **search)

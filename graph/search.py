@@ -7,25 +7,166 @@ the tests hold them to that on random graphs.
 from __future__ import annotations
 
 import datetime as _dt
+import math
+import time
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from .. import queries
-from ..errors import InputError
+from ..errors import InputError, QueryTimeout
 from ..ingest.validate import name_key
 from .model import DEAL_STATUSES, DEAL_TYPES, Leg, Loop, date_bounds
 from .store import GraphStore
 
-__all__ = ["DEFAULT_STATUSES", "Snapshot", "loops_from_store", "resolve_entity", "snapshot"]
+__all__ = ["DEFAULT_MAX_LOOPS", "DEFAULT_STATUSES", "DEFAULT_TIME_BUDGET", "Budget", "Snapshot",
+           "closed_loops", "loops_from_store", "resolve_entity", "snapshot"]
 
 # Cancelled deals no longer move money: they stop counting unless asked for.
 DEFAULT_STATUSES: tuple[str, ...] = tuple(s for s in DEAL_STATUSES if s != "cancelled")
 ENGINES = ("auto", "memory", "cypher")
 _EPOCH = _dt.date(1970, 1, 1)
+
+# Every command that enumerates loops stops, by default, after this many seconds
+# (search, building the loops, scoring, writing) or this many loops, whichever
+# comes first, and says so. Why these: a person waits half a minute for an
+# answer, not ten; and 100,000 loops is more than anyone reads, while building,
+# scoring and writing them stays within a few hundred MB (a dense graph has
+# billions of loops: without a cap every command grew by ~100 MB a second).
+DEFAULT_TIME_BUDGET = 30.0
+DEFAULT_MAX_LOOPS = 100_000
+NARROW_HINT = "narrow with --max-len, --entity, --types, --since or --min-amount"  # `loops`
+SHORTER_HINT = "lower --max-len"  # commands without the filters
+
+
+@dataclass
+class Budget:
+    """A time and loop-count budget for one command, from its start to its last byte.
+
+    ``time_budget`` (seconds) and ``max_loops``: None or 0 means no limit.
+    ``cut`` records what stopped early; :attr:`note` says it in one sentence
+    for people, :meth:`to_dict` for programs.
+
+    >>> b = Budget(time_budget=0, max_loops=0)
+    >>> b.time_budget, b.max_loops, b.complete, b.remaining() is None
+    (None, None, True, True)
+    """
+
+    time_budget: float | None = DEFAULT_TIME_BUDGET
+    max_loops: int | None = DEFAULT_MAX_LOOPS
+    t0: float = field(default_factory=time.perf_counter)
+    cut: str | None = None  # "max_loops" | "time_budget" | "cypher_timeout" | another reason
+    found: int | None = None
+    detail: str | None = None
+    shown: int | None = None  # when writing (or scoring) was cut: how many loops got through
+    stage: str = "writing"
+    hint: str = SHORTER_HINT  # how to narrow the search, for the note
+
+    def __post_init__(self) -> None:
+        tb, ml = self.time_budget, self.max_loops
+        if tb is not None and (isinstance(tb, bool) or not isinstance(tb, (int, float))
+                               or not math.isfinite(tb) or tb < 0):
+            raise InputError(f"--time-budget takes a number of seconds >= 0 (0: no limit), not {tb!r}")
+        if ml is not None and (isinstance(ml, bool) or not isinstance(ml, int) or ml < 0):
+            raise InputError(f"--max-loops takes a whole number >= 0 (0: no limit), not {ml!r}")
+        self.time_budget = float(tb) if tb else None
+        self.max_loops = int(ml) if ml else None
+
+    # -- the clock -----------------------------------------------------------------
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def remaining(self) -> float | None:
+        """Seconds left (at least a millisecond), or None without a time limit."""
+        if self.time_budget is None:
+            return None
+        return max(1e-3, self.time_budget - self.elapsed())
+
+    def expired(self) -> bool:
+        return self.time_budget is not None and self.elapsed() >= self.time_budget
+
+    # -- what was cut --------------------------------------------------------------
+    @property
+    def complete(self) -> bool:
+        return self.cut is None
+
+    def stop(self, cut: str, found: int | None = None, detail: str | None = None) -> None:
+        """Record the first reason the work stopped early (later ones keep the first)."""
+        if self.cut is None:
+            self.cut, self.found, self.detail = cut, found, detail
+
+    def limit_args(self) -> str:
+        return ", ".join(a for a in (
+            f"--time-budget {self.time_budget:g}" if self.time_budget is not None else "",
+            f"--max-loops {self.max_loops}" if self.max_loops is not None else "") if a)
+
+    @property
+    def note(self) -> str | None:
+        if self.cut is None:
+            return None
+        n = "" if self.found is None else f"{self.found:,} loop{'s' if self.found != 1 else ''}"
+        if self.cut == "max_loops":
+            what = f"stopped after {n} (--max-loops {self.max_loops})"
+            fix = "raise --max-loops (0: no limit)"
+        elif self.cut == "time_budget":
+            what = (f"stopped after {self.time_budget:g} s (--time-budget {self.time_budget:g})"
+                    + (f" with {n}" if n else ""))
+            fix = "raise --time-budget (0: no limit)"
+        elif self.cut == "time_projected":
+            what = (f"stopped after {n}: as many as --time-budget {self.time_budget:g} leaves "
+                    f"time to build, score and write")
+            fix = "raise --time-budget (0: no limit)"
+        elif self.cut == "cypher_timeout":
+            what = (f"the Cypher query was stopped by the database after {self.time_budget:g} s "
+                    f"(--time-budget {self.time_budget:g})")
+            fix = "use --engine memory, or raise --time-budget"
+        else:
+            what, fix = f"stopped early ({self.cut}{', ' + n if n else ''})", "raise the budget"
+        if self.detail:
+            what += f" {self.detail}"
+        if self.shown is not None:
+            what += (f"; the time ran out while {self.stage} them: {self.shown:,} "
+                     f"{'shown' if self.stage == 'writing' else 'done'}")
+        return f"{what}: results are partial; {fix}, or {self.hint}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields every JSON output carries about the budget."""
+        return {"complete": self.complete, "truncated": self.note,
+                "budget": {"time_budget_s": self.time_budget, "max_loops": self.max_loops,
+                           "stopped_by": self.cut, "loops_found": self.found,
+                           "cut_while": self.stage if self.shown is not None else None,
+                           "loops_through": self.shown,
+                           "elapsed_s": round(self.elapsed(), 3)}}
+
+    def take(self, items: Iterable[Any], *, count: int | None = None, stage: str = "writing",
+             detail: str | None = None, at_least: int = 0) -> Iterator[Any]:
+        """``items`` until the clock runs out (checked every few items); records the cut.
+        ``count`` is the number of items in all, for the note; the first ``at_least``
+        come whatever the clock says (a bounded overshoot that keeps a late answer useful)."""
+        if self.time_budget is None:
+            yield from items
+            return
+        deadline = self.t0 + self.time_budget
+        clock = time.perf_counter
+        for i, x in enumerate(items):
+            if i >= at_least and i % 16 == 0 and clock() >= deadline:
+                self.shown, self.stage = i, stage
+                self.stop("time_budget", count, detail)
+                return
+            yield x
+
+
+def budget_from_engine_note(budget: Budget, note: str | None, found: int) -> None:
+    """Record the engine's stop reason (``max_loops=...`` / ``time_budget=...``) on ``budget``."""
+    if note and note.startswith("max_loops"):
+        budget.stop("max_loops", found)
+    elif note and "leaves time for" in note:
+        budget.stop("time_projected", found)
+    elif note:
+        budget.stop("time_budget", found)
 
 
 @dataclass
@@ -94,7 +235,7 @@ def _iso(day: int | None) -> str | None:
 def _cypher_loops(store: GraphStore, *, min_len: int, max_len: int, entity: str | None,
                   types: list[str] | None, status: list[str] | None, min_amount: float | None,
                   since: str | None, until: str | None, within: int | None,
-                  ordered: bool, rollup: bool = False) -> list[Loop]:
+                  ordered: bool, rollup: bool = False, timeout_ms: int | None = None) -> list[Loop]:
     q = queries.load("loops")
     text = q.bounded(min_len, max_len)
     if rollup:  # walk the derived edges between top-most ancestors
@@ -106,7 +247,9 @@ def _cypher_loops(store: GraphStore, *, min_len: int, max_len: int, entity: str 
         "within": within, "ordered": bool(ordered),
     }
     legs: dict[tuple[str, ...], dict[int, Leg]] = defaultdict(dict)
-    for r in store.read(text, params):
+    rows = (store.read(text, params, timeout_ms=timeout_ms) if timeout_ms is not None
+            else store.read(text, params))
+    for r in rows:
         ids = tuple(r["ids"])
         amount = r["amount_usd"] if r["disclosed"] else None
         if isinstance(amount, float) and amount.is_integer():
@@ -168,9 +311,25 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
                      status: Iterable[str] | None = DEFAULT_STATUSES, min_amount: float | None = None,
                      since: str | None = None, until: str | None = None, within: int | None = None,
                      ordered: bool = False, rollup: bool = False, sort: str = "length",
-                     limit: int | None = None, time_budget: float | None = None,
-                     max_loops: int | None = None) -> tuple[list[Loop], bool, str | None]:
-    """Loops in the store's graph: (loops, complete, note)."""
+                     limit: int | None = None, time_budget: float | None = DEFAULT_TIME_BUDGET,
+                     max_loops: int | None = DEFAULT_MAX_LOOPS, budget: Budget | None = None,
+                     reserve_per_loop: float = 0.0, snap: Snapshot | None = None
+                     ) -> tuple[list[Loop], bool, str | None]:
+    """Loops in the store's graph: (loops, complete, note).
+
+    The search stops after ``time_budget`` seconds or ``max_loops`` loops
+    (None or 0: no limit; the defaults are :data:`DEFAULT_TIME_BUDGET` and
+    :data:`DEFAULT_MAX_LOOPS`), with ``complete=False`` and a note that says
+    what was cut. Pass a :class:`Budget` instead to share one clock with the
+    work after the search (its ``t0`` is when the command began), and
+    ``reserve_per_loop``, the seconds that work takes per loop, so the search
+    leaves time for it. The Cypher engine passes the time left to the
+    database as the query's timeout. ``snap``: the store's :func:`snapshot`, if
+    the caller has read it already (reading it again costs about a second per
+    100,000 deals).
+    """
+    if budget is None:
+        budget = Budget(time_budget=time_budget, max_loops=max_loops)
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}; use {', '.join(ENGINES)}")
     if not (isinstance(max_len, int) and isinstance(min_len, int) and 2 <= min_len <= max_len <= 12):
@@ -183,18 +342,26 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
     status_l = _check_choices(status, DEAL_STATUSES, "status")
     for d in (since, until):
         _day(d, end=False)
-    snap = snapshot(store) if (engine != "cypher" or entity is not None) else None
+    if snap is None and (engine != "cypher" or entity is not None):
+        snap = snapshot(store)
     entity_id = resolve_entity(entity, snap.entities) if (entity and snap) else None
     if engine == "cypher":
         if rollup and entity_id is not None:
             entity_id = _top(entity_id, snap.parents if snap else {})
-        if time_budget is not None or max_loops is not None:
-            raise InputError("time and count budgets apply to the memory engine only")
-        loops = _cypher_loops(store, min_len=min_len, max_len=max_len, entity=entity_id,
-                              types=types_l, status=status_l, min_amount=min_amount, since=since,
-                              until=until, within=within, ordered=ordered, rollup=rollup)
+        left = budget.remaining()
+        try:
+            loops = _cypher_loops(store, min_len=min_len, max_len=max_len, entity=entity_id,
+                                  types=types_l, status=status_l, min_amount=min_amount, since=since,
+                                  until=until, within=within, ordered=ordered, rollup=rollup,
+                                  timeout_ms=None if left is None else max(1, int(left * 1000)))
+        except QueryTimeout:
+            budget.stop("cypher_timeout", 0, "with no loops returned")
+            return [], False, budget.note
         loops = _sort(loops, sort)
-        return (loops[:limit] if limit is not None else loops), True, None
+        if budget.max_loops is not None and len(loops) > budget.max_loops:
+            loops = loops[:budget.max_loops]  # the first in the requested order
+            budget.stop("max_loops", len(loops))
+        return (loops[:limit] if limit is not None else loops), budget.complete, budget.note
     from .loops import find_loops
 
     assert snap is not None
@@ -202,6 +369,45 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
                         types=types_l, status=status_l, min_amount=min_amount, since=since,
                         until=until, within=within, ordered=ordered, rollup=rollup,
                         parents=snap.parents, names=snap.names, sort=sort, limit=limit,
-                        time_budget=time_budget, max_loops=max_loops)
+                        time_budget=budget.remaining(), max_loops=budget.max_loops,
+                        reserve_per_loop=reserve_per_loop)
+    if not result.complete:
+        budget_from_engine_note(budget, result.note, len(result))
+        result.note = budget.note
     # The engine's result builds each Loop on first access: pass it on as it is.
-    return result, bool(getattr(result, "complete", True)), getattr(result, "note", None)
+    return result, budget.complete, budget.note
+
+
+def closed_loops(deals: pd.DataFrame, new_deals: Iterable[Mapping[str, Any]], *,
+                 names: Mapping[str, str], parents: Mapping[str, str | None], max_len: int = 6,
+                 status: Iterable[str] | None = DEFAULT_STATUSES,
+                 budget: Budget | None = None, reserve_per_loop: float = 0.0) -> list[Loop]:
+    """The loops that ``new_deals``, added one by one to ``deals``, close (``ingest --watch-loops``).
+
+    A list sorted by (length, key) with ``complete`` and ``note`` attributes:
+    the budget covers all the deals together, so a dense graph stops after
+    ``max_loops`` loops in all, or when the time is up, whichever comes first.
+    """
+    from .loops import LoopIndex, LoopResult
+
+    budget = budget or Budget()
+    index = LoopIndex(deals, names=names, parents=parents, max_len=max_len, status=status)
+    closed: dict[str, Loop] = {}
+    for d in new_deals:
+        left = budget.remaining()
+        if budget.expired():
+            budget.stop("time_budget", len(closed), "(before every new deal was checked)")
+            break
+        room = None if budget.max_loops is None else budget.max_loops - len(closed)
+        if room is not None and room <= 0:
+            budget.stop("max_loops", len(closed), "(before every new deal was checked)")
+            break
+        found = index.add(d, time_budget=left, max_loops=room, reserve_per_loop=reserve_per_loop)
+        for loop in found:
+            closed[loop.key] = loop  # a later deal on the same loop gives its fuller version
+        if not found.complete:
+            budget_from_engine_note(budget, found.note, len(closed))
+            break
+    out = LoopResult(sorted(closed.values(), key=lambda lp: (lp.length, lp.key)),
+                     complete=budget.complete, note=budget.note)
+    return out

@@ -35,6 +35,7 @@ from __future__ import annotations
 __all__ = ["Significance", "count_loops", "null_samples", "shuffle_deals", "significance"]
 
 import math
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,12 @@ class Significance:
     acceptance: float  # share of attempted swaps that were made
     pairs: dict[str, float] = field(default_factory=dict)  # distinct payer -> payee pairs: observed, null mean
     params: dict[str, Any] = field(default_factory=dict)
+    # False when a budget cut the work: ``note`` says what (e.g. the observed graph
+    # has more loops than max_loops: its counts are then lower bounds and no
+    # shuffle is compared; or the time ran out after some shuffles: ``n`` is
+    # how many were used).
+    complete: bool = True
+    note: str | None = None
 
     @property
     def z_by_length(self) -> dict[int, float | None]:
@@ -68,7 +75,7 @@ class Significance:
         return {"n": self.n, "seed": self.seed, "max_len": self.max_len, "deals": self.deals,
                 "acceptance": self.acceptance, "pairs": self.pairs, "params": self.params,
                 "by_length": {str(k): v for k, v in self.by_length.items()},
-                "by_entity": self.by_entity}
+                "by_entity": self.by_entity, "complete": self.complete, "truncated": self.note}
 
 
 def _edges(deals: pd.DataFrame, status: Iterable[str] | None) -> tuple[list[str], list[str], np.ndarray]:
@@ -127,17 +134,33 @@ def shuffle_deals(edges: np.ndarray, rng: np.random.Generator, *, swaps_per_deal
 def count_loops(pairs: Iterable[tuple[int, int]], n_nodes: int, max_len: int
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Entity-level loops of 2..max_len entities: (count by length, index = length; count per node)."""
+    by_len, by_node, _ = _count_loops(pairs, n_nodes, max_len)
+    return by_len, by_node
+
+
+def _count_loops(pairs: Iterable[tuple[int, int]], n_nodes: int, max_len: int, *,
+                 max_loops: int | None = None, deadline: float | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """:func:`count_loops` that stops after ``max_loops`` loops or at ``deadline``
+    (``time.perf_counter()``); the third item is None, "max_loops" or "time_budget"."""
     g = nx.DiGraph()
     g.add_nodes_from(range(n_nodes))
     g.add_edges_from((int(a), int(b)) for a, b in pairs if a != b)
     by_len = np.zeros(max_len + 1, dtype=np.int64)
     by_node = np.zeros(n_nodes, dtype=np.int64)
+    found = 0
+    clock = time.perf_counter
     for cyc in nx.simple_cycles(g, length_bound=max_len):
         if len(cyc) < 2:
             continue
+        if max_loops is not None and found >= max_loops:
+            return by_len, by_node, "max_loops"
+        if deadline is not None and found % 512 == 0 and clock() >= deadline:
+            return by_len, by_node, "time_budget"
+        found += 1
         by_len[len(cyc)] += 1
         by_node[cyc] += 1
-    return by_len, by_node
+    return by_len, by_node, None
 
 
 def _pairs(edges: np.ndarray) -> int:
@@ -146,29 +169,53 @@ def _pairs(edges: np.ndarray) -> int:
 
 def null_samples(edges: np.ndarray, n_nodes: int, *, n: int, seed: int, max_len: int,
                  swaps_per_deal: float = 10.0, allow_parallel: bool = False,
-                 progress: Callable[[int], None] | None = None
+                 progress: Callable[[int], None] | None = None, budget: Any = None
                  ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
     """Loop counts of ``n`` null graphs: (by length: n x (max_len+1), by node: n x nodes,
-    acceptance, distinct payer -> payee pairs per graph)."""
+    acceptance, distinct payer -> payee pairs per graph).
+
+    With a ``budget`` (:class:`circfin.graph.search.Budget`) the sampling stops
+    when its time is up, or at a graph with more than ``budget.max_loops``
+    loops (whose counts would be lower bounds); the arrays then hold only the
+    graphs counted in full, and ``budget`` records the cut."""
     rng = np.random.default_rng(np.random.PCG64(seed))
     lens = np.zeros((n, max_len + 1), dtype=np.int64)
     nodes = np.zeros((n, n_nodes), dtype=np.int64)
     pairs = np.zeros(n, dtype=np.int64)
     acc = att = 0
+    cap = None if budget is None else budget.max_loops
+    deadline = (None if budget is None or budget.time_budget is None
+                else budget.t0 + budget.time_budget)
+    done = n
     for s in range(n):
+        if deadline is not None and time.perf_counter() >= deadline:
+            done = s
+            budget.stop("time_budget", None, f"after {s} of {n} shuffles")
+            break
         shuffled, a, t = shuffle_deals(edges, rng, swaps_per_deal=swaps_per_deal,
                                        allow_parallel=allow_parallel)
         acc += a
         att += t
         pairs[s] = _pairs(shuffled)
-        lens[s], nodes[s] = count_loops(map(tuple, shuffled[:, :2]), n_nodes, max_len)
+        lens[s], nodes[s], cut = _count_loops(map(tuple, shuffled[:, :2]), n_nodes, max_len,
+                                              max_loops=cap, deadline=deadline)
+        if cut is not None:
+            done = s  # this graph's counts are lower bounds: leave it out
+            budget.stop(cut, cap if cut == "max_loops" else None,
+                        f"in shuffled graph {s + 1} of {n}; {s} used")
+            break
         if progress is not None:
             progress(s + 1)
+    if done < n:
+        lens, nodes, pairs = lens[:done], nodes[:done], pairs[:done]
     return lens, nodes, (acc / att if att else 0.0), pairs
 
 
 def _stats(observed: int, null: np.ndarray) -> dict[str, Any]:
     n = len(null)
+    if n == 0:  # nothing to compare with (a budget stopped the work first)
+        return {"observed": int(observed), "null_mean": None, "null_std": None, "z": None,
+                "p_value": None}
     mean = float(null.mean()) if n else 0.0
     std = float(null.std(ddof=1)) if n > 1 else 0.0
     z = (observed - mean) / std if std > 0 else None
@@ -179,12 +226,19 @@ def _stats(observed: int, null: np.ndarray) -> dict[str, Any]:
 def significance(deals: pd.DataFrame, *, n: int = 200, seed: int = 1, max_len: int = 5,
                  status: Sequence[str] | None = DEFAULT_STATUSES, swaps_per_deal: float = 10.0,
                  allow_parallel: bool = False,
-                 progress: Callable[[int], None] | None = None) -> Significance:
+                 progress: Callable[[int], None] | None = None, budget: Any = None) -> Significance:
     """Loop counts of the deals against ``n`` degree- and type-preserving shuffles (see the module docstring).
 
     ``deals``: columns ``payer, payee, type, status``. ``progress(i)`` is
     called after each shuffle. Raises ValueError for ``n < 1``, ``max_len``
     outside 2..12 or ``swaps_per_deal < 0``.
+
+    ``budget`` (:class:`circfin.graph.search.Budget`, default none) bounds the
+    work: counting stops at ``budget.max_loops`` loops in one graph or when the
+    time is up. If the observed graph is cut, its counts are lower bounds and
+    no shuffle is compared (null fields None); if a shuffle is cut, the
+    shuffles counted in full so far are used (``n`` says how many). Either
+    way ``complete`` is False and ``note`` says what was cut.
     """
     if not (isinstance(n, int) and not isinstance(n, bool) and n >= 1):
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
@@ -193,14 +247,30 @@ def significance(deals: pd.DataFrame, *, n: int = 200, seed: int = 1, max_len: i
     if not (math.isfinite(float(swaps_per_deal)) and swaps_per_deal >= 0):
         raise ValueError(f"swaps_per_deal must be >= 0, got {swaps_per_deal!r}")
     ids, types, edges = _edges(deals, status)
-    obs_len, obs_node = count_loops(map(tuple, edges[:, :2]), len(ids), max_len)
-    lens, nodes, acc, pairs = null_samples(edges, len(ids), n=n, seed=int(seed), max_len=max_len,
-                                    swaps_per_deal=swaps_per_deal, allow_parallel=allow_parallel,
-                                    progress=progress)
+    deadline = (None if budget is None or budget.time_budget is None
+                else budget.t0 + budget.time_budget)
+    obs_len, obs_node, cut = _count_loops(map(tuple, edges[:, :2]), len(ids), max_len,
+                                          max_loops=None if budget is None else budget.max_loops,
+                                          deadline=deadline)
+    if cut is not None:
+        found = int(obs_len.sum())
+        budget.stop(cut, found, "counting the observed graph's loops (its counts are lower "
+                    "bounds; no shuffle was compared)")
+        lens = np.zeros((0, max_len + 1), dtype=np.int64)
+        nodes = np.zeros((0, len(ids)), dtype=np.int64)
+        acc, pairs = 0.0, np.zeros(0, dtype=np.int64)
+    else:
+        lens, nodes, acc, pairs = null_samples(
+            edges, len(ids), n=n, seed=int(seed), max_len=max_len, swaps_per_deal=swaps_per_deal,
+            allow_parallel=allow_parallel, progress=progress, budget=budget)
     by_length = {k: _stats(int(obs_len[k]), lens[:, k]) for k in range(2, max_len + 1)}
     by_entity = {e: _stats(int(obs_node[i]), nodes[:, i]) for i, e in enumerate(ids)}
-    return Significance(n=n, seed=int(seed), max_len=max_len, deals=len(edges), by_length=by_length,
-                        by_entity=by_entity, acceptance=acc,
-                        pairs={"observed": float(_pairs(edges)), "null_mean": float(pairs.mean())},
+    return Significance(n=len(lens), seed=int(seed), max_len=max_len, deals=len(edges),
+                        by_length=by_length, by_entity=by_entity, acceptance=acc,
+                        pairs={"observed": float(_pairs(edges)),
+                               "null_mean": float(pairs.mean()) if len(pairs) else None},
                         params={"swaps_per_deal": swaps_per_deal, "allow_parallel": allow_parallel,
-                                "status": None if status is None else list(status), "types": types})
+                                "status": None if status is None else list(status), "types": types,
+                                "n_requested": n},
+                        complete=budget is None or budget.complete,
+                        note=None if budget is None else budget.note)

@@ -223,7 +223,7 @@ def score_loop(loop: Loop, table: Mapping[str, Mapping[str, Any]],
 
 def score_loops(loops: Iterable[Loop], deals: pd.DataFrame | Mapping[str, Mapping[str, Any]],
                 entities: Any, *, now: Any = None, weights: Mapping[str, float] | None = None,
-                half_life_days: float = HALF_LIFE_DAYS) -> list[ScoredLoop]:
+                half_life_days: float = HALF_LIFE_DAYS, budget: Any = None) -> list[ScoredLoop]:
     """Score loops; highest score first (ties by length, then key).
 
     Parameters
@@ -244,6 +244,10 @@ def score_loops(loops: Iterable[Loop], deals: pd.DataFrame | Mapping[str, Mappin
     half_life_days : float
         Recency half-life, > 0.
 
+    budget : circfin.graph.search.Budget, optional
+        Stop scoring when its time is up (the loops scored so far are returned,
+        and ``budget.note`` says how many of how many).
+
     Raises ValueError on unknown parts, negative or all-zero weights, a
     non-positive half-life, or a loop deal missing from ``deals``.
     """
@@ -255,6 +259,9 @@ def score_loops(loops: Iterable[Loop], deals: pd.DataFrame | Mapping[str, Mappin
     parents = {k: (v.get("parent") if isinstance(v.get("parent"), str) else None)
                for k, v in ents.items()}
     today = _today(now)
+    if budget is not None:
+        count = len(loops) if hasattr(loops, "__len__") else None  # type: ignore[arg-type]
+        loops = budget.take(loops, count=count, stage="scoring", at_least=100)
     out = [score_loop(lp, table, ents, parents, today=today, weights=w, half_life=float(half_life_days))
            for lp in loops]
     out.sort(key=lambda s: (-s.score, s.loop.length, s.loop.key))
