@@ -3,7 +3,11 @@
 Readers check structure only (encoding, header, shape) and keep every row's
 line number as an editor shows it (a CSV header is line 1), so validation
 can point at the exact file, line and field. Values come out as stripped
-strings, or None for empty cells.
+strings, or None for empty cells; in JSON and YAML an ``aliases`` list stays a
+list (each item one alias, kept whole), only a string is split on ``;`` later.
+
+A key given twice in one JSON object or YAML mapping is refused (the last value
+would silently win), and so is a file with a header but no rows.
 
 JSON and YAML files hold either a list of row objects (deals or entities,
 told apart by their id column) or an object ``{"entities": [...], "deals": [...]}``.
@@ -47,7 +51,7 @@ REQUIRED = {
 class RawRow:
     path: str
     line: int
-    values: dict[str, str | None]
+    values: dict[str, str | list[str] | None]  # a list only for aliases given as a list
 
 
 @dataclass
@@ -88,11 +92,43 @@ def _text(path: Path) -> str:
                                       f"not UTF-8 (byte 0x{data[e.start]:02x}); save the file as UTF-8")]) from e
 
 
+# What surrounding whitespace is stripped: spaces, tabs, line ends and Unicode space
+# separators. Not str.strip()'s whole set, which also takes the C0 separators
+# U+001C-U+001F and U+0085 (controls): those stay, and validation refuses them.
+_EDGE_SPACE = (" \t\n\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+               "\u2009\u200a\u202f\u205f\u3000")
+
+
 def _clean(value: Any) -> str | None:
     if value is None:
         return None
-    s = str(value).strip()
+    s = str(value).strip(_EDGE_SPACE)
     return s or None
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """object_pairs_hook: a JSON object with a key twice is refused, not last-wins."""
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKey(k)
+        out[k] = v
+    return out
+
+
+def _duplicate_line(text: str, pos: int, key: str, default: int) -> int:
+    """The line of the second ``"key":`` at or after pos (best effort: a key written
+    with escapes is not found, and the row's first line is named instead)."""
+    pat = re.compile(re.escape(json.dumps(key, ensure_ascii=False)) + r"[ \t\n\r]*:")
+    hits = pat.finditer(text, pos)
+    next(hits, None)
+    second = next(hits, None)
+    return text.count("\n", 0, second.start()) + 1 if second else default
 
 
 def _kind_of(path: str, line: int, columns: list[str]) -> str:
@@ -162,6 +198,9 @@ def _read_csv(path: Path) -> list[RawTable]:
         table.rows.append(RawRow(name, line, {c: _clean(v) for c, v in zip(columns, row)}))
     if row_errors:
         raise _FileProblems(row_errors)
+    if not table.rows:
+        raise _FileProblems([RowError(name, None, None,
+                                      "has a header but no rows; a data file must hold at least one row")])
     return [table]
 
 
@@ -187,6 +226,12 @@ def _json_rows(name: str, text: str, pos: int, decoder: json.JSONDecoder,
             raise _FileProblems([RowError(name, line, key, "JSON nested too deeply")]) from e
         except json.JSONDecodeError as e:
             raise _FileProblems([RowError(name, e.lineno, key, f"bad JSON: {e.msg}")]) from e
+        except _DuplicateKey as e:
+            raise _FileProblems([RowError(name, _duplicate_line(text, pos, e.key, line), e.key[:80],
+                                          "appears twice in one object; the first value would be "
+                                          "silently lost, so give each key once")]) from e
+        except ValueError as e:  # e.g. an integer past Python's digit limit
+            raise _FileProblems([RowError(name, line, key, f"bad JSON: {e}")]) from e
         items.append((line, value))
         pos = ws.match(text, pos).end()  # type: ignore[union-attr]
         if text.startswith(",", pos):
@@ -203,7 +248,10 @@ def _read_json(path: Path) -> list[RawTable]:
     text = _text(path)
     if not text.strip():
         raise _FileProblems([RowError(name, None, None, "file is empty")])
-    decoder = json.JSONDecoder(parse_constant=lambda c: math.nan)
+    # Numbers stay as written (exact decimals, no float rounding, no digit limits);
+    # validation parses them like CSV text.
+    decoder = json.JSONDecoder(parse_constant=lambda c: math.nan, parse_int=str, parse_float=str,
+                               object_pairs_hook=_unique_pairs)
     ws = re.compile(r"[ \t\n\r]*")
     pos = ws.match(text).end()  # type: ignore[union-attr]
     sections: list[tuple[str | None, list[tuple[int, Any]]]] = []
@@ -221,6 +269,9 @@ def _read_json(path: Path) -> list[RawTable]:
             if key not in ("deals", "entities"):
                 raise _FileProblems([RowError(name, line, str(key)[:80],
                                               "unknown key; a JSON object may hold 'entities' and 'deals'")])
+            if any(k == key for k, _ in sections):
+                raise _FileProblems([RowError(name, line, key, "appears twice in the object; "
+                                              "give each of 'entities' and 'deals' once")])
             pos = ws.match(text, pos).end()  # type: ignore[union-attr]
             if not text.startswith(":", pos):
                 raise _FileProblems([RowError(name, line, key, "bad JSON: expected ':'")])
@@ -241,7 +292,13 @@ def _read_json(path: Path) -> list[RawTable]:
     if text[pos:].strip():
         raise _FileProblems([RowError(name, text.count("\n", 0, pos) + 1, None,
                                       "bad JSON: extra data after the end")])
-    return [_table_from_items(name, kind, items, "JSON") for kind, items in sections]
+    return _tables(name, [_table_from_items(name, kind, items, "JSON") for kind, items in sections])
+
+
+def _tables(name: str, tables: list[RawTable]) -> list[RawTable]:
+    if not any(t.rows for t in tables):
+        raise _FileProblems([RowError(name, None, None, "file holds no rows")])
+    return tables
 
 
 def _table_from_items(name: str, kind: str | None, items: list[tuple[int, Any]],
@@ -267,8 +324,14 @@ def _table_from_items(name: str, kind: str | None, items: list[tuple[int, Any]],
         values: dict[str, str | None] = {c: None for c in TABLE_COLUMNS[kind]}
         for k, v in item.items():
             k = str(k)
-            if k == "aliases" and isinstance(v, list) and all(isinstance(a, str) for a in v):
-                v = ";".join(v)
+            if k == "aliases" and isinstance(v, list):
+                if not all(isinstance(a, str) or a is None for a in v):
+                    errs.append(RowError(name, line, k, "must be a string or a list of strings"))
+                elif any(a is not None and len(a) > MAX_FIELD_CHARS for a in v):
+                    errs.append(RowError(name, line, k, f"longer than {MAX_FIELD_CHARS} characters"))
+                else:
+                    values[k] = [_clean(a) or "" for a in v]  # each item one alias, kept whole
+                continue
             if not _scalar_json(v):
                 errs.append(RowError(name, line, k, "must be a single value, not a list or object"))
                 continue
@@ -281,8 +344,6 @@ def _table_from_items(name: str, kind: str | None, items: list[tuple[int, Any]],
             if isinstance(v, str) and len(v) > MAX_FIELD_CHARS:
                 errs.append(RowError(name, line, k, f"longer than {MAX_FIELD_CHARS} characters"))
                 continue
-            if isinstance(v, float) and v.is_integer():
-                v = int(v)
             values[k] = _clean(v)
         table.rows.append(RawRow(name, line, values))
     if errs:
@@ -309,7 +370,7 @@ def _yaml_value(node: yaml.Node) -> Any:
             return None
         return node.value  # as written: YAML's type guessing would turn 2024-01-02 into a date
     if isinstance(node, yaml.SequenceNode) and all(isinstance(n, yaml.ScalarNode) for n in node.value):
-        return [n.value for n in node.value]
+        return [_yaml_value(n) for n in node.value]
     return node  # nested structure: rejected by the caller
 
 
@@ -345,6 +406,10 @@ def _read_yaml(path: Path) -> list[RawTable]:
                 if not isinstance(k, yaml.ScalarNode):
                     raise _FileProblems([RowError(name, k.start_mark.line + 1, None,
                                                   "keys must be plain names")])
+                if k.value in row:
+                    raise _FileProblems([RowError(name, k.start_mark.line + 1, k.value[:80],
+                                                  "appears twice in one mapping; the first value would "
+                                                  "be silently lost, so give each key once")])
                 val = _yaml_value(v)
                 if isinstance(val, yaml.Node):
                     raise _FileProblems([RowError(name, v.start_mark.line + 1, k.value,
@@ -354,7 +419,7 @@ def _read_yaml(path: Path) -> list[RawTable]:
         return out
 
     if isinstance(root, yaml.SequenceNode):
-        return [_table_from_items(name, None, items_of(root, None), "YAML")]
+        return _tables(name, [_table_from_items(name, None, items_of(root, None), "YAML")])
     if isinstance(root, yaml.MappingNode):
         tables = []
         for k, v in root.value:
@@ -362,8 +427,11 @@ def _read_yaml(path: Path) -> list[RawTable]:
             if key not in ("deals", "entities"):
                 raise _FileProblems([RowError(name, k.start_mark.line + 1, str(key)[:80],
                                               "unknown key; a YAML mapping may hold 'entities' and 'deals'")])
+            if any(t.kind == key for t in tables):
+                raise _FileProblems([RowError(name, k.start_mark.line + 1, key, "appears twice in the "
+                                              "mapping; give each of 'entities' and 'deals' once")])
             tables.append(_table_from_items(name, key, items_of(v, key), "YAML"))
-        return tables
+        return _tables(name, tables)
     raise _FileProblems([RowError(name, root.start_mark.line + 1, None,
                                   "YAML must be a list of rows or a mapping with 'entities'/'deals'")])
 

@@ -3,7 +3,19 @@
 Everything is checked before anything is written: a file with one bad row
 writes nothing. Deals may name their payer and payee by entity id, name or
 alias (case and spacing ignored); an unknown name becomes a new entity of
-kind 'other', with a warning.
+kind 'other', with a warning, unless it looks like a known entity (a Unicode
+look-alike) or the id it would get already names another entity: then the
+row is refused.
+
+Rules every field of every table follows (see the README's input rules):
+
+- no control characters (C0, DEL, C1), no unpaired surrogates, no Unicode
+  bidirectional controls (U+061C, U+200E/F, U+202A-202E, U+2066-2069) and no
+  line or paragraph separators (U+2028/9); only a deal's ``description`` may
+  hold line feeds and tabs (a CRLF in it is read as one line feed);
+- ids are case-insensitive (compared after NFKC and case folding): two ids that
+  differ only there, in the input or against the graph, are refused;
+- names, aliases and ids name one entity across the input and the graph.
 """
 
 from __future__ import annotations
@@ -28,15 +40,41 @@ from ..graph.model import (
 )
 from .readers import RawRow, RawTable
 
-__all__ = ["Plan", "build_plan", "name_key", "parse_money"]
+__all__ = ["COUNTRY_CODES", "Plan", "build_plan", "forbidden_char", "id_key", "name_key",
+           "parse_money", "skeleton"]
 
 MAX_USD = Decimal(10) ** 15  # a quadrillion dollars: anything above is a typo
 MAX_NAME = 500
 MAX_TEXT = 10_000
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
-_URL_RE = re.compile(r"^https?://[^\s]{1,2000}$")
-_COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}")
+_URL_RE = re.compile(r"https?://[^\s]{1,2000}")
+_DATE_RE = re.compile(r"[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?")
+_NUMBER_RE = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _EPOCH = _dt.date(1970, 1, 1)
+_MULTILINE = frozenset({"description"})  # the free-text fields that may hold \n and \t
+
+# Characters no field may hold: C0 controls but tab and line feed, DEL, C1 controls,
+# the bidirectional controls, line/paragraph separators and unpaired surrogates.
+_NEVER = (r"\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+          r"\u2066-\u2069\ud800-\udfff")
+_BAD_IN_LINE = re.compile(rf"[\t\n{_NEVER}]")
+_BAD_IN_TEXT = re.compile(rf"[{_NEVER}]")
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+# ISO 3166-1 alpha-2: the 249 officially assigned codes, plus XK (Kosovo), a
+# user-assigned code the EU, the IMF and SWIFT use. Taken from the ISO 3166
+# Online Browsing Platform's list (cross-checked against the iso3166 package,
+# 3.0.0); the list changes rarely (last: 2011, BQ CW SS SX added, AN withdrawn).
+COUNTRY_CODES = frozenset("""
+AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS
+BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE
+EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM
+HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC
+LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA
+NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
+SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO
+TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW
+""".split())
 
 
 def name_key(text: str) -> str:
@@ -48,31 +86,79 @@ def name_key(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
+def id_key(text: str) -> str:
+    """How ids are compared: NFKC and case folding, so 'D1' and 'd1' are one id.
+
+    >>> id_key("Deal-1") == id_key("deal-1")
+    True
+    """
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
 def _slug(text: str) -> str:
     s = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     s = re.sub(r"[^a-z0-9]+", "-", s).strip("-")
     return s[:80] or "entity"
 
 
+def forbidden_char(text: str, *, multiline: bool = False) -> str | None:
+    """What is wrong with a field's text, or None: see the module docstring.
+
+    >>> forbidden_char("Nvidia") is None
+    True
+    >>> forbidden_char("https://x.org/a\\x00")
+    'contains the control character U+0000 (character 16); remove it'
+    >>> forbidden_char("two\\nlines"), forbidden_char("two\\nlines", multiline=True)
+    ('contains a line break (U+000A, character 4); this field must be one line', None)
+    """
+    m = (_BAD_IN_TEXT if multiline else _BAD_IN_LINE).search(text)
+    if m is None:
+        return None
+    c, at = m.group(), m.start() + 1
+    cp = f"U+{ord(c):04X}"
+    if c == "\t":
+        return f"contains a tab ({cp}, character {at}); this field must be one line"
+    if c in "\n\r\u2028\u2029" or (c == "\x0b" or c == "\x0c"):
+        if multiline and c == "\r":
+            return (f"contains a carriage return ({cp}, character {at}) without a line feed; "
+                    "end lines with LF or CRLF")
+        return f"contains a line break ({cp}, character {at}); this field must be one line"
+    if c in _BIDI:
+        return (f"contains the invisible bidirectional control {cp} "
+                f"({unicodedata.name(c, 'bidi control')}, character {at}), which makes text "
+                "display differently from what it is; remove it")
+    if "\ud800" <= c <= "\udfff":
+        return f"contains an unpaired surrogate {cp} (character {at}); not valid Unicode text"
+    return f"contains the control character {cp} (character {at}); remove it"
+
+
 def parse_money(text: str) -> int | float:
-    """A non-negative US dollar amount: digits, optional decimals or exponent.
+    """A non-negative US dollar amount: ASCII digits, optional decimals or exponent.
 
     >>> parse_money("1500000000"), parse_money("1.5e9"), parse_money("12.50")
     (1500000000, 1500000000, 12.5)
     """
-    t = text.strip().replace("_", "")
+    t = text.strip()
+    shown = repr(t if len(t) <= 40 else t[:37] + "...")
     if "," in t:
-        raise ValueError(f"{text!r}: write amounts without thousands separators")
+        raise ValueError(f"{shown}: write amounts without thousands separators")
+    body = t[1:] if t[:1] == "-" else t
+    if body.lower() in ("inf", "infinity", "nan", "snan", "+inf", "+infinity", "+nan"):
+        raise ValueError(f"{shown} is not a finite number")
+    if not _NUMBER_RE.fullmatch(body):
+        if "_" in t:
+            raise ValueError(f"{shown}: write amounts without '_' separators")
+        if any(c.isdigit() and not c.isascii() for c in t):
+            raise ValueError(f"{shown} is not a number: write digits as ASCII 0-9")
+        raise ValueError(f"{shown} is not a number")
     try:
-        d = Decimal(t)
-    except InvalidOperation:
-        raise ValueError(f"{text!r} is not a number") from None
-    if not d.is_finite():
-        raise ValueError(f"{text!r} is not a finite number")
-    if d < 0:
-        raise ValueError(f"{text!r} is negative; amounts are what the payer pays, >= 0")
+        d = Decimal(body)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
+        raise ValueError(f"{shown} is not a number") from None
+    if body is not t and d != 0:
+        raise ValueError(f"{shown} is negative; amounts are what the payer pays, >= 0")
     if d > MAX_USD:
-        raise ValueError(f"{text!r} is above 10^15 USD; check the units")
+        raise ValueError(f"{shown} is above 10^15 USD; check the units")
     if d == d.to_integral_value():
         return int(d)
     return float(d)
@@ -82,12 +168,131 @@ def _norm_word(v: str) -> str:
     return re.sub(r"[\s\-]+", "_", v.strip().lower())
 
 
-def _text_ok(v: str, limit: int) -> str | None:
-    if len(v) > limit:
-        return f"longer than {limit} characters"
-    if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in v):
-        return "contains control characters"
-    return None
+# ---------------------------------------------------------------------------
+# Look-alike names: Unicode confusable skeletons (UTS #39)
+
+_PROTOTYPE: dict[str, str] | None = None
+
+
+def _prototypes() -> dict[str, str]:
+    """Character -> the prototype it is confusable with, from Unicode's confusables.txt
+    as the confusable-homoglyphs package ships it. That file keeps each pair in both
+    directions, so each class's prototype is found again: the member most others map
+    to (a star's centre); in a lone pair a multi-character or ASCII member."""
+    global _PROTOTYPE
+    if _PROTOTYPE is not None:
+        return _PROTOTYPE
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    # the data file only: importing the package's modules would pull in urllib
+    spec = importlib.util.find_spec("confusable_homoglyphs")
+    where = Path(next(iter(spec.submodule_search_locations or [])) if spec else ".")
+    data = json.loads((where / "confusables.json").read_text(encoding="utf-8"))
+
+    marks = re.compile("[\u200e\u200f]")  # the file wraps right-to-left characters in LRM marks
+    adj: dict[str, set[str]] = {}
+    for k, vs in data.items():
+        x = marks.sub("", k)
+        if not x:
+            continue
+        near = adj.setdefault(x, set())
+        for v in vs:
+            y = marks.sub("", v["c"])
+            if y and y != x:
+                near.add(y)
+                adj.setdefault(y, set()).add(x)
+    members: list[list[str]] = []
+    seen: set[str] = set()
+    for x in adj:
+        if x in seen:
+            continue
+        seen.add(x)
+        group, todo = [], [x]
+        while todo:
+            y = todo.pop()
+            group.append(y)
+            for z in adj[y]:
+                if z not in seen:
+                    seen.add(z)
+                    todo.append(z)
+        members.append(group)
+    single: dict[str, str] = {}
+    multi: dict[str, str] = {}
+    for group in members:
+        proto = min(group, key=lambda t: (-len(adj[t]), -len(t), not t.isascii(), t))
+        for t in group:
+            if len(t) == 1 and t != proto:
+                (multi if len(proto) > 1 else single)[t] = proto
+    # a multi-character prototype is itself written in prototypes
+    out = dict(single)
+    for t, proto in multi.items():
+        out[t] = "".join(single.get(c, c) for c in proto)
+    _PROTOTYPE = out
+    return out
+
+
+def skeleton(text: str) -> str:
+    """UTS #39 skeleton: NFD, drop format characters, map each character to its
+    confusable prototype, NFD again. Two texts that look alike share a skeleton.
+
+    >>> skeleton("Nv\\u0456dia") == skeleton("Nvidia")
+    True
+    """
+    proto = _prototypes()
+    s = unicodedata.normalize("NFD", text)
+    s = "".join(proto.get(c, c) for c in s if unicodedata.category(c) != "Cf")
+    return unicodedata.normalize("NFD", s)
+
+
+def _look_keys(text: str) -> tuple[str, str]:
+    """The skeletons a name is compared by: of its case-folded key, and of the text
+    as cased (so 'NVlDlA' with a small L still resembles 'NVIDIA')."""
+    return ("k" + skeleton(name_key(text)),
+            "t" + skeleton(" ".join(unicodedata.normalize("NFKC", text).split())))
+
+
+class _LookAlikes:
+    """Which entity a name's skeleton belongs to; built lazily, only when a name is new."""
+
+    def __init__(self, entities: Iterable[tuple[str, list[str]]]) -> None:
+        self._pending = list(entities)
+        self._index: dict[str, tuple[str, str]] | None = None
+
+    def _built(self) -> dict[str, tuple[str, str]]:
+        if self._index is None:
+            self._index = {}
+            for eid, texts in self._pending:
+                self.add(eid, texts)
+        return self._index
+
+    def add(self, eid: str, texts: Iterable[str]) -> None:
+        if self._index is None:
+            self._pending.append((eid, list(texts)))
+            return
+        for t in texts:
+            for k in _look_keys(t):
+                self._index.setdefault(k, (eid, t))
+
+    def resembles(self, text: str, not_eid: str | None = None) -> tuple[str, str] | None:
+        """(entity id, its name) that text looks like but is not written as."""
+        index = self._built()
+        key = name_key(text)
+        for k in _look_keys(text):
+            hit = index.get(k)
+            if hit is not None and hit[0] != not_eid and name_key(hit[1]) != key:
+                return hit
+        return None
+
+
+def _odd_chars(text: str, like: str) -> str:
+    odd = [c for c in dict.fromkeys(text) if c not in like and not c.isascii()]
+    odd = odd or [c for c in dict.fromkeys(text) if c not in like]
+    return ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, '?')}" for c in odd[:3])
+
+
+# ---------------------------------------------------------------------------
 
 
 @dataclass
@@ -108,13 +313,13 @@ class _Resolver:
         self.by_key: dict[str, str] = {}
         self.ids: set[str] = set()
 
-    def add(self, eid: str, keys: Iterable[str]) -> str | None:
-        """Register an entity's names; the id of a clashing entity, if any."""
+    def add(self, eid: str, keys: Iterable[str]) -> tuple[str, str] | None:
+        """Register an entity's names; (key, other entity) of a clash, if any."""
         self.ids.add(eid)
         for k in keys:
             other = self.by_key.get(k)
             if other is not None and other != eid:
-                return other
+                return k, other
         for k in keys:
             self.by_key.setdefault(k, eid)
         return None
@@ -129,36 +334,89 @@ def _entity_keys(eid: str, name: str, aliases: list[str]) -> list[str]:
     return list(dict.fromkeys([name_key(eid), name_key(name), *(name_key(a) for a in aliases)]))
 
 
-def build_plan(tables: list[RawTable], stored_entities: list[Mapping[str, Any]]) -> Plan:
-    """Validate every row of every table against each other and the stored graph."""
+class _Ids:
+    """First spelling of each id (by id_key) in the input, and the stored ones:
+    two spellings of one id are near-twins and refused."""
+
+    def __init__(self, kind: str, col: str, stored: Iterable[str]) -> None:
+        self.kind, self.col = kind, col
+        self.stored = {id_key(i): i for i in stored}
+        self.seen: dict[str, tuple[str, RawRow]] = {}
+
+    def ok(self, row: RawRow, ident: str, errors: list[RowError]) -> bool:
+        k = id_key(ident)
+        first = self.seen.get(k)
+        if first is not None and first[0] != ident:
+            errors.append(RowError(row.path, row.line, self.col,
+                                   f"{ident!r} and {first[0]!r} (at {first[1].path}:{first[1].line}) "
+                                   f"differ only in case; ids are case-insensitive, so they name one "
+                                   f"{self.kind}: write it one way"))
+            return False
+        stored = self.stored.get(k)
+        if stored is not None and stored != ident:
+            errors.append(RowError(row.path, row.line, self.col,
+                                   f"{ident!r} differs only in case from the stored {self.kind} "
+                                   f"{stored!r}; ids are case-insensitive: write {stored!r} to update it"))
+            return False
+        self.seen.setdefault(k, (ident, row))
+        return True
+
+
+def build_plan(tables: list[RawTable], stored_entities: list[Mapping[str, Any]],
+               stored_deal_ids: Iterable[str] | None = None) -> Plan:
+    """Validate every row of every table against each other and the stored graph.
+
+    ``stored_deal_ids``: every deal id the graph holds, so that an input id that
+    differs from a stored one only in case is refused (skipped when None).
+    """
     plan = Plan()
     stored_parent: dict[str, str | None] = {e["id"]: e.get("parent") for e in stored_entities}
 
+    entity_ids = _Ids("entity", "entity_id", stored_parent)
     entity_rows: dict[str, tuple[RawRow, dict[str, Any]]] = {}
     pending_parents: list[tuple[RawRow, str, str]] = []
     for table in (t for t in tables if t.kind == "entities"):
         for row in table.rows:
             rec = _entity(row, plan.errors)
-            if rec is None:
+            if rec is None or not entity_ids.ok(row, rec["id"], plan.errors):
                 continue
             _keep_first(entity_rows, rec["id"], row, rec, "entity_id", plan.errors)
     # Stored entities that the files do not redefine keep their names; then every
     # file entity's names and aliases must name that entity only.
     resolver = _Resolver()
+    known: list[tuple[str, list[str]]] = []
     for e in stored_entities:
         if e["id"] not in entity_rows:
-            resolver.add(e["id"], _entity_keys(e["id"], e.get("name") or e["id"],
-                                               list(e.get("aliases") or [])))
+            texts = [e.get("name") or e["id"], *(e.get("aliases") or []), e["id"]]
+            keys = list(dict.fromkeys([*(name_key(t) for t in texts), *(e.get("name_keys") or [])]))
+            resolver.add(e["id"], keys)
+            known.append((e["id"], texts))
+    look = _LookAlikes(known)
     for eid, (row, rec) in entity_rows.items():
         clash = resolver.add(eid, rec["name_keys"])
         if clash is not None:
-            plan.errors.append(RowError(row.path, row.line, "aliases",
-                                        f"a name or alias of {eid!r} already names entity {clash!r}"))
+            key, other = clash
+            col, text = next(((c, t) for c, t in (("entity_id", eid), ("name", rec["name"]),
+                                                  *(("aliases", a) for a in rec["aliases"]))
+                              if name_key(t) == key), ("aliases", key))
+            plan.errors.append(RowError(row.path, row.line, col,
+                                        f"{text!r} already names entity {other!r} (as its id, name or "
+                                        "alias); a name or alias may name one entity only"))
+        look.add(eid, [rec["name"], *rec["aliases"], eid])
         raw_parent = row.values.get("parent")
-        if raw_parent:
+        if isinstance(raw_parent, str) and raw_parent:
             pending_parents.append((row, eid, raw_parent))
         plan.entities.append(rec)
         plan.parent_cleared.append(eid)
+    if entity_rows:  # a declared entity may resemble another; say so
+        for eid, (row, rec) in entity_rows.items():
+            for t in (rec["name"], *rec["aliases"]):
+                hit = look.resembles(t, not_eid=eid)
+                if hit is not None:
+                    plan.warnings.append(f"{row.path}:{row.line}: {t!r} of entity {eid!r} looks like "
+                                         f"{hit[1]!r} of entity {hit[0]!r} ({_odd_chars(t, hit[1])}); "
+                                         "kept as a separate entity, as declared")
+                    break
 
     parent_of = {k: v for k, v in stored_parent.items() if k not in entity_rows}
     for row, eid, raw_parent in pending_parents:
@@ -183,38 +441,73 @@ def build_plan(tables: list[RawTable], stored_entities: list[Mapping[str, Any]])
             seen.add(cur)
             cur = parent_of.get(cur)
 
+    deal_ids = _Ids("deal", "deal_id", stored_deal_ids or ())
     deal_rows: dict[str, tuple[RawRow, dict[str, Any]]] = {}
     auto: dict[str, dict[str, Any]] = {}
+    auto_by_key: dict[str, dict[str, Any]] = {}
     for table in (t for t in tables if t.kind == "deals"):
         for row in table.rows:
             rec = _deal(row, plan.errors)
             if rec is None:
                 continue
+            bad = False
             for side in ("payer", "payee"):
                 raw = rec[side]
                 eid = resolver.resolve(raw)
                 if eid is None:
-                    key = name_key(raw)
-                    made = next((a for a in auto.values() if key in a["name_keys"]), None)
+                    made = auto_by_key.get(name_key(raw))
                     if made is None:
-                        eid = _slug(raw)
-                        n = 2
-                        while eid in resolver.ids or eid in auto:
-                            eid, n = f"{_slug(raw)}-{n}", n + 1
-                        made = {"id": eid, "name": raw, "name_keys": [key]}
-                        auto[eid] = made
-                        plan.warnings.append(f"{row.path}:{row.line}: {side} {raw!r} is not a known "
-                                             f"entity; created {eid!r} of kind 'other'")
+                        made = _new_entity(row, side, raw, resolver, auto_by_key, look, plan)
+                        if made is None:
+                            bad = True
+                            continue
+                        auto[made["id"]] = made
                     eid = made["id"]
                 rec[side] = eid
+            if bad:
+                continue
             if rec["payer"] == rec["payee"]:
                 plan.errors.append(RowError(row.path, row.line, "payee",
                                             f"payer and payee are the same entity ({rec['payer']!r})"))
                 continue
-            _keep_first(deal_rows, rec["deal_id"], row, rec, "deal_id", plan.errors)
+            if deal_ids.ok(row, rec["deal_id"], plan.errors):
+                _keep_first(deal_rows, rec["deal_id"], row, rec, "deal_id", plan.errors)
     plan.deals = [rec for _, rec in deal_rows.values()]
     plan.auto_entities = list(auto.values())
     return plan
+
+
+def _new_entity(row: RawRow, side: str, raw: str, resolver: _Resolver,
+                auto_by_key: dict[str, dict[str, Any]], look: _LookAlikes,
+                plan: Plan) -> dict[str, Any] | None:
+    """An entity of kind 'other' for a name no entity has; None (and an error) when
+    the name looks like a known entity or its id would take another entity's name."""
+    hit = look.resembles(raw)
+    if hit is not None:
+        plan.errors.append(RowError(row.path, row.line, side,
+                                    f"{raw!r} looks like {hit[1]!r} (entity {hit[0]!r}) but is written "
+                                    f"with other characters ({_odd_chars(raw, hit[1])}); write the "
+                                    "entity's name as it is, or declare the new entity in an "
+                                    "entities file if it is a different one"))
+        return None
+    base = _slug(raw)
+    owner = resolver.by_key.get(base) or (auto_by_key[base]["id"] if base in auto_by_key else None)
+    if owner is not None and base != "entity":
+        plan.errors.append(RowError(row.path, row.line, side,
+                                    f"{raw!r} is not a known entity, and the id it would get, {base!r}, "
+                                    f"already names entity {owner!r}; write that entity's name if it is "
+                                    "the same one, or declare the new entity in an entities file"))
+        return None
+    eid, n = base, 2
+    while eid in resolver.by_key or eid in auto_by_key or eid in resolver.ids:
+        eid, n = f"{base}-{n}", n + 1
+    made = {"id": eid, "name": raw, "name_keys": list(dict.fromkeys([name_key(eid), name_key(raw)]))}
+    for k in made["name_keys"]:
+        auto_by_key[k] = made
+    look.add(eid, [raw, eid])
+    plan.warnings.append(f"{row.path}:{row.line}: {side} {raw!r} is not a known "
+                         f"entity; created {eid!r} of kind 'other'")
+    return made
 
 
 def _keep_first(seen: dict[str, tuple[RawRow, dict[str, Any]]], key: str, row: RawRow,
@@ -230,12 +523,38 @@ def _keep_first(seen: dict[str, tuple[RawRow, dict[str, Any]]], key: str, row: R
                                "with different content"))
 
 
-def _id(row: RawRow, col: str, errors: list[RowError]) -> str | None:
+def _characters_ok(row: RawRow, errors: list[RowError]) -> bool:
+    """Every field of the row is free of the characters no field may hold."""
+    ok = True
+    for col, v in row.values.items():
+        if v is None:
+            continue
+        multiline = col in _MULTILINE
+        for text in (v if isinstance(v, list) else (v,)):
+            if multiline:
+                text = text.replace("\r\n", "\n")
+            problem = forbidden_char(text, multiline=multiline)
+            if problem is not None:
+                errors.append(RowError(row.path, row.line, col, problem))
+                ok = False
+                break
+    return ok
+
+
+def _str(row: RawRow, col: str, errors: list[RowError]) -> str | None:
     v = row.values.get(col)
+    if isinstance(v, list):
+        errors.append(RowError(row.path, row.line, col, "must be a single value, not a list"))
+        return None
+    return v
+
+
+def _id(row: RawRow, col: str, errors: list[RowError]) -> str | None:
+    v = _str(row, col, errors)
     if v is None:
         errors.append(RowError(row.path, row.line, col, "is required"))
         return None
-    if not _ID_RE.match(v):
+    if not _ID_RE.fullmatch(v):
         errors.append(RowError(row.path, row.line, col,
                                f"{v[:60]!r} is not a valid id: letters, digits and _ . : - only, "
                                "starting with a letter or digit, at most 128 characters"))
@@ -245,7 +564,7 @@ def _id(row: RawRow, col: str, errors: list[RowError]) -> str | None:
 
 def _choice(row: RawRow, col: str, allowed: tuple[str, ...], errors: list[RowError],
             *, required: bool = True) -> str | None:
-    v = row.values.get(col)
+    v = _str(row, col, errors)
     if v is None:
         if required:
             errors.append(RowError(row.path, row.line, col, f"is required; one of {', '.join(allowed)}"))
@@ -259,52 +578,74 @@ def _choice(row: RawRow, col: str, allowed: tuple[str, ...], errors: list[RowErr
 
 
 def _url(row: RawRow, col: str, errors: list[RowError], *, required: bool) -> str | None:
-    v = row.values.get(col)
+    v = _str(row, col, errors)
     if v is None:
         if required:
             errors.append(RowError(row.path, row.line, col, "is required (where the fact comes from)"))
         return None
-    if not _URL_RE.match(v):
+    if not _URL_RE.fullmatch(v):
         errors.append(RowError(row.path, row.line, col, f"{v[:60]!r} is not an http(s) URL"))
         return None
     return v
 
 
+def _name(row: RawRow, col: str, errors: list[RowError], what: str) -> str | None:
+    v = _str(row, col, errors)
+    if v is None:
+        errors.append(RowError(row.path, row.line, col, f"is required{what}"))
+        return None
+    if len(v) > MAX_NAME:
+        errors.append(RowError(row.path, row.line, col, f"longer than {MAX_NAME} characters"))
+        return None
+    return v
+
+
+def _aliases(row: RawRow, errors: list[RowError]) -> list[str]:
+    """A list (JSON/YAML) keeps each item whole; a string is split on ';' in every format."""
+    raw = row.values.get("aliases")
+    if raw is None:
+        return []
+    items = raw if isinstance(raw, list) else [a.strip() for a in raw.split(";")]
+    aliases: list[str] = []
+    for i, a in enumerate(items, 1):
+        if not a:
+            if isinstance(raw, list):
+                errors.append(RowError(row.path, row.line, "aliases", f"alias {i} of the list is empty"))
+            continue
+        if len(a) > MAX_NAME:
+            errors.append(RowError(row.path, row.line, "aliases", f"longer than {MAX_NAME} characters"))
+        elif a not in aliases:
+            aliases.append(a)
+    return aliases
+
+
+def _money(row: RawRow, col: str, errors: list[RowError]) -> int | float | None:
+    v = _str(row, col, errors)
+    if v is None:
+        return None
+    try:
+        return parse_money(v)
+    except ValueError as e:
+        errors.append(RowError(row.path, row.line, col, str(e)))
+        return None
+
+
 def _entity(row: RawRow, errors: list[RowError]) -> dict[str, Any] | None:
+    if not _characters_ok(row, errors):
+        return None
     n = len(errors)
     eid = _id(row, "entity_id", errors)
-    name = row.values.get("name")
-    if name is None:
-        errors.append(RowError(row.path, row.line, "name", "is required"))
-    elif (problem := _text_ok(name, MAX_NAME)) is not None:
-        errors.append(RowError(row.path, row.line, "name", problem))
+    name = _name(row, "name", errors, "")
     kind = _choice(row, "kind", ENTITY_KINDS, errors)
-    aliases: list[str] = []
-    raw_aliases = row.values.get("aliases")
-    if raw_aliases:
-        for a in raw_aliases.split(";"):
-            a = a.strip()
-            if not a:
-                continue
-            if (problem := _text_ok(a, MAX_NAME)) is not None:
-                errors.append(RowError(row.path, row.line, "aliases", problem))
-            elif a not in aliases:
-                aliases.append(a)
-    country = row.values.get("country")
+    aliases = _aliases(row, errors)
+    _str(row, "parent", errors)
+    country = _str(row, "country", errors)
     if country is not None:
         country = country.upper()
-        if not _COUNTRY_RE.match(country):
+        if country not in COUNTRY_CODES:
             errors.append(RowError(row.path, row.line, "country",
-                                   f"{country[:20]!r} is not a two-letter ISO country code"))
-    money: dict[str, Any] = {}
-    for col in FINANCIAL_FIELDS:
-        v = row.values.get(col)
-        money[col] = None
-        if v is not None:
-            try:
-                money[col] = parse_money(v)
-            except ValueError as e:
-                errors.append(RowError(row.path, row.line, col, str(e)))
+                                   f"{country[:20]!r} is not a two-letter ISO 3166-1 country code"))
+    money = {col: _money(row, col, errors) for col in FINANCIAL_FIELDS}
     source = _url(row, "source_url", errors, required=False)
     if len(errors) > n or eid is None or name is None:
         return None
@@ -313,35 +654,35 @@ def _entity(row: RawRow, errors: list[RowError]) -> dict[str, Any] | None:
             "source_url": source}
 
 
-def _deal(row: RawRow, errors: list[RowError]) -> dict[str, Any] | None:
-    n = len(errors)
-    did = _id(row, "deal_id", errors)
-    date = row.values.get("date")
-    day = date_from = None
+def _date(row: RawRow, errors: list[RowError]) -> tuple[str | None, int | None, str | None]:
+    date = _str(row, "date", errors)
     if date is None:
         errors.append(RowError(row.path, row.line, "date", "is required: YYYY-MM-DD, YYYY-MM or YYYY"))
-    else:
-        try:
-            first, _ = date_bounds(date)
-            day, date_from = (first - _EPOCH).days, first.isoformat()
-        except ValueError as e:
-            errors.append(RowError(row.path, row.line, "date", str(e)))
-    parties = {}
-    for side in ("payer", "payee"):
-        v = row.values.get(side)
-        if v is None:
-            errors.append(RowError(row.path, row.line, side, "is required (entity id, name or alias)"))
-        elif (problem := _text_ok(v, MAX_NAME)) is not None:
-            errors.append(RowError(row.path, row.line, side, problem))
-        parties[side] = v
+        return None, None, None
+    if not _DATE_RE.fullmatch(date):
+        hint = ": write digits as ASCII 0-9" if any(c.isdigit() and not c.isascii() for c in date) else ""
+        errors.append(RowError(row.path, row.line, "date",
+                               f"{date[:40]!r} is not a date{hint}; use YYYY-MM-DD, YYYY-MM or YYYY"))
+        return None, None, None
+    try:
+        first, _ = date_bounds(date)
+    except ValueError as e:
+        errors.append(RowError(row.path, row.line, "date", str(e)))
+        return None, None, None
+    return date, (first - _EPOCH).days, first.isoformat()
+
+
+def _deal(row: RawRow, errors: list[RowError]) -> dict[str, Any] | None:
+    if not _characters_ok(row, errors):
+        return None
+    n = len(errors)
+    did = _id(row, "deal_id", errors)
+    date, day, date_from = _date(row, errors)
+    parties = {side: _name(row, side, errors, " (entity id, name or alias)")
+               for side in ("payer", "payee")}
     dtype = _choice(row, "type", DEAL_TYPES, errors)
-    amount = None
-    raw_amount = row.values.get("amount_usd")
-    if raw_amount is not None:
-        try:
-            amount = parse_money(raw_amount)
-        except ValueError as e:
-            errors.append(RowError(row.path, row.line, "amount_usd", str(e)))
+    raw_amount = _str(row, "amount_usd", errors)
+    amount = _money(row, "amount_usd", errors)
     qualifier = _choice(row, "amount_qualifier", AMOUNT_QUALIFIERS, errors, required=False)
     if raw_amount is None and qualifier not in (None, "undisclosed"):
         errors.append(RowError(row.path, row.line, "amount_qualifier",
@@ -352,9 +693,11 @@ def _deal(row: RawRow, errors: list[RowError]) -> dict[str, Any] | None:
     if qualifier is None:
         qualifier = "undisclosed" if raw_amount is None else "exact"
     status = _choice(row, "status", DEAL_STATUSES, errors)
-    description = row.values.get("description")
-    if description is not None and (problem := _text_ok(description, MAX_TEXT)) is not None:
-        errors.append(RowError(row.path, row.line, "description", problem))
+    description = _str(row, "description", errors)
+    if description is not None:
+        description = description.replace("\r\n", "\n")
+        if len(description) > MAX_TEXT:
+            errors.append(RowError(row.path, row.line, "description", f"longer than {MAX_TEXT} characters"))
     source = _url(row, "source_url", errors, required=True)
     confidence = _choice(row, "confidence", CONFIDENCES, errors)
     if len(errors) > n or did is None:

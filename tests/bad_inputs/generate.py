@@ -19,6 +19,31 @@ U = "https://example.com/s"
 OK1 = f"D1,2024-01-15,Alpha,Beta,loan,100,exact,signed,fine,{U},high\n"
 
 
+def _deal_obj(**kw: str) -> dict[str, str]:
+    row = {"deal_id": "D2", "date": "2024-02-01", "payer": "Alpha", "payee": "Beta",
+           "type": "loan", "amount_usd": "5", "amount_qualifier": "exact", "status": "signed",
+           "description": "x", "source_url": U, "confidence": "high"}
+    row.update(kw)
+    return row
+
+
+def _json_deals(**kw: str) -> str:
+    """A JSON list: a good row on lines 2, the row with kw on line 3."""
+    return ("[\n " + json.dumps(_deal_obj(deal_id="D1")) + ",\n " + json.dumps(_deal_obj(**kw))
+            + "\n]\n")
+
+
+def _yaml_deals(extra: str = "", **kw: str) -> str:
+    """A YAML deals list with one row on lines 2-10, its values (YAML scalars as
+    written) overridden by kw, and the line extra added as line 11."""
+    row = {"deal_id": "D1", "date": "'2024'", "payer": "Alpha", "payee": "Beta", "type": "loan",
+           "amount_usd": "5", "status": "signed", "source_url": U, "confidence": "high"}
+    row.update(kw)
+    lines = [f"    {k}: {v}" for k, v in row.items()]
+    lines[0] = "  - " + lines[0].lstrip()
+    return "deals:\n" + "\n".join(lines + ([f"    {extra}"] if extra else [])) + "\n"
+
+
 def deal(**kw: str) -> str:
     row = {"deal_id": "D2", "date": "2024-02-01", "payer": "Alpha", "payee": "Beta",
            "type": "loan", "amount_usd": "5", "amount_qualifier": "exact", "status": "signed",
@@ -69,7 +94,7 @@ CASES: dict[str, tuple[str | bytes, int | None, str | None, str]] = {
     "deal_id_spaces.csv": (D + OK1 + deal(deal_id='"D 2"'), 3, "deal_id", "not a valid id"),
     "deal_id_quote.csv": (D + OK1 + deal(deal_id="D2'--"), 3, "deal_id", "not a valid id"),
     "deal_id_duplicate_different.csv": (D + OK1 + deal(deal_id="D1"), 3, "deal_id", "already defined"),
-    "control_chars_in_name.csv": (D + OK1 + deal(payer="Al\x07pha"), 3, "payer", "control characters"),
+    "control_chars_in_name.csv": (D + OK1 + deal(payer="Al\x07pha"), 3, "payer", "control character U+0007"),
     # structure
     "too_few_fields.csv": (D + OK1 + "D2,2024,Alpha,Beta,loan\n", 3, None, "has 5 fields"),
     "too_many_fields.csv": (D + OK1 + OK1.strip() + ",extra\n", 3, None, "has 12 fields"),
@@ -96,7 +121,7 @@ CASES: dict[str, tuple[str | bytes, int | None, str | None, str]] = {
     "entity_parent_self.csv": (E + "e1,Alpha,spv,,e1,US,,,,,\n", 2, "parent", "its own parent"),
     "entity_parent_cycle.csv": (E + "e1,Alpha,spv,,e2,US,,,,,\ne2,Beta,spv,,e1,US,,,,,\n", 2, "parent",
                                 "cycle"),
-    "entity_alias_clash.csv": (E + "e1,Alpha,bank,Gamma,,,,,,,\ne2,Gamma,bank,,,,,,,,\n", 3, "aliases",
+    "entity_alias_clash.csv": (E + "e1,Alpha,bank,Gamma,,,,,,,\ne2,Gamma,bank,,,,,,,,\n", 3, "name",
                                "already names entity"),
     "entity_duplicate_id.csv": (E + "e1,Alpha,bank,,,,,,,,\ne1,Alpha2,bank,,,,,,,,\n", 3, "entity_id",
                                 "already defined"),
@@ -134,6 +159,95 @@ CASES: dict[str, tuple[str | bytes, int | None, str | None, str]] = {
                            + "\n    confidence: high\n", 2, "date", "no day 31"),
     "yaml_python_tag.yaml": ("- !!python/object/apply:os.system ['echo pwned']\n", 1, None,
                               "must be a YAML object"),
+    # characters no field may hold (item 2): every field, every format
+    "source_url_nul.json": (_json_deals(source_url=U + "\x00"), 3, "source_url", "control character U+0000"),
+    "source_url_nul.yaml": (_yaml_deals(source_url='"' + U + '\\0"'), 2, "source_url",
+                            "control character U+0000"),
+    "type_nul.json": (_json_deals(type="loan\x00"), 3, "type", "control character U+0000"),
+    "date_escape.json": (_json_deals(date="2024\x1b[2J"), 3, "date", "control character U+001B"),
+    "confidence_del.json": (_json_deals(confidence="high\x7f"), 3, "confidence", "control character U+007F"),
+    "payer_c1_nel.csv": (D + OK1 + deal(payer="Alpha\x85"), 3, "payer", "U+0085"),
+    "payer_unit_separator.csv": (D + OK1 + deal(payer="Alpha\x1f"), 3, "payer", "U+001F"),
+    "payer_bidi_override.csv": (D + OK1 + deal(payer="Alpha\u202eateB"), 3, "payer",
+                                "bidirectional control U+202E"),
+    "payee_bidi_isolate.csv": (D + OK1 + deal(payee="Be\u2066ta"), 3, "payee", "bidirectional control U+2066"),
+    "payee_lrm.csv": (D + OK1 + deal(payee="Beta\u200e"), 3, "payee", "bidirectional control U+200E"),
+    "payee_arabic_letter_mark.csv": (D + OK1 + deal(payee="Be\u061cta"), 3, "payee", "U+061C"),
+    "payer_newline.csv": (D + OK1 + deal(payer='"Al\npha"'), 3, "payer", "line break"),
+    "payer_tab.csv": (D + OK1 + deal(payer="Al\tpha"), 3, "payer", "tab"),
+    "payer_line_separator.json": (_json_deals(payer="Al\u2028pha"), 3, "payer", "line break (U+2028"),
+    "payer_surrogate.json": (_json_deals(payer="Al\ud800pha"), 3, "payer", "unpaired surrogate"),
+    "description_escape.csv": (D + OK1 + deal(description="ok\x1b]0;pwned\x07"), 3, "description",
+                               "control character U+001B"),
+    "description_lone_cr.json": (_json_deals(description="a\rb"), 3, "description", "carriage return"),
+    "deal_id_bidi.json": (_json_deals(deal_id="D\u202e2"), 3, "deal_id", "bidirectional control"),
+    "entity_name_newline.json": ('[{"entity_id": "e1", "name": "Open\\nAI", "kind": "ai_lab"}]', 1, "name",
+                                 "line break"),
+    "entity_alias_bidi.yaml": ("- entity_id: e1\n  name: Alpha\n  kind: bank\n  aliases: [Al, \"A\\u202eB\"]\n",
+                               1, "aliases", "bidirectional control"),
+    "entity_country_control.json": ('[{"entity_id": "e1", "name": "A", "kind": "bank", "country": "U\\u0000S"}]',
+                                    1, "country", "control character"),
+    "entity_kind_tab.json": ('[{"entity_id": "e1", "name": "A", "kind": "ba\\tnk"}]', 1, "kind", "tab"),
+    "entity_parent_nul.json": ('[{"entity_id": "e1", "name": "A", "kind": "bank", "parent": "e\\u00002"}]',
+                               1, "parent", "control character"),
+    "entity_revenue_c1.json": ('[{"entity_id": "e1", "name": "A", "kind": "bank", "revenue_usd": "5\\u009b"}]',
+                               1, "revenue_usd", "control character U+009B"),
+    # a new name's id must not take another entity's name (item 9)
+    "auto_entity_takes_alias.json": (json.dumps({
+        "entities": [{"entity_id": "xai", "name": "xAI", "kind": "ai_lab", "aliases": ["x-ai"]},
+                     {"entity_id": "nvidia", "name": "Nvidia", "kind": "chipmaker"}],
+        "deals": [_deal_obj(payer="X AI", payee="Nvidia")]}, indent=1), 18, "payer",
+        "the id it would get, 'x-ai', already names entity 'xai'"),
+    "auto_entity_takes_auto_id.csv": (D + OK1 + deal(payer="Alpha.", payee="Gamma"), 3, "payer",
+                                      "already names entity 'alpha'"),
+    # a key twice in one row (item 10)
+    "json_duplicate_key.json": ('[{"deal_id": "D1", "date": "2024", "payer": "a", "payee": "b",\n'
+                                ' "type": "loan", "amount_usd": 5000000000, "status": "signed",\n'
+                                ' "amount_usd": 1, "source_url": "' + U + '", "confidence": "high"}]',
+                                3, "amount_usd", "appears twice"),
+    "json_duplicate_section.json": ('{"deals": [' + json.dumps(_deal_obj()) + '],\n "deals": ['
+                                    + json.dumps(_deal_obj(deal_id="D3")) + ']}', 2, "deals", "appears twice"),
+    "yaml_duplicate_key.yaml": (_yaml_deals("payee: Gamma"), 11, "payee", "appears twice"),
+    "yaml_duplicate_section.yaml": ("deals: []\ndeals: []\n", 2, "deals", "appears twice"),
+    # ids are case-insensitive (item 11)
+    "deal_id_case_twin.csv": (D + OK1 + deal(deal_id="d1", amount_usd="100"), 3, "deal_id",
+                              "differ only in case"),
+    "entity_id_case_twin.csv": (E + "e1,Alpha,bank,,,,,,,,\nE1,Beta,bank,,,,,,,,\n", 3, "entity_id",
+                                "differ only in case"),
+    # look-alike names (item 12)
+    "lookalike_cyrillic.json": (json.dumps({
+        "entities": [{"entity_id": "nvidia", "name": "Nvidia", "kind": "chipmaker"},
+                     {"entity_id": "openai", "name": "OpenAI", "kind": "ai_lab"}],
+        "deals": [_deal_obj(payer="Nv\u0456dia", payee="OpenAI")]}, indent=1), 15, "payer",
+        "looks like 'Nvidia' (entity 'nvidia')"),
+    "lookalike_cyrillic_e.csv": (D + OK1 + deal(payer="Alpha", payee="B\u0435ta"), 3, "payee",
+                                           "looks like 'Beta'"),
+    # lenient parsing the README rules out (item 13)
+    "amount_underscore.csv": (D + OK1 + deal(amount_usd="10_00"), 3, "amount_usd", "'_' separators"),
+    "amount_arabic_indic_digits.csv": (D + OK1 + deal(amount_usd="\u0661\u0660\u0660"), 3, "amount_usd",
+                                       "ASCII 0-9"),
+    "amount_fullwidth_digits.csv": (D + OK1 + deal(amount_usd="\uff11\uff10\uff10"), 3, "amount_usd",
+                                    "ASCII 0-9"),
+    "amount_plus_sign.csv": (D + OK1 + deal(amount_usd="+5"), 3, "amount_usd", "not a number"),
+    "amount_underscore.json": (_json_deals(amount_usd="1_000"), 3, "amount_usd", "'_' separators"),
+    "amount_underscore.yaml": (_yaml_deals(amount_usd="1_000"), 2, "amount_usd", "'_' separators"),
+    "date_arabic_indic_digits.csv": (D + OK1 + deal(date="\u0662\u0660\u0662\u0664"), 3, "date", "ASCII 0-9"),
+    "date_fullwidth_digits.csv": (D + OK1 + deal(date="\uff12\uff10\uff12\uff14-01"), 3, "date", "ASCII 0-9"),
+    "entity_revenue_underscore.csv": (E + "e1,Alpha,bank,,,US,1_000,,,,\n", 2, "revenue_usd", "'_' separators"),
+    "entity_country_zz.csv": (E + "e1,Alpha,bank,,,ZZ,,,,,\n", 2, "country", "ISO 3166-1"),
+    "entity_country_uk.csv": (E + "e1,Alpha,bank,,,UK,,,,,\n", 2, "country", "ISO 3166-1"),
+    "header_only.csv": (D, None, None, "no rows"),
+    "header_and_blank_lines.csv": (E + "\n,,,,,,,,,,\n\n", None, None, "no rows"),
+    "json_empty_sections.json": ('{"entities": [], "deals": []}', None, None, "no rows"),
+    "yaml_empty_list.yaml": ("deals: []\n", None, None, "no rows"),
+    "json_empty_list.json": ("[]", None, None, "no rows"),
+    "json_alias_list_not_strings.json": ('[{"entity_id": "e1", "name": "A", "kind": "bank", "aliases": ["x", ["y"]]}]',
+                                         1, "aliases", "list of strings"),
+    "json_alias_list_empty_item.json": ('[{"entity_id": "e1", "name": "A", "kind": "bank", "aliases": ["x", " "]}]',
+                                        1, "aliases", "alias 2 of the list is empty"),
+    "json_huge_integer.json": ('[{"deal_id": "D1", "date": "2024", "payer": "a", "payee": "b", "type": "loan", '
+                               '"amount_usd": ' + "9" * 5000 + ', "status": "signed", "source_url": "' + U
+                               + '", "confidence": "high"}]', 1, "amount_usd", "10^15"),
     # other
     "unknown_suffix.txt": ("deal_id\n", None, None, "unknown file type"),
 }
