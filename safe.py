@@ -173,22 +173,22 @@ def check_target(path: Path | str, what: str = "--out") -> Path:
     return p
 
 
-def check_folder(path: Path | str, what: str = "--out") -> Path:
+def check_folder(path: Path | str, what: str = "--out", doing: str = "write into") -> Path:
     """``path`` if circfin may write files into it: it does not exist or is a folder
-    (a symlink to a folder is followed)."""
+    (a symlink to a folder is followed). The error says "cannot {doing} {path}: why"."""
     p = Path(path)
     try:
         st = os.stat(p)
     except FileNotFoundError:
         return p
     except NotADirectoryError:
-        raise InputError(f"cannot write into {visible(p)}: a part of the path is not a folder; "
+        raise InputError(f"cannot {doing} {visible(p)}: a part of the path is not a folder; "
                          f"choose another {what}") from None
     except OSError as e:
-        raise InputError(f"cannot write into {visible(p)}: {e.strerror or e}; "
+        raise InputError(f"cannot {doing} {visible(p)}: {e.strerror or e}; "
                          f"choose another {what}") from None
     if not stat.S_ISDIR(st.st_mode):
-        raise InputError(f"cannot write into {visible(p)}: it is {_kind(st.st_mode)}, not a folder; "
+        raise InputError(f"cannot {doing} {visible(p)}: it is {_kind(st.st_mode)}, not a folder; "
                          f"choose another {what}")
     return p
 

@@ -24,6 +24,7 @@ from rich.text import Text
 from ..errors import CircfinError, InputError
 from ..graph.store import GraphStore, open_store, redact
 from ..safe import json_safe, visible
+from . import checks
 from .console import SafeConsole
 from .options import Engine
 from .options import TableJson as Fmt2
@@ -67,7 +68,7 @@ def _main(
         show_default=False)] = None,
     home: Annotated[Optional[Path], typer.Option(
         "--home", envvar="CIRCFIN_HOME", help="Where the embedded database keeps its files.",
-        show_default=False)] = None,
+        show_default=False, callback=checks.home_dir)] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     state.store_spec = store
@@ -142,7 +143,7 @@ def ingest(
         _write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return
     for w in report.warnings:
-        err.print(Text.assemble(("warning", "yellow"), ": ", visible(w)))
+        err.print(Text.assemble(("warning", "yellow"), ": ", visible(w)), soft_wrap=True)
     d = report.to_dict()
     verb = "would write" if dry_run else "wrote"
     out.print(f"{verb}: entities {d['entities']['new']} new, {d['entities']['updated']} updated, "
@@ -203,13 +204,14 @@ def loops(
         show_default=False)] = None,
     min_amount: Annotated[Optional[float], typer.Option(
         "--min-amount", help="A deal counts only if its disclosed amount is at least this (USD).",
-        show_default=False)] = None,
+        show_default=False, callback=checks.finite("--min-amount"))] = None,
     since: Annotated[Optional[str], typer.Option(help="Deals dated on or after (YYYY[-MM[-DD]]).",
                                                  show_default=False)] = None,
     until: Annotated[Optional[str], typer.Option(help="Deals dated on or before (YYYY[-MM[-DD]]).",
                                                  show_default=False)] = None,
     within: Annotated[Optional[int], typer.Option(
-        help="Some choice of one deal per leg lies within this many days.", show_default=False)] = None,
+        help="Some choice of one deal per leg lies within this many days.", show_default=False,
+        callback=checks.int_range("--within", 0, checks.MAX_DAYS, " of days"))] = None,
     ordered: Annotated[bool, typer.Option("--ordered", help="Time-respecting loops only.")] = False,
     rollup: Annotated[bool, typer.Option("--rollup", help="Fold SPVs, JVs and subsidiaries into their parent.")] = False,
     sort: Annotated[Sort, typer.Option(help="length, amount (bottleneck) or date (latest).")] = Sort.length,
@@ -266,7 +268,8 @@ _STATUS_HELP = "Deal statuses that count; 'all' for all. Default: all but cancel
 @app.command()
 def concentration(
     direction: Annotated[str, typer.Option(help="in (who pays it), out (whom it pays) or both.")] = "both",
-    limit: Annotated[Optional[int], typer.Option(help="Show at most this many rows.", show_default=False)] = 20,
+    limit: Annotated[Optional[int], typer.Option(help="Show at most this many rows.", show_default=False,
+                                                 callback=checks.int_range("--limit", 0))] = 20,
     status: Annotated[Optional[list[str]], typer.Option("--status", help=_STATUS_HELP, show_default=False)] = None,
     fmt: Annotated[Fmt2, typer.Option("--format", help="table or json.")] = Fmt2.table,
 ) -> None:
@@ -302,7 +305,8 @@ def concentration(
 
 @app.command()
 def hubs(
-    limit: Annotated[Optional[int], typer.Option(help="Show at most this many.", show_default=False)] = 20,
+    limit: Annotated[Optional[int], typer.Option(help="Show at most this many.", show_default=False,
+                                                 callback=checks.int_range("--limit", 0))] = 20,
     status: Annotated[Optional[list[str]], typer.Option("--status", help=_STATUS_HELP, show_default=False)] = None,
     fmt: Annotated[Fmt2, typer.Option("--format", help="table or json.")] = Fmt2.table,
 ) -> None:
@@ -367,6 +371,9 @@ def export(
         raise InputError(f"--format must be {' or '.join(FORMATS)}")
     if not 2 <= max_len <= 12:
         raise InputError("--max-len must be between 2 and 12")
+    from ..safe import check_target
+
+    check_target(out_path)  # a symlink, device or folder is refused before any work
     with _store() as store:
         graph = to_networkx(snapshot(store), status=_statuses_opt(status), max_len=max_len)
     write_graph(graph, out_path, fmt)
@@ -479,7 +486,7 @@ def main() -> None:
         if debug:
             raise
         err.print(f"[red]{type(e).__name__}[/]: ", end="", markup=True)
-        err.print(str(e), markup=False, highlight=False)
+        err.print(visible(str(e), keep="\n"), soft_wrap=True)  # data: no markup, no escapes; unwrapped
         sys.exit(1)
     except (typer.Exit, SystemExit) as e:
         code = getattr(e, "exit_code", getattr(e, "code", 0))
@@ -497,7 +504,7 @@ def main() -> None:
         if debug:
             raise
         err.print(f"[red]internal error[/]: {type(e).__name__}: ", end="", markup=True)
-        err.print(str(e), markup=False, highlight=False)
+        err.print(visible(str(e), keep="\n"), soft_wrap=True)  # data: no markup, no escapes; unwrapped
         err.print("run again with --debug for the traceback, and please report it", style="dim")
         sys.exit(2)
 

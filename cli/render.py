@@ -1,10 +1,13 @@
-"""How results look: rich tables for people, JSON and CSV for programs."""
+"""How results look: rich tables for people, JSON and CSV for programs.
+
+Data is never markup, a formula or a terminal escape: table cells are rich Text with
+control and bidi characters shown as escapes (circfin.safe.visible), CSV cells that
+would start a spreadsheet formula get a leading ``'`` (circfin.safe.csv_text), and
+JSON keeps every character, as JSON escapes where a terminal would act on it.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +16,7 @@ from rich.text import Text
 
 from ..graph.model import Loop
 from ..display import money
+from ..safe import csv_text, json_dumps, visible
 
 __all__ = ["loops_csv", "loops_json", "loops_table", "money"]
 
@@ -24,7 +28,7 @@ def _path(loop: Loop) -> Text:
     for name in (*loop.entities, loop.entities[0]):
         if t:
             t.append(" → ", style="dim")
-        t.append(name)  # a Text part: data is never parsed as rich markup
+        t.append(visible(name))  # a Text part: never parsed as rich markup; escapes shown
     return t
 
 
@@ -41,31 +45,30 @@ def loops_table(loops: Sequence[Loop], *, title: str | None = None) -> Table:
         for leg in lp.legs:
             if legs:
                 legs.append("\n")
-            legs.append(f"{leg.payer} → {leg.payee}: ", style="dim")
-            legs.append(", ".join(leg.deal_ids))
+            legs.append(f"{visible(leg.payer)} → {visible(leg.payee)}: ", style="dim")
+            legs.append(visible(", ".join(leg.deal_ids)))
             legs.append(f": {money(leg.amount_usd)}")
         first, last = lp.date_span
         dates = f"{first or '?'} … {last or '?'}" if first != last else (first or "?")
-        table.add_row(str(i), _path(lp), legs, money(lp.bottleneck_usd), dates,
-                      Text(", ".join(lp.types)))
+        table.add_row(str(i), _path(lp), legs, money(lp.bottleneck_usd), Text(visible(dates)),
+                      Text(visible(", ".join(lp.types))))
     return table
 
 
 def loops_json(loops: Sequence[Loop], **extra: Any) -> str:
-    return json.dumps([lp.to_dict() for lp in loops], indent=2, ensure_ascii=False)
+    return json_dumps([lp.to_dict() for lp in loops], indent=2)  # C1/bidi as \u escapes
 
 
 def loops_csv(loops: Sequence[Loop]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["key", "length", "entities", "deal_ids", "bottleneck_usd", "first_date",
-                "last_date", "types"])
+    """CSV for spreadsheets: text cells never start a formula (see circfin.safe.csv_cell)."""
+    rows = []
     for lp in loops:
         first, last = lp.date_span
-        w.writerow([lp.key, lp.length, " > ".join(lp.entities), ";".join(lp.deal_ids),
-                    "" if lp.bottleneck_usd is None else lp.bottleneck_usd, first or "",
-                    last or "", ";".join(lp.types)])
-    return buf.getvalue()
+        rows.append([lp.key, lp.length, " > ".join(lp.entities), ";".join(lp.deal_ids),
+                     "" if lp.bottleneck_usd is None else lp.bottleneck_usd, first or "",
+                     last or "", ";".join(lp.types)])
+    return csv_text(["key", "length", "entities", "deal_ids", "bottleneck_usd", "first_date",
+                     "last_date", "types"], rows)
 
 
 def records_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]], *,
@@ -90,5 +93,5 @@ def records_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, s
                 cells.append(", ".join(map(str, v)))
             else:
                 cells.append("" if v is None else str(v))
-        table.add_row(*(Text(c) for c in cells))
+        table.add_row(*(Text(visible(c)) for c in cells))
     return table

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Optional
@@ -61,6 +59,12 @@ def report(
         "--no-record", help="Write the files but record nothing in the graph (a preview).")] = False,
     engine: Annotated[Engine, typer.Option(help="memory, cypher, or auto.")] = Engine.auto,
     fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
+    time_budget: Annotated[float, typer.Option(
+        "--time-budget", help="Give up after this many seconds of loop search (a report needs every "
+                              "loop: nothing is written then); 0 for no limit.")] = 30.0,
+    max_loops: Annotated[int, typer.Option(
+        "--max-loops", help="Give up beyond this many loops (nothing is written then); 0 for no "
+                            "limit.")] = 100_000,
 ) -> None:
     """Report the loops that are new, grew, shrank or broke since the last report.
 
@@ -70,12 +74,15 @@ def report(
 
     Example: circfin report --out reports/ --since last --fail-on-new
     """
+    from ..graph.search import Budget
     from ..report.report import write_report
 
+    budget = Budget(time_budget=time_budget, max_loops=max_loops)
     statuses = cli._statuses_opt(status)
     with cli._store() as store, _progress(fmt) as progress:
         result = write_report(store, out_dir, since=since, max_len=max_len, status=statuses,
-                              engine=engine.value, top=top, record=not no_record, progress=progress)
+                              engine=engine.value, top=top, record=not no_record, progress=progress,
+                              budget=budget)
     if fmt == Fmt.json:
         cli._write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -121,6 +128,8 @@ def graph(
     status: Annotated[Optional[list[str]], typer.Option("--status", help=_STATUS_HELP, show_default=False)] = None,
     engine: Annotated[Engine, typer.Option(help="memory, cypher, or auto.")] = Engine.auto,
     fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
+    time_budget: Annotated[float, typer.Option("--time-budget", help=cli._TIME_BUDGET_HELP)] = 30.0,
+    max_loops: Annotated[int, typer.Option("--max-loops", help=cli._MAX_LOOPS_HELP)] = 100_000,
 ) -> None:
     """Write an interactive graph page: one HTML file that works offline.
 
@@ -128,27 +137,27 @@ def graph(
     """
     from ..errors import InputError
     from ..report.graph_page import graph_data, render_graph_page
+    from ..safe import atomic_write, check_target
 
+    from ..graph.search import Budget
+    from .budget import warn
+
+    budget = Budget(time_budget=time_budget, max_loops=max_loops)  # search and page together
+    check_target(out_file)  # a symlink, device or folder is refused before the search
     with cli._store() as store:
         data = graph_data(store, loop_key=loop, entity=entity, flag=flag, max_len=max_len,
-                          status=cli._statuses_opt(status), engine=engine.value)
+                          status=cli._statuses_opt(status), engine=engine.value, budget=budget)
     page = render_graph_page(data)
     target = out_file.parent if str(out_file.parent) else Path(".")
     try:
         target.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".circfin-graph-", suffix=".html", dir=target)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(page)
-            os.replace(tmp, out_file)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
     except OSError as e:
         raise InputError(f"cannot write {out_file}: {e.strerror or e}; choose another --out") from None
+    atomic_write(out_file, page)  # an unpredictable temp file beside it, renamed into place
     info = {"out": str(out_file), "bytes": len(page.encode("utf-8")), "entities": len(data["entities"]),
-            "deals": len(data["deals"]), "loops": data["loops_total"], "highlighted": data["highlight"]}
+            "deals": len(data["deals"]), "loops": data["loops_total"], "highlighted": data["highlight"],
+            **budget.to_dict()}
+    warn(cli.err, budget)
     if fmt == Fmt.json:
         cli._write(json.dumps(info, indent=2, ensure_ascii=False))
         return

@@ -16,6 +16,7 @@ from typing import Any
 import networkx as nx
 
 from ..errors import InputError
+from ..safe import atomic_write, visible
 from .search import DEFAULT_STATUSES, Snapshot
 
 __all__ = ["FORMATS", "to_networkx", "write_graph"]
@@ -28,13 +29,17 @@ _EDGE_FIELDS = ("type", "amount_usd", "amount_qualifier", "date", "status", "con
 
 
 def _clean(v: Any) -> Any:
-    """GraphML and GEXF take scalars only and no missing values."""
+    """GraphML and GEXF take scalars only and no missing values; XML takes no control
+    characters, and a label shown in Gephi should not reorder itself: text goes through
+    :func:`circfin.safe.visible`."""
     if v is None or (isinstance(v, float) and v != v):
         return None
     if isinstance(v, (list, tuple)):
-        return "; ".join(map(str, v))
+        return visible("; ".join(map(str, v)))
     if isinstance(v, float) and v.is_integer():
         return int(v)
+    if isinstance(v, str):
+        return visible(v)
     return v
 
 
@@ -56,13 +61,13 @@ def to_networkx(snap: Snapshot, *, status: Iterable[str] | None = DEFAULT_STATUS
     g = nx.MultiDiGraph()
     for e in snap.entities:
         attrs = {k: _clean(e.get(k)) for k in _NODE_FIELDS}
-        attrs["label"] = attrs.pop("name") or e["id"]
+        attrs["label"] = attrs.pop("name") or visible(e["id"])
         attrs["loops"] = on_entity[e["id"]]
         g.add_node(e["id"], **{k: v for k, v in attrs.items() if v is not None})
     for d in deals.to_dict("records"):
         attrs = {k: _clean(d.get(k)) for k in _EDGE_FIELDS}
         attrs["deal_type"] = attrs.pop("type")  # GEXF reserves an edge's "type" (directed or not)
-        attrs["deal_id"] = d["deal_id"]
+        attrs["deal_id"] = visible(d["deal_id"])
         attrs["loops"] = on_deal[d["deal_id"]]
         g.add_edge(d["payer"], d["payee"], key=d["deal_id"],
                    **{k: v for k, v in attrs.items() if v is not None})
@@ -70,17 +75,10 @@ def to_networkx(snap: Snapshot, *, status: Iterable[str] | None = DEFAULT_STATUS
 
 
 def write_graph(graph: nx.MultiDiGraph, path: Path | str, fmt: str) -> None:
-    """Write ``graph`` as GraphML or GEXF, atomically (a temp file renamed into place)."""
+    """Write ``graph`` as GraphML or GEXF, atomically: an unpredictable temp file in the
+    target's folder, renamed into place. A target that is not a regular file (a symlink,
+    a device, a folder) is refused (see :func:`circfin.safe.atomic_write`)."""
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; use {' or '.join(FORMATS)}")
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        if fmt == "graphml":
-            nx.write_graphml(graph, tmp, encoding="utf-8")
-        else:
-            nx.write_gexf(graph, tmp, encoding="utf-8")
-        tmp.replace(path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write {path}: {e.strerror}") from e
+    writer = nx.write_graphml if fmt == "graphml" else nx.write_gexf
+    atomic_write(Path(path), lambda f: writer(graph, f, encoding="utf-8"))

@@ -18,6 +18,7 @@ FalkorDB has no Neo4j Browser: the kit says so, and points at the graph page.
 from __future__ import annotations
 
 import html
+import io
 import re
 import zipfile
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ from ..errors import InputError
 from ..graph.analytics import FUNDING_TYPES, PURCHASE_TYPES
 from ..graph.model import DEAL_STATUSES
 from ..graph.store import FALKOR_SCHEMES, NEO4J_SCHEMES, redact
+from ..safe import atomic_write_many, check_folder, visible
 from .graph_page import KIND_COLOURS
 
 __all__ = ["BrowserKit", "PARAM_EXAMPLES", "browser_kit", "browser_url", "cypher_literal",
@@ -231,26 +233,23 @@ def browser_kit(out_dir: Path | str, store_spec: str | None = None) -> BrowserKi
     url, note = browser_url(store_spec)
     out = Path(out_dir)
     qs = read_only_queries()
+    favs = [(f"favorites/{q.name}.cypher", _favorite(q)) for q in qs]
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as z:
+        for rel, text in favs:
+            z.writestr(rel.split("/", 1)[1], text)
+    files: dict[Path, str | bytes] = {out / "circfin.grass": _grass()}
+    files.update((out / rel, text) for rel, text in favs)
+    files[out / "circfin-favorites.zip"] = zipped.getvalue()
+    files[out / "guide.html"] = _guide(qs, url)
+    files[out / "README.md"] = _readme(url, note)
+    # Refuse a symlink, device or folder where a file goes; write each file whole.
+    check_folder(out, "--out", doing="write the Browser kit into")
+    check_folder(out / "favorites", "--out", doing="write the Browser kit into")
     try:
         (out / "favorites").mkdir(parents=True, exist_ok=True)
-        written: list[Path] = []
-
-        def put(rel: str, text: str) -> None:
-            path = out / rel
-            path.write_text(text, encoding="utf-8")
-            written.append(path)
-
-        put("circfin.grass", _grass())
-        favs = [(f"favorites/{q.name}.cypher", _favorite(q)) for q in qs]
-        for rel, text in favs:
-            put(rel, text)
-        with zipfile.ZipFile(out / "circfin-favorites.zip", "w", zipfile.ZIP_DEFLATED) as z:
-            for rel, text in favs:
-                z.writestr(rel.split("/", 1)[1], text)
-        written.append(out / "circfin-favorites.zip")
-        put("guide.html", _guide(qs, url))
-        put("README.md", _readme(url, note))
     except OSError as e:
-        raise InputError(f"cannot write the Browser kit into {out}: {e.strerror or e}; "
+        raise InputError(f"cannot write the Browser kit into {visible(out)}: {e.strerror or e}; "
                          f"choose another --out") from None
+    written = atomic_write_many(files, "--out")
     return BrowserKit(url=url, out_dir=out, files=written, note=note)

@@ -7,7 +7,8 @@ clicking shows amounts, dates and source links; a panel filters by date
 range and deal type.
 
 Safety: the data travels as JSON inside ``<script type="application/json">``
-with ``<``, ``>``, ``&``, U+2028 and U+2029 escaped, and the page's script
+with ``<``, ``>``, ``&``, U+2028 and U+2029 escaped, control and bidi characters
+in its text shown as escapes (``\\x1b``, ``\\u202e``), and the page's script
 sets every text through ``textContent``. A Content-Security-Policy allows
 only the page's own scripts (by hash), so even markup that slipped in could
 not run. Only http(s) URLs become links.
@@ -33,6 +34,7 @@ from ..graph.model import DEAL_TYPES, ENTITY_KINDS, Loop
 from ..graph.search import DEFAULT_STATUSES, Snapshot, loops_from_store, resolve_entity, snapshot
 from ..graph.store import GraphStore
 from ..display import plain_number as _num
+from ..safe import json_safe, visible, visible_deep
 
 __all__ = ["KIND_COLOURS", "RISK_FLAGS", "TYPE_COLOURS", "build_graph_data", "checked_loops", "csp",
            "csp_hash", "graph_data", "graph_page", "loop_record", "page_policy", "render_graph_page",
@@ -59,7 +61,8 @@ def safe_url(url: Any) -> str | None:
     >>> safe_url("https://example.com/a?b=1"), safe_url("javascript:alert(1)")
     ('https://example.com/a?b=1', None)
     """
-    if not isinstance(url, str) or not url or any(c.isspace() or ord(c) < 32 for c in url):
+    if (not isinstance(url, str) or not url or any(c.isspace() for c in url)
+            or visible(url) != url):  # no control or bidi character: a link shows what it is
         return None
     try:
         parts = urlsplit(url)
@@ -72,9 +75,8 @@ def safe_url(url: Any) -> str | None:
 
 def _json_for_script(obj: Any) -> str:
     """JSON that cannot end a <script> element or be read as markup."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    text = json_safe(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 
@@ -257,8 +259,10 @@ def _flagged(store: GraphStore, loops: list[Loop], flag: str) -> list[Loop]:
 def graph_data(store: GraphStore, *, loop_key: str | None = None, entity: str | None = None,
                flag: str | None = None, max_len: int = 6,
                status: Iterable[str] | None = DEFAULT_STATUSES,
-               engine: str = "auto") -> dict[str, Any]:
-    """What :func:`graph_page` shows, as plain data."""
+               engine: str = "auto", budget: Any = None) -> dict[str, Any]:
+    """What :func:`graph_page` shows, as plain data. ``budget``: a
+    :class:`circfin.graph.search.Budget` (default: its default limits); when it
+    cuts the loops, ``selection["note"]`` says so."""
     chosen = [n for n, v in (("loop", loop_key), ("entity", entity), ("flag", flag)) if v]
     if len(chosen) > 1:
         raise InputError(f"choose one of --loop, --entity and --flag (got {', '.join(chosen)})")
@@ -270,14 +274,16 @@ def graph_data(store: GraphStore, *, loop_key: str | None = None, entity: str | 
         max_len = max(max_len, n)
     snap = snapshot(store)
     eid = resolve_entity(entity, snap.entities) if entity else None
-    loops, complete, note = loops_from_store(store, max_len=max_len, status=status, engine=engine)
+    loops, complete, note = loops_from_store(store, max_len=max_len, status=status, engine=engine,
+                                             budget=budget, snap=snap, reserve_per_loop=3e-4)
     loops = checked_loops(loops)
     names = snap.names
     if loop_key:
         hits = [lp for lp in loops if lp.key == loop_key]
         if not hits:
             raise InputError(f"no loop {loop_key!r} with the deals that count; "
-                             f"'circfin loops' lists the loop keys")
+                             f"'circfin loops' lists the loop keys"
+                             + ("" if complete else f" (the search was cut short: {note})"))
         highlight = [loop_key]
         label = " → ".join(hits[0].entities + hits[0].entities[:1])
         selection = {"kind": "loop", "value": loop_key, "label": label}
@@ -356,7 +362,8 @@ def render_graph_page(data: Mapping[str, Any]) -> str:
         "<section id=\"filters\"><h2>Filter</h2><div id=\"filters-body\"></div></section>\n",
         "<section id=\"legend\"><h2>Legend</h2><div id=\"legend-body\"></div></section>\n",
         "</aside></main>\n",
-        "<script type=\"application/json\" id=\"circfin-data\">", _json_for_script(dict(data)),
+        # Every string as people will see it: control and bidi characters shown escaped.
+        "<script type=\"application/json\" id=\"circfin-data\">", _json_for_script(visible_deep(dict(data))),
         "</script>\n",
         "<script>", _library(), "</script>\n",
         "<script>", _asset("graph_page.js"), "</script>\n",

@@ -17,34 +17,51 @@ from typing import Any
 
 from .graph_page import csp, csp_hash, page_policy, safe_url
 from ..display import money
+from ..safe import visible
 
 __all__ = ["md_escape", "money", "report_html", "report_markdown"]
 
-_MD_MARKUP = re.compile(r"([\\`*_\[\]|#~])")
+_MD_MARKUP = re.compile(r"([\\`*_\[\]|#~]|\$(?!\d))")
+# What a Markdown renderer may turn into a link by itself: GFM's extended autolinks
+# (http://, https://, www., e-mail addresses, mailto:, xmpp:) and linkify's bare
+# domains (evil.com, evil.io: its top-level domains and every two-letter one). A word
+# with any of them goes in a code span, which no renderer links; only the deal sources
+# we check (safe_url) become links.
+_LINKISH = re.compile(r"(?i)(://|www\.|@|mailto:|xmpp:|[a-z0-9-]\.(?:[a-z]{2}|biz|com|edu|gov|net|"
+                      r"org|pro|web|xxx|aero|asia|coop|info|museum|name|shop|рф)(?![a-z0-9-]))")
+_SPACES = "\n\t\r "
 
 
+def _md_word(word: str) -> str:
+    if _LINKISH.search(word):
+        return md_code(word)
+    return _MD_MARKUP.sub(r"\\\1", html.escape(word, quote=False))
 
 
 def md_escape(text: Any) -> str:
-    """Text safe inside Markdown: no HTML, no emphasis, no table breaks, one line.
+    """Text safe inside Markdown: no HTML, no emphasis, no table breaks, no links, no
+    terminal escapes or bidi controls (shown escaped), one line.
 
     >>> md_escape("<b>A|B</b> *x*")
     '&lt;b&gt;A\\\\|B&lt;/b&gt; \\\\*x\\\\*'
+    >>> print(md_escape("Evil https://evil.example \\u202eAcme"))
+    Evil `https://evil.example` \\\\u202eAcme
     """
-    t = html.escape("" if text is None else str(text), quote=False)
-    t = _MD_MARKUP.sub(r"\\\1", t)
-    return " ".join(t.split())
+    return " ".join(_md_word(w) for w in visible(text, keep=_SPACES).split())
 
 
 def md_code(text: Any) -> str:
-    """An inline code span: shown literally by Markdown, so only backticks (which would end
-    it), pipes (which would end a table cell) and line breaks need handling.
+    """An inline code span: shown literally by Markdown (never a link), so only backticks
+    (the fence grows past them), pipes (which would end a table cell) and line breaks need
+    handling; control and bidi characters are shown escaped.
 
-    >>> md_code("nvidia>openai>oracle")
-    '`nvidia>openai>oracle`'
+    >>> md_code("nvidia>openai>oracle"), md_code("a`b")
+    ('`nvidia>openai>oracle`', '``a`b``')
     """
-    t = " ".join(("" if text is None else str(text)).replace("`", "'").split())
-    return "`" + t.replace("|", "\\|") + "`"
+    t = " ".join(visible(text, keep=_SPACES).split()).replace("|", "\\|")
+    fence = "`" * (1 + max((len(m) for m in re.findall(r"`+", t)), default=0))
+    pad = " " if t[:1] == "`" or t[-1:] == "`" else ""
+    return f"{fence}{pad}{t}{pad}{fence}"
 
 
 def _md_url(url: Any) -> str | None:
@@ -230,7 +247,8 @@ iframe { width: 100%; height: 760px; border: 1px solid #dde1e8; }
 
 
 def _h(text: Any) -> str:
-    return html.escape("" if text is None else str(text), quote=True)
+    """Data as HTML text: escaped, with control and bidi characters shown as escapes."""
+    return html.escape(visible(text), quote=True)
 
 
 def _h_source(url: Any) -> str:
@@ -269,7 +287,7 @@ def report_html(data: Mapping[str, Any], graph_page_html: str) -> str:
          '<p class="muted">New loops are highlighted. Hover or click for deals, amounts, dates and '
          'sources; filter by date and deal type on the right. The same page is in graph.html.</p>',
          f'<iframe title="financing graph" sandbox="allow-scripts allow-popups '
-         f'allow-popups-to-escape-sandbox" srcdoc="{_h(graph_page_html)}"></iframe>',
+         f'allow-popups-to-escape-sandbox" srcdoc="{html.escape(graph_page_html, quote=True)}"></iframe>',
          f"<h2>New loops ({len(data['new_loops'])})</h2>"]
     if not data["new_loops"]:
         b.append("<p>No new loops.</p>")

@@ -13,8 +13,8 @@ database sees the same "new since last"::
     (:Loop)-[:THROUGH {payee, ids, amount_usd}]->(payer:Entity)   per leg: deal ids, total
     (:Loop)-[:HAS_DEAL]->(:Deal)                    for clicking through in Neo4j Browser
 
-A run is recorded only after its files are in place (written to a temporary
-folder inside ``out_dir``, then moved), in one atomic write. A run whose
+A run is recorded only after its files are in place (each written to an
+unpredictable temporary file inside ``out_dir``, then renamed), in one atomic write. A run whose
 files fail records nothing, so the next run reports the same news again.
 Two runs at the same moment on two machines may both take the same run
 number; the later write then defines "last".
@@ -38,10 +38,6 @@ report.json::
 from __future__ import annotations
 
 import datetime as _dt
-import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +50,7 @@ from ..graph.model import Loop, date_bounds
 from ..graph.search import DEFAULT_STATUSES, Snapshot, loops_from_store, snapshot
 from ..graph.store import GraphStore, Statement
 from ..display import plain_number as _num
+from ..safe import atomic_write_many, check_folder, check_target, json_dumps, visible
 from .graph_page import build_graph_data, checked_loops, loop_record, render_graph_page, safe_url
 
 __all__ = ["Rank", "ReportResult", "bottleneck_rank", "build_report", "last_run", "shock_function",
@@ -273,10 +270,11 @@ def _record_statements(loops: Sequence[Loop], run_id: int, at: str) -> list[Stat
     return statements
 
 
-def _publish(tmp: Path, out: Path, names: Sequence[str]) -> None:
-    """Move the finished files into place (a rename each: no half-written file is ever seen)."""
-    for name in names:
-        os.replace(tmp / name, out / name)
+def _publish(out: Path, texts: Mapping[str, str]) -> None:
+    """Write the files into ``out``: each first to an unpredictable temp file beside it, then,
+    once all are written, renamed into place (no half-written file is ever seen). A target
+    that is not a regular file (a symlink, a device, a folder) is refused."""
+    atomic_write_many({out / name: text for name, text in texts.items()}, "--out")
 
 
 # ---- the report ------------------------------------------------------------------------
@@ -284,8 +282,13 @@ def _publish(tmp: Path, out: Path, names: Sequence[str]) -> None:
 def build_report(store: GraphStore, *, since: str | None = None, now: _dt.datetime | None = None,
                  max_len: int = 6, status: Iterable[str] | None = DEFAULT_STATUSES,
                  engine: str = "auto", rank: Rank | None = None, top: int = 10,
-                 progress: Progress | None = None) -> tuple[dict[str, Any], list[Loop], Snapshot]:
-    """The report's data (report.json), the loops found, and the snapshot they came from."""
+                 progress: Progress | None = None,
+                 budget: Any = None) -> tuple[dict[str, Any], list[Loop], Snapshot]:
+    """The report's data (report.json), the loops found, and the snapshot they came from.
+
+    ``budget`` (:class:`circfin.graph.search.Budget`, default its default limits)
+    bounds the loop search; a report needs every loop (it records which are new
+    and which are gone), so a search it cuts is an InputError that says what was cut."""
     step = progress or (lambda _msg: None)
     since_day = _since_day(since)
     if top < 0:
@@ -300,10 +303,12 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
     prev = last_run(store)
     step("finding loops")
     snap = snapshot(store)
-    found, complete, note = loops_from_store(store, max_len=max_len, status=statuses, engine=engine)
+    # ~1 ms a loop after the search: ranking, flags, citing deals, the page, recording.
+    found, complete, note = loops_from_store(store, max_len=max_len, status=statuses, engine=engine,
+                                             budget=budget, snap=snap, reserve_per_loop=1e-3)
     if not complete:
-        raise InputError(f"the loop search stopped early ({note}); a report needs every loop: "
-                         f"lower --max-len")
+        raise InputError(f"no report written: the loop search {note}; a report needs every loop "
+                         f"(it records which are new and which are gone)")
     loops = sorted(checked_loops(found), key=lambda lp: (lp.length, lp.key))
     names = snap.names
     deals = {str(r["deal_id"]): r for r in snap.deals.to_dict("records")}
@@ -393,7 +398,7 @@ def write_report(store: GraphStore, out_dir: Path | str, *, since: str | None = 
                  now: _dt.datetime | None = None, max_len: int = 6,
                  status: Iterable[str] | None = DEFAULT_STATUSES, engine: str = "auto",
                  rank: Rank | None = None, top: int = 10, record: bool = True,
-                 progress: Progress | None = None) -> ReportResult:
+                 progress: Progress | None = None, budget: Any = None) -> ReportResult:
     """Write report.md, report.html, report.json (and graph.html) into ``out_dir``.
 
     ``since``: None or ``"last"`` reports what is new since the last recorded
@@ -405,35 +410,38 @@ def write_report(store: GraphStore, out_dir: Path | str, *, since: str | None = 
     """
     from .render import report_html, report_markdown
 
+    out = Path(out_dir)
+    # Before the search: a symlink, device or folder where a file goes is refused at once.
+    check_folder(out, "--out", doing="write the report into")
+    for name in FILES:
+        check_target(out / name, "--out")
     step = progress or (lambda _msg: None)
     data, loops, snap = build_report(store, since=since, now=now, max_len=max_len, status=status,
-                                     engine=engine, rank=rank, top=top, progress=progress)
+                                     engine=engine, rank=rank, top=top, progress=progress,
+                                     budget=budget)
     step("writing files")
     statuses = None if status is None else list(status)
     page = render_graph_page(build_graph_data(
         snap, loops, highlight=[lp["key"] for lp in data["new_loops"]], status=statuses,
         selection={"kind": "report", "value": None, "label": None},
         title=f"circfin report {data['run']}: new loops highlighted"))
-    out = Path(out_dir)
     try:
+        check_folder(out, "--out", doing="write the report into")
         out.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".circfin-report-", dir=out))
     except OSError as e:
-        raise InputError(f"cannot write the report into {out}: {e.strerror or e}; "
+        raise InputError(f"cannot write the report into {visible(out)}: {e.strerror or e}; "
                          f"choose another --out") from None
+    texts = {"report.json": json_dumps(data, indent=2) + "\n",
+             "report.md": report_markdown(data),
+             "report.html": report_html(data, page),
+             "graph.html": page}
     try:
-        texts = {"report.json": json.dumps(data, indent=2, ensure_ascii=False) + "\n",
-                 "report.md": report_markdown(data),
-                 "report.html": report_html(data, page),
-                 "graph.html": page}
-        for name in FILES:
-            (tmp / name).write_text(texts[name], encoding="utf-8")
-        _publish(tmp, out, FILES)
+        _publish(out, {name: texts[name] for name in FILES})
     except OSError as e:
-        raise InputError(f"cannot write the report into {out}: {e.strerror or e}; "
+        raise InputError(f"cannot write the report into {visible(out)}: {e.strerror or e}; "
                          f"nothing was recorded, so the next run reports the same news") from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    except InputError as e:
+        raise InputError(f"{e}; nothing was recorded, so the next run reports the same news") from None
     if record:
         step("recording the run")
         store.ensure_schema()
