@@ -172,6 +172,7 @@ def _norm_word(v: str) -> str:
 # Look-alike names: Unicode confusable skeletons (UTS #39)
 
 _PROTOTYPE: dict[str, str] | None = None
+_ASCII_PROTOTYPE: dict[int, str] = {}  # the same for ASCII characters, for str.translate
 
 
 def _prototypes() -> dict[str, str]:
@@ -229,6 +230,7 @@ def _prototypes() -> dict[str, str]:
     out = dict(single)
     for t, proto in multi.items():
         out[t] = "".join(single.get(c, c) for c in proto)
+    _ASCII_PROTOTYPE.update({ord(c): p for c, p in out.items() if c.isascii()})
     _PROTOTYPE = out
     return out
 
@@ -241,6 +243,8 @@ def skeleton(text: str) -> str:
     True
     """
     proto = _prototypes()
+    if text.isascii():  # the common case: no decomposition, no format characters
+        return unicodedata.normalize("NFD", text.translate(_ASCII_PROTOTYPE))
     s = unicodedata.normalize("NFD", text)
     s = "".join(proto.get(c, c) for c in s if unicodedata.category(c) != "Cf")
     return unicodedata.normalize("NFD", s)
@@ -525,8 +529,16 @@ def _keep_first(seen: dict[str, tuple[RawRow, dict[str, Any]]], key: str, row: R
 
 def _characters_ok(row: RawRow, errors: list[RowError]) -> bool:
     """Every field of the row is free of the characters no field may hold."""
+    values = row.values
+    # fast path: one search over all one-line fields, one over the free text
+    line = " ".join(v if isinstance(v, str) else " ".join(v)
+                    for k, v in values.items() if v is not None and k not in _MULTILINE)
+    if _BAD_IN_LINE.search(line) is None and not any(
+            isinstance(v := values.get(k), str) and _BAD_IN_TEXT.search(v.replace("\r\n", "\n"))
+            for k in _MULTILINE):
+        return True
     ok = True
-    for col, v in row.values.items():
+    for col, v in values.items():
         if v is None:
             continue
         multiline = col in _MULTILINE
