@@ -72,7 +72,7 @@ def visible(text: Any, keep: str = "") -> str:
     ('a\\\\tb\\\\nc', 'a\\nb', '')
     """
     t = "" if text is None else str(text)
-    if not _UNSAFE.search(t):
+    if t.isprintable() or not _UNSAFE.search(t):  # isprintable: fast, and False for all we escape
         return t
     return _UNSAFE.sub(lambda m: m.group() if m.group() in keep else _escape(m.group()), t)
 
@@ -107,7 +107,7 @@ def json_dumps(obj: Any, **kw: Any) -> str:
 
 # ---- CSV -----------------------------------------------------------------------------------
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset("=+-@\t\r")
 
 
 def csv_cell(v: Any) -> Any:
@@ -119,19 +119,19 @@ def csv_cell(v: Any) -> Any:
     """
     if not isinstance(v, str):
         return v
-    if v.startswith(_FORMULA_START):
+    if v[:1] in _FORMULA_FIRST:
         v = "'" + v
-    return visible(v)
+    return v if v.isprintable() else visible(v)
 
 
 def csv_text(header: Sequence[str] | None, rows: Iterable[Sequence[Any]]) -> str:
     """CSV text (``\\n`` line ends) with every cell through :func:`csv_cell`."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
+    cell = csv_cell
     if header is not None:
-        w.writerow([csv_cell(h) for h in header])
-    for row in rows:
-        w.writerow([csv_cell(c) for c in row])
+        w.writerow([cell(h) for h in header])
+    w.writerows([cell(c) for c in row] for row in rows)
     return buf.getvalue()
 
 

@@ -348,3 +348,16 @@ def test_entities_file_with_hostile_names_through_ingest(cli, tmp_path):
     proc = cli("report", "--out", str(tmp_path / "r"), "--no-record", check=True)
     md = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
     assert "`https://evil.example`" in md and "\\[bold\\]x\\[/\\]" in md
+
+
+def test_visible_escapes_exactly_the_unsafe_characters():
+    """visible()'s fast path (str.isprintable) never skips a character it must escape."""
+    unsafe = [chr(c) for c in range(0x110000) if safe._UNSAFE.match(chr(c))]
+    assert all(not ch.isprintable() for ch in unsafe)
+    assert {"\x1b", "\x9b", "\x7f", "\u202e", "\u2066", "\u200f", "\u061c", "\u2028"} <= set(unsafe)
+    for ch in unsafe:
+        out = safe.visible("a" + ch + "b")
+        assert out.isascii() and out.isprintable() and out.startswith("a\\") and out.endswith("b")
+    assert safe.visible("Nvidia Straße 株式会社 👍") == "Nvidia Straße 株式会社 👍"
+    text = safe.json_dumps({"n": "".join(unsafe)})
+    assert json.loads(text) == {"n": "".join(unsafe)} and not BAD_CHARS.search(text)
