@@ -51,6 +51,12 @@ class Sort(str, Enum):
     date = "date"
 
 
+# Every command that enumerates loops takes these (see cli/budget.py and graph.search.Budget).
+_TIME_BUDGET_HELP = ("Stop after this many seconds (search, scoring and output together) with what "
+                     "was found so far, and say what was cut; 0 for no limit.")
+_MAX_LOOPS_HELP = "Stop after this many loops, and say so; 0 for no limit."
+
+
 class _State:
     store_spec: str | None = None
     home: Path | None = None
@@ -127,6 +133,10 @@ def ingest(
         "--watch-loops", help="Also show the loops that the new deals close.")] = False,
     max_len: Annotated[int, typer.Option("--max-len", help="Longest loop to watch for.")] = 6,
     fmt: Annotated[Fmt2, typer.Option("--format", help="table or json.")] = Fmt2.table,
+    time_budget: Annotated[float, typer.Option(
+        "--time-budget", help="With --watch-loops: " + _TIME_BUDGET_HELP)] = 30.0,
+    max_loops: Annotated[int, typer.Option(
+        "--max-loops", help="With --watch-loops: " + _MAX_LOOPS_HELP)] = 100_000,
 ) -> None:
     """Load deals and entities; every row is checked before anything is written.
 
@@ -136,11 +146,18 @@ def ingest(
 
     if not 2 <= max_len <= 12:
         raise InputError("--max-len must be between 2 and 12")
+    from ..graph.search import Budget
+    from .budget import reserve_for, warn, write_loops
+
+    budget = Budget(time_budget=time_budget, max_loops=max_loops)  # bounds --watch-loops
+    watch = {"max_len": max_len, "budget": budget, "reserve_per_loop": reserve_for(fmt.value)}
     with _store() as store, _status(fmt.value, "reading") as progress:
         report = run_ingest(store, paths, dry_run=dry_run, progress=progress,
-                            watch_loops={"max_len": max_len} if watch_loops else None)
+                            watch_loops=watch if watch_loops else None)
     if fmt == Fmt2.json:
-        _write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        _write(json.dumps({**report.to_dict(), **(budget.to_dict() if watch_loops else {})},
+                          indent=2, ensure_ascii=False))
+        warn(err, budget)
         return
     for w in report.warnings:
         err.print(Text.assemble(("warning", "yellow"), ": ", visible(w)), soft_wrap=True)
@@ -151,13 +168,13 @@ def ingest(
               f"from deals; deals {d['deals']['new']} new, {d['deals']['updated']} updated, "
               f"{d['deals']['unchanged']} unchanged")
     if report.closed_loops is not None:
-        from .render import loops_table
-
-        if report.closed_loops:
-            out.print(loops_table(report.closed_loops, title=f"{len(report.closed_loops)} loop"
-                                  f"{'s' if len(report.closed_loops) != 1 else ''} closed by the new deals"))
+        n = len(report.closed_loops)
+        if n:
+            write_loops(report.closed_loops, "table", budget, out=out, err=err,
+                        title=f"{n} loop{'s' if n != 1 else ''} closed by the new deals")
         else:
             out.print("the new deals close no loop")
+            warn(err, budget)
 
 
 @app.command()
@@ -217,10 +234,8 @@ def loops(
     sort: Annotated[Sort, typer.Option(help="length, amount (bottleneck) or date (latest).")] = Sort.length,
     limit: Annotated[Optional[int], typer.Option(help="Show at most this many.", show_default=False)] = None,
     time_budget: Annotated[Optional[float], typer.Option(
-        "--time-budget", help="Stop after this many seconds with the loops found so far.",
-        show_default=False)] = None,
-    max_loops: Annotated[Optional[int], typer.Option(
-        "--max-loops", help="Stop after finding this many loops.", show_default=False)] = None,
+        "--time-budget", help=_TIME_BUDGET_HELP)] = 30.0,
+    max_loops: Annotated[Optional[int], typer.Option("--max-loops", help=_MAX_LOOPS_HELP)] = 100_000,
     engine: Annotated[Engine, typer.Option(help="memory (fast, in-process), cypher (in the database), or auto.")] = Engine.auto,
     fmt: Annotated[Fmt, typer.Option("--format", help="table, json or csv.")] = Fmt.table,
 ) -> None:
@@ -228,31 +243,22 @@ def loops(
 
     Example: circfin loops --max-len 4 --entity Nvidia --format json
     """
-    from ..graph.search import loops_from_store
+    from ..graph.search import NARROW_HINT, Budget, loops_from_store
+    from .budget import reserve_for, write_loops
 
+    budget = Budget(time_budget=time_budget, max_loops=max_loops, hint=NARROW_HINT)  # clock starts
     statuses = _statuses_opt(status)
     if limit is not None and limit < 0:
         raise InputError("--limit must be >= 0")
     with _store() as store, _status(fmt.value, f"searching loops of up to {max_len} entities"):
-        found, complete, note = loops_from_store(
+        found, _, _ = loops_from_store(
             store, engine=engine.value, max_len=max_len, min_len=min_len, entity=entity,
             types=_split(types), status=statuses, min_amount=min_amount, since=since, until=until,
             within=within, ordered=ordered, rollup=rollup, sort=sort.value, limit=limit,
-            time_budget=time_budget, max_loops=max_loops)
-    if not complete:
-        err.print(Text.assemble(("partial result", "yellow"), ": ", visible(note)))
-    from .render import loops_csv, loops_json, loops_table
-
-    if fmt == Fmt.json:
-        _write(loops_json(found))
-    elif fmt == Fmt.csv:
-        _write(loops_csv(found))
-    else:
-        if not found:
-            out.print("no loops found")
-            return
-        out.print(loops_table(found, title=f"{len(found)} circular-financing loop"
-                                           f"{'s' if len(found) != 1 else ''}"))
+            budget=budget, reserve_per_loop=reserve_for(fmt.value))
+    # Streamed loop by loop; a partial result says what was cut (stderr, and JSON fields).
+    write_loops(found, fmt.value, budget, out=out, err=err,
+                title=f"{len(found)} circular-financing loop{'s' if len(found) != 1 else ''}")
 
 
 def _statuses_opt(status: list[str] | None) -> list[str] | None:
