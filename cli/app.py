@@ -117,9 +117,10 @@ def _status(fmt: str, first: str) -> Iterator[Any]:
     if not _progress_enabled(fmt):
         yield None
         return
-    with err.status(first) as status:
+    # Text, not str: rich reads a str status as markup, and a stage names the file it reads.
+    with err.status(Text(visible(first))) as status:
         def progress(stage: str, done: int, total: int) -> None:
-            status.update(f"{stage} ({done}/{total})" if total > 1 else stage)
+            status.update(Text(visible(f"{stage} ({done}/{total})" if total > 1 else stage)))
 
         yield progress
 

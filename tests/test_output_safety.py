@@ -361,3 +361,46 @@ def test_visible_escapes_exactly_the_unsafe_characters():
     assert safe.visible("Nvidia Straße 株式会社 👍") == "Nvidia Straße 株式会社 👍"
     text = safe.json_dumps({"n": "".join(unsafe)})
     assert json.loads(text) == {"n": "".join(unsafe)} and not BAD_CHARS.search(text)
+
+
+def _run_on_a_terminal(cli_env_home, graph, *args, timeout=120):
+    """Run circfin with stdout and stderr on a pseudo-terminal (rich then shows live status)."""
+    import pty
+    import subprocess
+    import sys
+    import time
+
+    from .conftest import ROOT
+
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "FALKORDB_", "CIRCFIN_"))}
+    env.update({"CIRCFIN_HOME": cli_env_home, "CIRCFIN_GRAPH": graph, "COLUMNS": "200", "TERM": "xterm"})
+    proc = subprocess.Popen([sys.executable, "-m", "circfin", *args], stdin=subprocess.DEVNULL,
+                            stdout=slave, stderr=slave, env=env, cwd=ROOT)
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+        if time.monotonic() > deadline:
+            proc.kill()
+            break
+    os.close(master)
+    return proc.wait(timeout=30), out.decode("utf-8", "replace")
+
+
+def test_file_names_with_markup_on_a_terminal(server, graph_name, tmp_path):
+    """The live status line names the file being read: as text, not markup."""
+    # (no "/" in a file name, so no closing tag: opening ones and a link to a bare host)
+    p = write(tmp_path / "[link=evil.example]Acme [blink]deals.csv", DEALS_HEADER +
+              "D1,2024-01-01,Newco,Othco,loan,1,exact,signed,,https://x.org,high\n")
+    rc, out = _run_on_a_terminal(str(server.home), graph_name, "ingest", str(p))
+    assert rc == 0, out
+    assert "deals 1 new" in out and "MarkupError" not in out and "internal error" not in out
+    assert "\x1b]8;" not in out  # no OSC 8 hyperlink
