@@ -258,21 +258,28 @@ def shock(
     top: Annotated[int, typer.Option(help="Show this many hit entities.")] = 15,
     engine: Annotated[Engine, typer.Option(help="memory, cypher, or auto.")] = Engine.auto,
     fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
+    time_budget: Annotated[float, typer.Option("--time-budget", help=cli._TIME_BUDGET_HELP)] = 30.0,
+    max_loops: Annotated[int, typer.Option("--max-loops", help=cli._MAX_LOOPS_HELP)] = 100_000,
 ) -> None:
     """Shock one entity and follow the losses through the deals, with and without its loops.
 
     Example: circfin shock Nvidia --loss 0.5 --model debtrank
     """
+    from ..graph.search import Budget
     from ..risk.shock import shock as run
+    from .budget import warn
 
+    budget = Budget(time_budget=time_budget, max_loops=max_loops)  # the loops through the entity
     if top < 0:
         raise InputError("--top must be >= 0")
     with cli._store() as store:
         res = _checked(lambda: run(store, entity, loss=loss, model=model.value, method=method.value,
                                    engine=engine.value, max_len=max_len,
-                                   margin={"haircut": haircut, "leverage": leverage, "depth": depth}))
+                                   margin={"haircut": haircut, "leverage": leverage, "depth": depth},
+                                   budget=budget))
+    warn(cli.err, budget)
     if fmt == Fmt.json:
-        _dump(res.to_dict())
+        _dump({**res.to_dict(), **budget.to_dict()})
         return
     from .render import money, records_table
 

@@ -129,6 +129,10 @@ class ShockResult:
     margin: dict[str, Any] | None = None
     margin_note: str = ""
     params: dict[str, Any] = field(default_factory=dict)
+    # False when a time or loop budget cut the loop search: ``loops`` and
+    # ``cut_legs`` are then those found in time, and ``note`` says what was cut.
+    complete: bool = True
+    note: str | None = None
 
     @property
     def distress(self) -> dict[str, float]:
@@ -143,7 +147,8 @@ class ShockResult:
                 "amplification": self.amplification, "self_feedback_usd": self.self_feedback_usd,
                 "loops": self.loops, "cut_legs": self.cut_legs,
                 "hits": [h.to_dict() for h in self.hits], "margin": self.margin,
-                "margin_note": self.margin_note, "params": self.params}
+                "margin_note": self.margin_note, "params": self.params,
+                "complete": self.complete, "truncated": self.note}
 
 
 def _unit(v: float, name: str) -> float:
@@ -328,22 +333,27 @@ def propagate(net: ExposureNetwork, entity: str, loops: Iterable[Loop], *, loss:
 def shock(store: Any, entity: str, *, loss: float = 1.0, model: str = "debtrank", engine: str = "auto",
           max_len: int = 6, method: str = "linear", alpha: float = 1.0, beta: float = 1.0,
           revenue_share: float = REVENUE_SHARE, margin: Mapping[str, Any] | None = None,
-          holder_types: Iterable[str] = MARGIN_HOLDER_TYPES) -> ShockResult:
+          holder_types: Iterable[str] = MARGIN_HOLDER_TYPES, budget: Any = None) -> ShockResult:
     """Shock ``entity`` (id, name or alias) in the store's graph and follow the losses.
 
     ``loss``: the share of its buffer (debtrank) or external assets
     (clearing) it loses, in [0, 1]. ``engine`` and ``max_len`` choose how
     the loops through it are found (:func:`~circfin.graph.search.loops_from_store`).
     Raises InputError for an unknown entity, ValueError for bad numbers.
+    ``budget`` (:class:`circfin.graph.search.Budget`, default its default limits)
+    bounds the loop search; a cut search gives ``complete=False`` and a ``note``.
     """
     from ..graph.search import loops_from_store, resolve_entity, snapshot
 
     snap = snapshot(store)
     eid = resolve_entity(entity, snap.entities)
-    loops, _, _ = loops_from_store(store, engine=engine, max_len=max_len, entity=eid)
+    loops, complete, note = loops_from_store(store, engine=engine, max_len=max_len, entity=eid,
+                                             budget=budget, snap=snap, reserve_per_loop=5e-5)
     net = build_exposures(snap.deals, snap.entities, revenue_share=revenue_share)
-    return propagate(net, eid, loops, loss=loss, model=model, method=method, alpha=alpha, beta=beta,
-                     margin=margin, holder_types=holder_types)
+    res = propagate(net, eid, loops, loss=loss, model=model, method=method, alpha=alpha, beta=beta,
+                    margin=margin, holder_types=holder_types)
+    res.complete, res.note = complete, note
+    return res
 
 
 def shock_summary(store: Any, *, top: int = 5, loss: float = 1.0, model: str = "debtrank",

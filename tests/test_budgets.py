@@ -360,3 +360,13 @@ def test_cypher_engine_gets_the_time_budget(server, dense_store: str) -> None:
 def test_dense_helper_counts() -> None:
     d = dense_deals(5)
     assert len(d) == 20 and np.all(d["payer"] != d["payee"])
+
+
+def test_shock_command_on_a_dense_graph(server, dense_store: str) -> None:
+    proc = _run(server, dense_store, "shock", "e05", "--max-loops", "2000", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    err = _bounded(proc, "shock")
+    assert "partial result" in err
+    data = json.loads(proc.stdout)
+    _partial_json(data)
+    assert len(data["loops"]) == 2000 and data["budget"]["stopped_by"] == "max_loops"
