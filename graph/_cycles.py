@@ -200,6 +200,7 @@ def search(
                 dx = dist[x]
                 if dx >= kmax - 1:
                     continue
+                steps += rend[x] - rstart[x]  # the BFS counts towards the step limit too
                 for p in range(rstart[x], rend[x]):
                     y = rnbr[p]
                     if dstamp[y] == stamp:

@@ -402,7 +402,9 @@ def closed_loops(deals: pd.DataFrame, new_deals: Iterable[Mapping[str, Any]], *,
         if room is not None and room <= 0:
             budget.stop("max_loops", len(closed), "(before every new deal was checked)")
             break
-        found = index.add(d, time_budget=left, max_loops=room, reserve_per_loop=reserve_per_loop)
+        # + ~20 us a loop to build each Loop here (they are all built, to merge by key).
+        found = index.add(d, time_budget=left, max_loops=room,
+                          reserve_per_loop=reserve_per_loop + 2e-5)
         for loop in found:
             closed[loop.key] = loop  # a later deal on the same loop gives its fuller version
         if not found.complete:
