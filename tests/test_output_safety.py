@@ -404,3 +404,12 @@ def test_file_names_with_markup_on_a_terminal(server, graph_name, tmp_path):
     assert rc == 0, out
     assert "deals 1 new" in out and "MarkupError" not in out and "internal error" not in out
     assert "\x1b]8;" not in out  # no OSC 8 hyperlink
+
+
+@pytest.mark.parametrize("name", ["circfin.safe", "circfin.cli.checks", "circfin.report.render"])
+def test_docstring_examples_of_the_safety_modules(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
