@@ -156,9 +156,14 @@ def ingest(
         report = run_ingest(store, paths, dry_run=dry_run, progress=progress,
                             watch_loops=watch if watch_loops else None)
     if fmt == Fmt2.json:
-        _write(json.dumps({**report.to_dict(), **(budget.to_dict() if watch_loops else {})},
-                          indent=2, ensure_ascii=False))
-        warn(err, budget)
+        if report.closed_loops is None:
+            _write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+            return
+        from .budget import write_json_with_loops
+
+        closed, report.closed_loops = report.closed_loops, None  # to_dict without them: streamed
+        write_json_with_loops(report.to_dict(), "closed_loops", closed, budget, err=err)
+        report.closed_loops = closed
         return
     for w in report.warnings:
         err.print(Text.assemble(("warning", "yellow"), ": ", visible(w)), soft_wrap=True)

@@ -26,8 +26,9 @@ from rich.text import Text
 
 from ..graph.model import Loop
 from ..graph.search import DEFAULT_MAX_LOOPS, DEFAULT_TIME_BUDGET, Budget
+from ..safe import json_dumps, json_safe
 
-__all__ = ["MaxLoops", "TimeBudget", "reserve_for", "warn", "write_loops"]
+__all__ = ["MaxLoops", "TimeBudget", "reserve_for", "warn", "write_json_with_loops", "write_loops"]
 
 TimeBudget = Annotated[float, typer.Option(
     "--time-budget",
@@ -97,7 +98,7 @@ def write_loops(loops: Sequence[Loop], fmt: str, budget: Budget, *, out: Console
             first = False
         f.write("\n  ]" if not first else "]")
         for k, v in budget.to_dict().items():
-            f.write(f',\n  "{k}": ' + json.dumps(v, indent=2, ensure_ascii=False).replace("\n", "\n  "))
+            f.write(f',\n  "{k}": ' + json_dumps(v, indent=2).replace("\n", "\n  "))
         f.write("\n}\n")
         warn(err, budget)
         return
@@ -109,11 +110,11 @@ def write_loops(loops: Sequence[Loop], fmt: str, budget: Budget, *, out: Console
         for lp in items:
             chunk.append(lp)
             if len(chunk) == 512:
-                text = loops_csv(chunk)
+                text = json_safe(loops_csv(chunk))  # as cli.app._write does for program output
                 f.write(text if header else text.split("\n", 1)[1])
                 header, chunk = False, []
         if chunk or header:
-            text = loops_csv(chunk)
+            text = json_safe(loops_csv(chunk))
             f.write(text if header else text.split("\n", 1)[1])
         f.flush()
         warn(err, budget)
@@ -132,6 +133,27 @@ def write_loops(loops: Sequence[Loop], fmt: str, budget: Budget, *, out: Console
             chunk = []
     if chunk:
         _print_table(out, chunk, shown, total, title)
+    warn(err, budget)
+
+
+def write_json_with_loops(fields: dict[str, Any], key: str, loops: Sequence[Loop], budget: Budget,
+                          *, err: Console, stream: IO[str] | None = None) -> None:
+    """``{**fields, key: [loops...], **budget.to_dict()}`` as indented JSON, the loops
+    streamed one by one (never all as dicts, nor the whole text, in memory at once)
+    and stopped at the deadline (after a first thousand), which the budget fields,
+    written last, then say."""
+    f = stream or sys.stdout
+    parts = [f"  {json.dumps(k)}: " + json_dumps(v, indent=2).replace("\n", "\n  ")
+             for k, v in fields.items()]
+    f.write("{\n" + "".join(p + ",\n" for p in parts) + f"  {json.dumps(key)}: [")
+    first = True
+    for text in _json_items(budget.take(loops, count=len(loops), at_least=1000), "  "):
+        f.write(("\n" if first else ",\n") + text)
+        first = False
+    f.write("\n  ]" if not first else "]")
+    for k, v in budget.to_dict().items():
+        f.write(f",\n  {json.dumps(k)}: " + json_dumps(v, indent=2).replace("\n", "\n  "))
+    f.write("\n}\n")
     warn(err, budget)
 
 

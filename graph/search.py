@@ -98,11 +98,6 @@ class Budget:
         if self.cut is None:
             self.cut, self.found, self.detail = cut, found, detail
 
-    def limit_args(self) -> str:
-        return ", ".join(a for a in (
-            f"--time-budget {self.time_budget:g}" if self.time_budget is not None else "",
-            f"--max-loops {self.max_loops}" if self.max_loops is not None else "") if a)
-
     @property
     def note(self) -> str | None:
         if self.cut is None:
@@ -394,10 +389,14 @@ def closed_loops(deals: pd.DataFrame, new_deals: Iterable[Mapping[str, Any]], *,
     index = LoopIndex(deals, names=names, parents=parents, max_len=max_len, status=status)
     closed: dict[str, Loop] = {}
     for d in new_deals:
+        # The loops closed so far still have to be written: keep their time back.
         left = budget.remaining()
-        if budget.expired():
-            budget.stop("time_budget", len(closed), "(before every new deal was checked)")
-            break
+        if left is not None:
+            left -= reserve_per_loop * len(closed)
+            if left <= 0:
+                budget.stop("time_projected" if closed else "time_budget", len(closed),
+                            "(before every new deal was checked)")
+                break
         room = None if budget.max_loops is None else budget.max_loops - len(closed)
         if room is not None and room <= 0:
             budget.stop("max_loops", len(closed), "(before every new deal was checked)")

@@ -370,3 +370,40 @@ def test_shock_command_on_a_dense_graph(server, dense_store: str) -> None:
     data = json.loads(proc.stdout)
     _partial_json(data)
     assert len(data["loops"]) == 2000 and data["budget"]["stopped_by"] == "max_loops"
+
+
+def test_streamed_json_is_the_same_text_as_the_whole_dump() -> None:
+    import io
+
+    from circfin.cli.budget import write_json_with_loops, write_loops
+    from circfin.cli.render import loops_json
+    from circfin.safe import json_dumps
+    from rich.console import Console
+
+    deals = dense_deals(5)
+    loops = find_loops(deals, max_len=4)
+    quiet = Console(file=io.StringIO())
+    buf = io.StringIO()
+    write_loops(loops, "json", Budget(time_budget=0, max_loops=0), out=quiet, err=quiet, stream=buf)
+    assert buf.getvalue() == loops_json(list(loops)) + "\n"
+    empty = io.StringIO()
+    write_loops([], "json", Budget(time_budget=0, max_loops=0), out=quiet, err=quiet, stream=empty)
+    assert json.loads(empty.getvalue()) == []
+    b = Budget(time_budget=0, max_loops=0)
+    buf = io.StringIO()
+    fields = {"files": ["a.csv"], "deals": {"new": 3}, "warnings": ["x\u202ey"]}
+    write_json_with_loops(fields, "closed_loops", loops, b, err=quiet, stream=buf)
+    whole = {**fields, "closed_loops": [lp.to_dict() for lp in loops], **b.to_dict()}
+    got = json.loads(buf.getvalue())
+    got["budget"]["elapsed_s"] = whole["budget"]["elapsed_s"]
+    assert got == whole and "\u202e" not in buf.getvalue()  # bidi kept as a \\u escape
+    assert buf.getvalue().startswith(json_dumps(fields, indent=2)[:-2])
+    # A cut result: an object with the loops and what was cut.
+    b = Budget(time_budget=0, max_loops=10)
+    cut = find_loops(deals, max_len=4, max_loops=10)
+    b.stop("max_loops", 10)
+    buf = io.StringIO()
+    write_loops(cut, "json", b, out=quiet, err=quiet, stream=buf)
+    data = json.loads(buf.getvalue())
+    assert [lp["key"] for lp in data["loops"]] == [lp.key for lp in cut]
+    assert data["complete"] is False and "--max-loops 10" in data["truncated"]
