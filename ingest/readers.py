@@ -321,7 +321,7 @@ def _table_from_items(name: str, kind: str | None, items: list[tuple[int, Any]],
         keys = [str(k) for k in item]
         errs.extend(e for e in _check_columns(name, line, kind, keys)
                     if not (e.message.startswith("missing") and e.field not in REQUIRED[kind]))
-        values: dict[str, str | None] = {c: None for c in TABLE_COLUMNS[kind]}
+        values: dict[str, str | list[str] | None] = {c: None for c in TABLE_COLUMNS[kind]}
         for k, v in item.items():
             k = str(k)
             if k == "aliases" and isinstance(v, list):
@@ -421,7 +421,7 @@ def _read_yaml(path: Path) -> list[RawTable]:
     if isinstance(root, yaml.SequenceNode):
         return _tables(name, [_table_from_items(name, None, items_of(root, None), "YAML")])
     if isinstance(root, yaml.MappingNode):
-        tables = []
+        tables: list[RawTable] = []
         for k, v in root.value:
             key = getattr(k, "value", None)
             if key not in ("deals", "entities"):

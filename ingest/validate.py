@@ -74,7 +74,7 @@ LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV
 NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
 SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO
 TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW
-""".split())
+""".split())  # noqa: SIM905 - a block of codes is easier to check against the ISO list
 
 
 def name_key(text: str) -> str:
@@ -95,10 +95,33 @@ def id_key(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
-def _slug(text: str) -> str:
-    s = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    s = re.sub(r"[^a-z0-9]+", "-", s).strip("-")
-    return s[:80] or "entity"
+_LATIN = {"æ": "ae", "ø": "o", "œ": "oe", "đ": "d", "ð": "d", "ł": "l", "þ": "th", "ı": "i", "ħ": "h"}
+
+
+def _slug(text: str) -> tuple[str, bool]:
+    """The id a new entity gets from its name, and whether it was cut short.
+
+    Letters that have no ASCII form are kept as their code points, so names in
+    other scripts get distinct ids rather than all one fallback id (which then
+    took the key of any entity named like it).
+
+    >>> _slug("Société Générale"), _slug("华为 AI"), _slug("!!")
+    (('societe-generale', False), ('u534e-u4e3a-ai', False), ('u0021-u0021', False))
+    """
+    out = []
+    for c in unicodedata.normalize("NFKD", text.casefold()):
+        if c.isascii():
+            out.append(c if c.isalnum() else "-")
+        elif c in _LATIN:
+            out.append(_LATIN[c])
+        elif unicodedata.combining(c):
+            continue
+        else:
+            out.append(f"-u{ord(c):04x}-" if c.isalnum() else "-")
+    s = re.sub(r"-+", "-", "".join(out)).strip("-")
+    if not s:  # no letters or digits at all: the code points of the whole name
+        s = "-".join(f"u{ord(c):04x}" for c in text.casefold() if not c.isspace())
+    return s[:80].rstrip("-"), len(s) > 80
 
 
 def forbidden_char(text: str, *, multiline: bool = False) -> str | None:
@@ -457,8 +480,8 @@ def build_plan(tables: list[RawTable], stored_entities: list[Mapping[str, Any]],
             bad = False
             for side in ("payer", "payee"):
                 raw = rec[side]
-                eid = resolver.resolve(raw)
-                if eid is None:
+                who = resolver.resolve(raw)
+                if who is None:
                     made = auto_by_key.get(name_key(raw))
                     if made is None:
                         made = _new_entity(row, side, raw, resolver, auto_by_key, look, plan)
@@ -466,8 +489,8 @@ def build_plan(tables: list[RawTable], stored_entities: list[Mapping[str, Any]],
                             bad = True
                             continue
                         auto[made["id"]] = made
-                    eid = made["id"]
-                rec[side] = eid
+                    who = made["id"]
+                rec[side] = who
             if bad:
                 continue
             if rec["payer"] == rec["payee"]:
@@ -494,9 +517,9 @@ def _new_entity(row: RawRow, side: str, raw: str, resolver: _Resolver,
                                     "entity's name as it is, or declare the new entity in an "
                                     "entities file if it is a different one"))
         return None
-    base = _slug(raw)
+    base, cut = _slug(raw)
     owner = resolver.by_key.get(base) or (auto_by_key[base]["id"] if base in auto_by_key else None)
-    if owner is not None and base != "entity":
+    if owner is not None and not cut:
         plan.errors.append(RowError(row.path, row.line, side,
                                     f"{raw!r} is not a known entity, and the id it would get, {base!r}, "
                                     f"already names entity {owner!r}; write that entity's name if it is "
