@@ -546,69 +546,68 @@ class EmbeddedServer:
         """Start the server unless it runs already; wait until it answers.
 
         A server of ours that still loads its data is waited for, never asked
-        anything; one that cannot be reached on our socket (its run folder was
-        deleted) is stopped before a new one starts on the same data."""
-        with self._locked():
-            self._make_private_dirs()
-            self._check_private(socket=True)
-            self.password()  # refuse a bad secret before anything runs
-            deadline = time.monotonic() + _LOAD_TIMEOUT
-            while True:
+        anything, and without holding the start lock, so `circfin db stop` can
+        still stop it; one that cannot be reached on our socket (its run folder
+        was deleted) is stopped before a new one starts on the same data."""
+        deadline = time.monotonic() + _LOAD_TIMEOUT
+        spawned: int | None = None
+        while True:
+            with self._locked():
+                self._make_private_dirs()
+                self._check_private(socket=True)
+                self.password()  # refuse a bad secret before anything runs
                 servers = self._our_servers()
-                if not servers:
-                    break
                 loading = [p for p in servers if not self._loaded(p)]
-                if loading:
-                    if time.monotonic() > deadline:
+                if servers and not loading:
+                    state, who = self._ask(_ANSWER_TIMEOUT)
+                    if state == "busy":
                         raise ServerError(
-                            f"the FalkorDB server (pid {loading[0]}) is still loading its data "
-                            f"after {_LOAD_TIMEOUT:.0f} s; try again later (`circfin db status` "
-                            "shows when it is ready)")
-                    time.sleep(0.1)
-                    continue
-                state, who = self._ask(_ANSWER_TIMEOUT)
-                if state == "busy":
-                    raise ServerError(
-                        f"the FalkorDB server (pid {servers[0]}) did not answer within "
-                        f"{_ANSWER_TIMEOUT:.0f} s: it is busy with a long command; wait for it "
-                        "or stop it with `circfin db stop`")
-                if state == "ok" and who not in servers:
-                    raise ServerError(f"another server (pid {who}) answers on {self.socket_path}; "
-                                      "refusing to use it: run `circfin db stop`")
-                for p in servers:
-                    if not (state == "ok" and p == who):
-                        self._terminate(p)  # unreachable orphan, or an old password
-                if state == "ok":
-                    if self._read_pid_file()[0] != who:  # adopt one whose pid file went missing
-                        self._write_pid_file(who, 0)
-                    return self.status()
-            with contextlib.suppress(FileNotFoundError):
-                self.socket_path.unlink()
-            self._write_conf()
-            try:
-                offset = self.log_file.stat().st_size
-            except OSError:
-                offset = 0
-            pid = self._spawn()
-            self._write_pid_file(pid, offset)
-            while True:
-                if not self._alive(pid):
-                    with contextlib.suppress(FileNotFoundError):
-                        self.pid_file.unlink()
-                    raise ServerError(f"the FalkorDB server failed to start{self._log_hint()}")
-                if self._loaded(pid):
-                    break
+                            f"the FalkorDB server (pid {servers[0]}) did not answer within "
+                            f"{_ANSWER_TIMEOUT:.0f} s: it is busy with a long command; wait for "
+                            "it or stop it with `circfin db stop`")
+                    if state == "ok" and who not in servers:
+                        raise ServerError(f"another server (pid {who}) answers on "
+                                          f"{self.socket_path}; refusing to use it: run "
+                                          "`circfin db stop`")
+                    if state == "ok":
+                        for p in servers:
+                            if p != who:
+                                self._terminate(p)  # an orphan nobody can reach
+                        if self._read_pid_file()[0] != who:  # adopt: its pid file went missing
+                            self._write_pid_file(who, 0)
+                        return self.status()
+                    if spawned is not None:
+                        raise ServerError(f"the FalkorDB server (pid {spawned}) started but does "
+                                          f"not answer on {self.socket_path}{self._log_hint()}")
+                    for p in servers:
+                        self._terminate(p)  # unreachable orphan, or it has an old password
+                    servers = []
+                if not servers:
+                    if spawned is not None:
+                        raise ServerError(f"the FalkorDB server failed to start{self._log_hint()}")
+                    spawned = self._spawn_server()
+                    loading = [spawned]
+            # Wait for loading outside the lock: nothing is sent to it meanwhile.
+            pid = loading[0]
+            while self._alive(pid) and not self._loaded(pid):
                 if time.monotonic() > deadline:
                     raise ServerError(
                         f"the FalkorDB server (pid {pid}) is still loading its data after "
                         f"{_LOAD_TIMEOUT:.0f} s; try again later (`circfin db status` shows "
                         "when it is ready)")
                 time.sleep(0.05)
-            state, who = self._ask(_ANSWER_TIMEOUT)
-            if state != "ok" or who != pid:
-                raise ServerError(f"the FalkorDB server (pid {pid}) started but does not answer "
-                                  f"on {self.socket_path}{self._log_hint()}")
-            return self.status()
+
+    def _spawn_server(self) -> int:
+        with contextlib.suppress(FileNotFoundError):
+            self.socket_path.unlink()
+        self._write_conf()
+        try:
+            offset = self.log_file.stat().st_size
+        except OSError:
+            offset = 0
+        pid = self._spawn()
+        self._write_pid_file(pid, offset)
+        return pid
 
     def stop(self) -> bool:
         """Shut the server down, fast even while a long query runs. True if it was running.

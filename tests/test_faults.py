@@ -263,3 +263,50 @@ def test_disk_full(tmp_path):
     finally:
         srv.stop()
         subprocess.run(["umount", "-l", str(data)], capture_output=True)
+
+
+@pytest.mark.slow
+def test_restart_after_thousands_of_updated_and_deleted_deals(tmp_path):
+    """Ingest 4,000 deals, ingest them again with every deal changed, delete half,
+    add an older circfin's big MULTI/EXEC writes to the AOF, then SIGKILL the
+    server and later stop it: every next command reopens the data (Redis aborted
+    with '!server.in_exec' when circfin pinged it while it replayed a MULTI/EXEC)."""
+    from .test_server_hardening import _deal_count, _legacy_multi_exec_writes
+
+    home = tmp_path / "home"
+    first = make_corpus(tmp_path / "v1", seed=7)
+    second = make_corpus(tmp_path / "v2", seed=8)  # same deal ids, other fields
+    srv = EmbeddedServer(home)
+    timings = {}
+    try:
+        for name, args in (("ingest", ["ingest", *map(str, first)]),
+                           ("re-ingest, all changed", ["ingest", *map(str, second)]),
+                           ("delete half", ["delete", *(f"D{i}" for i in range(N_DEALS // 2))])):
+            t0 = time.monotonic()
+            r = subprocess.run([sys.executable, "-m", "circfin", *args], env=_env(home), cwd=ROOT,
+                               capture_output=True, text=True, timeout=300)
+            timings[name] = time.monotonic() - t0
+            assert r.returncode == 0, r.stderr
+        _legacy_multi_exec_writes(srv, 3000, 1000, 2000)
+        counts = FalkorDBStore(srv.connect(), graph="circfin").read(queries.load("counts").text)[0]
+        assert counts["deals"] == N_DEALS // 2
+        reference = dump(FalkorDBStore(srv.connect(), graph="circfin"))
+        for how in ("SIGKILL", "db stop"):
+            if how == "SIGKILL":
+                os.kill(srv.pid(), signal.SIGKILL)
+            else:
+                r = subprocess.run([sys.executable, "-m", "circfin", "db", "stop"], env=_env(home),
+                                   cwd=ROOT, capture_output=True, text=True, timeout=60)
+                assert r.returncode == 0 and "stopped" in r.stdout, r.stderr
+            t0 = time.monotonic()
+            r = subprocess.run([sys.executable, "-m", "circfin", "db", "counts"], env=_env(home),
+                               cwd=ROOT, capture_output=True, text=True, timeout=300)
+            timings[f"first command after {how}"] = time.monotonic() - t0
+            assert r.returncode == 0, r.stderr
+            assert f"{N_DEALS // 2} deals" in r.stdout.replace(",", ""), r.stdout
+            assert dump(FalkorDBStore(srv.connect(), graph="circfin")) == reference
+            assert _deal_count(srv) == [1500, 1500, 500]
+        assert "ASSERTION FAILED" not in srv.log_file.read_text(errors="replace")
+    finally:
+        srv.stop()
+    print("\n" + ", ".join(f"{k}: {v:.1f} s" for k, v in timings.items()))

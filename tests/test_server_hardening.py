@@ -136,6 +136,40 @@ def test_reopens_after_a_big_multi_exec_in_the_aof(tmp_path, how):
         srv.stop()
 
 
+def test_stop_while_the_server_loads_is_fast_and_sends_nothing(tmp_path):
+    """`db stop` while another circfin waits for the server to load its data."""
+    srv = EmbeddedServer(tmp_path / "home")
+    try:
+        _legacy_multi_exec_writes(srv, 3000, 1000, 2000)
+        os.kill(srv.pid(), signal.SIGKILL)
+        errors: list[BaseException] = []
+
+        def start() -> None:
+            try:
+                EmbeddedServer(srv.home).start()
+            except ServerError as e:
+                errors.append(e)
+
+        starter = threading.Thread(target=start)
+        starter.start()
+        deadline = time.monotonic() + 30
+        while not srv.status().loading:
+            assert time.monotonic() < deadline and starter.is_alive(), errors
+            time.sleep(0.02)
+        pid = srv.pid()
+        t0 = time.monotonic()
+        assert srv.stop() is True
+        took = time.monotonic() - t0
+        print(f"\nstop while loading: {took:.1f} s")
+        assert took < 15 and not _alive(pid)
+        starter.join(timeout=60)
+        assert not starter.is_alive()
+        assert "ASSERTION FAILED" not in srv.log_file.read_text(errors="replace")
+        assert _deal_count(srv) == [1500, 1500, 500]  # a full start afterwards
+    finally:
+        srv.stop()
+
+
 # -- 16. stop while a long query runs -----------------------------------------
 
 LONG_READ = "UNWIND range(1, 100000000) AS a UNWIND range(1, 100000000) AS b RETURN count(*)"
