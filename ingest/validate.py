@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -389,7 +389,7 @@ class _Ids:
         return True
 
 
-def build_plan(tables: list[RawTable], stored_entities: list[Mapping[str, Any]],
+def build_plan(tables: list[RawTable], stored_entities: Sequence[Mapping[str, Any]],
                stored_deal_ids: Iterable[str] | None = None) -> Plan:
     """Validate every row of every table against each other and the stored graph.
 
