@@ -40,6 +40,7 @@ DEFAULT_TIME_BUDGET = 30.0
 DEFAULT_MAX_LOOPS = 100_000
 NARROW_HINT = "narrow with --max-len, --entity, --types, --since or --min-amount"  # `loops`
 SHORTER_HINT = "lower --max-len"  # commands without the filters
+_ROW_SECONDS = 1.6e-4  # reading one Cypher result row in the client (FalkorDB, 2 cores)
 
 
 @dataclass
@@ -230,7 +231,12 @@ def _iso(day: int | None) -> str | None:
 def _cypher_loops(store: GraphStore, *, min_len: int, max_len: int, entity: str | None,
                   types: list[str] | None, status: list[str] | None, min_amount: float | None,
                   since: str | None, until: str | None, within: int | None,
-                  ordered: bool, rollup: bool = False, timeout_ms: int | None = None) -> list[Loop]:
+                  ordered: bool, rollup: bool = False, timeout_ms: int | None = None,
+                  row_limit: int | None = None, cut: list[bool] | None = None) -> list[Loop]:
+    """The loops by Cypher. ``timeout_ms``: the database stops the query after that
+    long (QueryTimeout). ``row_limit``: at most that many rows (one per leg, in
+    loop order) come back, since reading rows costs the client ~0.15 ms each; a
+    loop whose legs were cut off is dropped, and ``cut[0]`` is set when rows were."""
     q = queries.load("loops")
     text = q.bounded(min_len, max_len)
     if rollup:  # walk the derived edges between top-most ancestors
@@ -242,8 +248,12 @@ def _cypher_loops(store: GraphStore, *, min_len: int, max_len: int, entity: str 
         "within": within, "ordered": bool(ordered),
     }
     legs: dict[tuple[str, ...], dict[int, Leg]] = defaultdict(dict)
+    if row_limit is not None:
+        text = text.rstrip() + f"\nLIMIT {int(row_limit)}"  # an int of ours, not user text
     rows = (store.read(text, params, timeout_ms=timeout_ms) if timeout_ms is not None
             else store.read(text, params))
+    if row_limit is not None and len(rows) >= row_limit and cut is not None:
+        cut[0] = True
     for r in rows:
         ids = tuple(r["ids"])
         amount = r["amount_usd"] if r["disclosed"] else None
@@ -256,6 +266,8 @@ def _cypher_loops(store: GraphStore, *, min_len: int, max_len: int, entity: str 
             first_date=_iso(r["first_day"]), last_date=_iso(r["last_day"]))
     out = []
     for ids, by_leg in legs.items():
+        if len(by_leg) != len(ids):
+            continue  # its last legs were beyond row_limit
         # Start at the smallest id by Python's ordering, whatever the database's collation.
         start = min(range(len(ids)), key=ids.__getitem__)
         ordered_legs = tuple(by_leg[(start + i) % len(ids)] for i in range(len(ids)))
@@ -344,11 +356,21 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
         if rollup and entity_id is not None:
             entity_id = _top(entity_id, snap.parents if snap else {})
         left = budget.remaining()
+        # Rows (one per leg) cost the client ~0.15 ms each to read, after the query: ask
+        # for no more than max_loops loops' worth, nor than a third of the time left can read.
+        limits = []
+        if budget.max_loops is not None:
+            limits.append(((budget.max_loops + 1) * max_len, "max_loops"))
+        if left is not None:
+            limits.append((max(1000, int(left / 3 / _ROW_SECONDS)), "time_projected"))
+        row_limit, why = min(limits) if limits else (None, None)
+        cut = [False]
         try:
             loops = _cypher_loops(store, min_len=min_len, max_len=max_len, entity=entity_id,
                                   types=types_l, status=status_l, min_amount=min_amount, since=since,
                                   until=until, within=within, ordered=ordered, rollup=rollup,
-                                  timeout_ms=None if left is None else max(1, int(left * 1000)))
+                                  timeout_ms=None if left is None else max(1, int(left * 1000)),
+                                  row_limit=row_limit, cut=cut)
         except QueryTimeout:
             budget.stop("cypher_timeout", 0, "with no loops returned")
             return [], False, budget.note
@@ -356,6 +378,8 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
         if budget.max_loops is not None and len(loops) > budget.max_loops:
             loops = loops[:budget.max_loops]  # the first in the requested order
             budget.stop("max_loops", len(loops))
+        elif cut[0]:
+            budget.stop(why or "max_loops", len(loops))
         return (loops[:limit] if limit is not None else loops), budget.complete, budget.note
     from .loops import find_loops
 

@@ -407,3 +407,21 @@ def test_streamed_json_is_the_same_text_as_the_whole_dump() -> None:
     data = json.loads(buf.getvalue())
     assert [lp["key"] for lp in data["loops"]] == [lp.key for lp in cut]
     assert data["complete"] is False and "--max-loops 10" in data["truncated"]
+
+
+def test_cypher_max_loops_cut_is_a_subset_of_the_true_loops(store) -> None:
+    from circfin.graph.search import loops_from_store
+
+    from .graphload import load_frame
+
+    deals = dense_deals(5)  # 84 loops
+    load_frame(store, deals)
+    truth = brute_force_loops(deals, max_len=5)
+    whole, complete, _ = loops_from_store(store, engine="cypher", max_len=5, status=None)
+    assert complete and {lp.key for lp in whole} == set(truth)
+    for cap in (1, 7, 83):
+        got, complete, note = loops_from_store(store, engine="cypher", max_len=5, status=None,
+                                               max_loops=cap)
+        assert not complete and len(got) == cap and f"--max-loops {cap}" in note
+        assert_real_cycles(got, deals)
+        assert all(tuple(leg.deal_ids for leg in lp.legs) == truth[lp.key] for lp in got)
