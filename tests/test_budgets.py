@@ -24,7 +24,12 @@ import pytest
 from circfin.errors import InputError
 from circfin.graph.loops import LoopIndex, find_loops
 from circfin.graph.model import Loop
-from circfin.graph.search import (DEFAULT_MAX_LOOPS, DEFAULT_TIME_BUDGET, Budget, closed_loops)
+from circfin.graph.search import (
+    DEFAULT_MAX_LOOPS,
+    DEFAULT_TIME_BUDGET,
+    Budget,
+    closed_loops,
+)
 from circfin.risk.nullmodel import significance
 from circfin.risk.score import score_loops
 
@@ -214,7 +219,8 @@ def _run(server, graph: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "FALKORDB_", "CIRCFIN_"))}
     env.update({"CIRCFIN_HOME": str(server.home), "CIRCFIN_GRAPH": graph, "COLUMNS": "200",
                 "NO_COLOR": "1"})
-    return subprocess.run([sys.executable, "-c", _RUSAGE, *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-c", _RUSAGE, *args], check=False, capture_output=True,
+                          text=True,
                           env=env, timeout=300, cwd=ROOT)
 
 
