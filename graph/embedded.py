@@ -192,6 +192,10 @@ class EmbeddedServer:
             if missing_ok:
                 return
             raise ServerError(f"{self.home} does not exist; run `circfin db start`") from None
+        except OSError as e:
+            raise ServerError(f"cannot use {self.home}: {e.strerror}") from None
+        if not stat.S_ISDIR(st.st_mode):
+            raise ServerError(f"{self.home} is not a folder; set CIRCFIN_HOME to a folder")
         if st.st_uid != uid:
             raise ServerError(f"{self.home} belongs to user id {st.st_uid}, not to you; refusing "
                               "to use it: set CIRCFIN_HOME to a folder of your own")
@@ -204,6 +208,8 @@ class EmbeddedServer:
             if missing_ok:
                 return
             raise ServerError(f"{self.run_dir} does not exist; run `circfin db start`") from None
+        except OSError as e:
+            raise ServerError(f"cannot use {self.run_dir}: {e.strerror}") from None
         if not stat.S_ISDIR(st.st_mode):
             raise ServerError(f"{self.run_dir} is not a folder (a link?); refusing to use it: "
                               "remove it and run the command again")
@@ -297,12 +303,15 @@ class EmbeddedServer:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        _mkdir_private(self.home)
-        st = os.stat(self.home)
-        if st.st_uid != os.getuid():
-            raise ServerError(f"{self.home} belongs to user id {st.st_uid}, not to you; refusing "
-                              "to use it: set CIRCFIN_HOME to a folder of your own")
-        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            _mkdir_private(self.home)
+            st = os.stat(self.home)
+            if st.st_uid != os.getuid():
+                raise ServerError(f"{self.home} belongs to user id {st.st_uid}, not to you; "
+                                  "refusing to use it: set CIRCFIN_HOME to a folder of your own")
+            fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError as e:
+            raise ServerError(f"cannot use {self.home}: {e.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -537,7 +546,7 @@ class EmbeddedServer:
         try:
             proc = subprocess.run(["/bin/sh", "-c", script, exe, str(self.conf_file),
                                    str(self.log_file)], capture_output=True, text=True,
-                                  timeout=30, start_new_session=True)
+                                  timeout=30, start_new_session=True, check=False)
             return int(proc.stdout.strip())
         except (OSError, subprocess.TimeoutExpired, ValueError) as e:
             raise ServerError(f"could not run {exe}: {e}") from e
@@ -569,7 +578,7 @@ class EmbeddedServer:
                         raise ServerError(f"another server (pid {who}) answers on "
                                           f"{self.socket_path}; refusing to use it: run "
                                           "`circfin db stop`")
-                    if state == "ok":
+                    if state == "ok" and who is not None:
                         for p in servers:
                             if p != who:
                                 self._terminate(p)  # an orphan nobody can reach
@@ -615,6 +624,8 @@ class EmbeddedServer:
         A loaded server that answers gets SHUTDOWN NOSAVE (the AOF, fsynced on
         every write, has everything); one that does not answer within a second
         (a long command holds it) or is still loading gets SIGTERM, then SIGKILL."""
+        if not os.path.isdir(self.home):
+            return False  # never started here; make nothing
         with self._locked():
             servers = self._our_servers()
             for pid in servers:
