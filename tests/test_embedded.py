@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from circfin import queries
+from circfin.errors import QueryError
 from circfin.graph.embedded import EmbeddedServer
 from circfin.graph.falkordb_store import FalkorDBStore
 
@@ -111,12 +112,11 @@ def test_long_home_paths_still_get_a_private_socket(tmp_path):
 
 def test_atomic_write_applies_all_or_nothing(store):
     good = ("CREATE (:Entity {id: $id})", {"id": "ok"})
-    bad = ("MATCH (n) RETURN n LIMIT $x", {"x": "not a number"})
-    with pytest.raises(Exception):
+    bad = ("WITH date($d) AS x RETURN x", {"d": "not a date"})  # fails at run time
+    with pytest.raises(QueryError, match="nothing was written"):
         store.write([good, bad])
-    # FalkorDB applies the other commands of a MULTI even when one fails at run
-    # time; circfin's writers only send validated rows, and this documents why.
-    assert store.read(queries.load("counts").text)[0]["entities"] in (0, 1)
+    # One GRAPH.QUERY: FalkorDB undoes the statements before the one that failed.
+    assert store.read(queries.load("counts").text)[0]["entities"] == 0
 
 
 def test_cli_db_status_json(cli, server):
