@@ -123,20 +123,17 @@ def _closed_loops(store: GraphStore, new_deals: list[dict[str, Any]],
     """The loops the new deals close, found from the graph as it was before them:
     each deal is added to a snapshot index that searches only paths from its
     payee back to its payer, so no loop is recomputed that the deal is not on."""
-    from ..graph.loops import LoopIndex
-    from ..graph.search import DEFAULT_STATUSES, snapshot
+    from ..graph.search import DEFAULT_STATUSES, closed_loops, snapshot
 
     snap = snapshot(store)
     known = {e["id"]: e.get("name") or e["id"] for e in snap.entities}
     names = {**known, **{d["payer"]: d["payer"] for d in new_deals if d["payer"] not in known},
              **{d["payee"]: d["payee"] for d in new_deals if d["payee"] not in known}}
-    index = LoopIndex(snap.deals, names=names, parents=snap.parents,
-                      max_len=watch.get("max_len", 6), status=watch.get("status", DEFAULT_STATUSES))
-    closed: dict[str, Any] = {}
-    for d in new_deals:
-        for loop in index.add(d):
-            closed[loop.key] = loop  # a later deal on the same loop gives its fuller version
-    return sorted(closed.values(), key=lambda lp: (lp.length, lp.key))
+    # Bounded by watch["budget"] (time and loop count; default: search.Budget()): the
+    # result has .complete and .note.
+    return closed_loops(snap.deals, new_deals, names=names, parents=snap.parents,
+                        max_len=watch.get("max_len", 6), status=watch.get("status", DEFAULT_STATUSES),
+                        budget=watch.get("budget"), reserve_per_loop=watch.get("reserve_per_loop", 0.0))
 
 
 def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 2000,
