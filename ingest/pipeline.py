@@ -107,7 +107,11 @@ def plan_ingest(store: GraphStore, paths: Iterable[Path | str],
         raise ValidationError(errors)
     if progress:
         progress(f"validating {sum(len(t.rows) for t in tables):,} rows", len(files), len(files))
-    plan = build_plan(tables, stored_entities(store))
+    keys = sorted({str(r.values.get("deal_id") or "").lower()
+                   for t in tables if t.kind == "deals" for r in t.rows} - {""})
+    twins = [r["deal_id"] for chunk in (keys[i:i + 5000] for i in range(0, len(keys), 5000))
+             for r in store.read(queries.load("deal_ids_like").text, {"keys": chunk})]
+    plan = build_plan(tables, stored_entities(store), twins)
     if plan.errors:
         raise ValidationError(plan.errors)
     return plan, [str(f) for f in files]

@@ -262,8 +262,6 @@ def test_deal_id_differing_only_in_case_from_a_stored_one_is_refused(tmp_path):
     assert plan_of(tmp_path, "d.csv", text.replace("d7", "D7"), stored_deal_ids=["D7"]).errors == []
 
 
-@pytest.mark.xfail(reason="needs ingest/pipeline.py to pass the stored deal ids to build_plan",
-                   strict=False)
 def test_ingest_refuses_a_case_twin_of_a_stored_deal(store, tmp_path):
     ingest(store, [write(tmp_path / "a.csv", DEALS_HEADER + f"D7,2024,a,b,loan,5,exact,signed,,{URL},high\n")])
     with pytest.raises(ValidationError, match="differs only in case"):
