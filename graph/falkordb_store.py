@@ -72,6 +72,11 @@ def combine_statements(statements: Sequence[Statement]) -> tuple[str, dict[str, 
     subqueries do not reliably see the writes of the subqueries before them.)
     The statements are circfin's own catalogue queries (no string literals).
 
+    One limit: FalkorDB reads the properties of a relationship created earlier
+    in the same query as null (nodes are fine), so no statement may read the
+    properties of relationships an earlier statement of the write created;
+    ``build_rollup`` reads the Deal nodes rather than the new PAYS edges.
+
     >>> q, p = combine_statements([("UNWIND $ids AS i CREATE (:N {i: i}) RETURN count(*) AS n",
     ...                              {"ids": [1]})])
     >>> print(q)

@@ -112,3 +112,26 @@ def test_the_library_ingest_call_works_every_time(store, tmp_path):
     from circfin import ingest as again
 
     assert again(store, [f], dry_run=True).dry_run
+
+
+def test_the_roll_up_built_in_the_same_write_as_its_deals_carries_their_fields(store):
+    """FalkorDB reads the properties of a relationship created earlier in the same
+    query as null; the roll-up reads the Deal nodes instead, so PAYS_TOP written in
+    one query with the deals still carries each deal's id, type and amount. No
+    indexes here (they hid the problem in the ingest tests)."""
+    ents = [{"id": i, "name": i, "kind": "other", "aliases": [], "name_keys": [i], "country": None,
+             "revenue_usd": None, "equity_usd": None, "market_cap_usd": None, "backlog_usd": None,
+             "source_url": None} for i in ("a", "b", "group")]
+    deals = [{"deal_id": d, "date": "2024", "day": 19723, "date_from": "2024-01-01", "payer": p,
+              "payee": q, "type": "loan", "amount_usd": 5.0, "amount_qualifier": "exact",
+              "status": "signed", "description": "", "source_url": None, "confidence": "high"}
+             for d, p, q in (("d1", "a", "b"), ("d2", "b", "a"))]
+    q = queries.load
+    store.write([(q("upsert_entities").text, {"rows": ents}),
+                 (q("set_parents").text, {"rows": [{"id": "b", "parent": "group"}]}),
+                 (q("upsert_deals").text, {"rows": deals}),
+                 (q("clear_rollup").text, {}), (q("build_rollup").text, {})])
+    got = store.read("MATCH (x)-[r:PAYS_TOP]->(y) RETURN x.id AS x, y.id AS y, r.deal_id AS d, "
+                     "r.type AS t, r.amount_usd AS amt ORDER BY d")
+    assert got == [{"x": "a", "y": "group", "d": "d1", "t": "loan", "amt": 5.0},
+                   {"x": "group", "y": "a", "d": "d2", "t": "loan", "amt": 5.0}]
