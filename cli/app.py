@@ -371,8 +371,13 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="graphml or gexf (Gephi, Cytoscape).")] = "graphml",
     max_len: Annotated[int, typer.Option("--max-len", help="Longest loop counted on nodes and edges.")] = 6,
     status: Annotated[Optional[list[str]], typer.Option("--status", help=_STATUS_HELP, show_default=False)] = None,
+    time_budget: Annotated[float, typer.Option("--time-budget", help=_TIME_BUDGET_HELP)] = 30.0,
+    max_loops: Annotated[int, typer.Option("--max-loops", help=_MAX_LOOPS_HELP)] = 100_000,
 ) -> None:
     """The deal graph as GraphML or GEXF, with loop counts, for Gephi or Cytoscape.
+
+    On a dense graph the loop count stops at the budget: the counts are then lower
+    bounds, the file's graph attribute loop_counts says "partial", and circfin says so.
 
     Example: circfin export --out web.gexf --format gexf
     """
@@ -386,9 +391,15 @@ def export(
     from ..safe import check_target
 
     check_target(out_path)  # a symlink, device or folder is refused before any work
+    from ..graph.search import Budget
+    from .budget import warn
+
+    budget = Budget(time_budget=time_budget, max_loops=max_loops)
     with _store() as store:
-        graph = to_networkx(snapshot(store), status=_statuses_opt(status), max_len=max_len)
+        graph = to_networkx(snapshot(store), status=_statuses_opt(status), max_len=max_len,
+                            budget=budget)
     write_graph(graph, out_path, fmt)
+    warn(err, budget)
     out.print(f"wrote {out_path}: {graph.number_of_nodes()} entities, {graph.number_of_edges()} deals")
 
 

@@ -17,7 +17,7 @@ import networkx as nx
 
 from ..errors import InputError
 from ..safe import atomic_write, visible
-from .search import DEFAULT_STATUSES, Snapshot
+from .search import DEFAULT_STATUSES, Budget, Snapshot, budget_from_engine_note
 
 __all__ = ["FORMATS", "to_networkx", "write_graph"]
 
@@ -44,21 +44,32 @@ def _clean(v: Any) -> Any:
 
 
 def to_networkx(snap: Snapshot, *, status: Iterable[str] | None = DEFAULT_STATUSES,
-                max_len: int = 6) -> nx.MultiDiGraph:
-    """A MultiDiGraph of the snapshot's entities and counting deals, with loop counts."""
+                max_len: int = 6, budget: Budget | None = None) -> nx.MultiDiGraph:
+    """A MultiDiGraph of the snapshot's entities and counting deals, with loop counts.
+
+    ``budget`` bounds the loop count (time and loops); when it cuts the search the
+    counts are lower bounds, the budget records why, and the graph's
+    ``loop_counts`` attribute says ``partial``.
+    """
     from .loops import find_loops
 
     statuses = None if status is None else set(status)
     deals = snap.deals
     if statuses is not None and len(deals):
         deals = deals[deals["status"].isin(statuses)]
-    loops = find_loops(deals, max_len=max_len, status=None) if len(deals) else []
+    loops: Any = []
+    if len(deals):
+        loops = find_loops(deals, max_len=max_len, status=None,
+                           time_budget=None if budget is None else budget.remaining(),
+                           max_loops=None if budget is None else budget.max_loops)
+        if budget is not None and not getattr(loops, "complete", True):
+            budget_from_engine_note(budget, getattr(loops, "note", None), len(loops))
     on_deal: Counter[str] = Counter()
     on_entity: Counter[str] = Counter()
     for loop in loops:
         on_deal.update(loop.deal_ids)
         on_entity.update(loop.ids)
-    g = nx.MultiDiGraph()
+    g = nx.MultiDiGraph(loop_counts="complete" if getattr(loops, "complete", True) else "partial")
     for e in snap.entities:
         attrs = {k: _clean(e.get(k)) for k in _NODE_FIELDS}
         attrs["label"] = attrs.pop("name") or visible(e["id"])

@@ -320,6 +320,19 @@ def test_graph_command_on_a_dense_graph(server, dense_store: str, tmp_path: Path
     assert (tmp_path / "g.html").exists() and data["loops"] > 0
 
 
+def test_export_command_on_a_dense_graph(server, dense_store: str, tmp_path: Path) -> None:
+    out = tmp_path / "web.graphml"
+    proc = _run(server, dense_store, "export", "--out", str(out), "--time-budget", "2")
+    assert proc.returncode == 0, proc.stderr
+    err = _bounded(proc, "export")
+    assert "partial result" in err
+    import networkx as nx
+
+    g = nx.read_graphml(out)
+    assert g.graph["loop_counts"] == "partial" and g.number_of_edges() == 3540
+    assert sum(d["loops"] for _, d in g.nodes(data=True)) > 0
+
+
 def test_report_command_on_a_dense_graph_refuses_in_time(server, dense_store: str,
                                                          tmp_path: Path) -> None:
     proc = _run(server, dense_store, "report", "--out", str(tmp_path / "r"), "--time-budget", "2",
