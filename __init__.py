@@ -33,14 +33,14 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .graph.loops import find_loops, loops_closed_by
-    from .graph.store import open_store
     from .ingest import ingest
+    from .loops.engine import find_loops, loops_closed_by
+    from .store import open_store
 
 _LAZY = {
-    "find_loops": ("circfin.graph.loops", "find_loops"),
-    "loops_closed_by": ("circfin.graph.loops", "loops_closed_by"),
-    "open_store": ("circfin.graph.store", "open_store"),
+    "find_loops": ("circfin.loops.engine", "find_loops"),
+    "loops_closed_by": ("circfin.loops.engine", "loops_closed_by"),
+    "open_store": ("circfin.store", "open_store"),
     "ingest": ("circfin.ingest", "ingest"),
 }
 

@@ -56,8 +56,8 @@ from _checkout import ensure_circfin  # noqa: E402
 
 ensure_circfin()
 
-from circfin.graph import _cycles, _cycles_input, _cycles_net  # noqa: E402
-from circfin.graph.loops import LoopIndex, find_loops  # noqa: E402
+from circfin.loops import _cycles, _cycles_input, _cycles_net  # noqa: E402
+from circfin.loops.engine import LoopIndex, find_loops  # noqa: E402
 
 sys.path.insert(0, str(HERE))
 from scalefree import make_deals  # noqa: E402
@@ -210,10 +210,10 @@ def table_cypher(df: pd.DataFrame, a: argparse.Namespace) -> None:
     import tempfile
 
     from circfin import queries
-    from circfin.graph.embedded import EmbeddedServer
-    from circfin.graph.falkordb_store import FalkorDBStore
     from circfin.graph.model import date_bounds
-    from circfin.graph.search import loops_from_store
+    from circfin.loops.from_store import loops_from_store
+    from circfin.store.embedded import EmbeddedServer
+    from circfin.store.falkordb_store import FalkorDBStore
 
     print("\n## The Cypher loop query on the embedded FalkorDB, same graph\n")
     print("| K | loops | Cypher (query + legs) ms | circfin find_loops ms | Cypher / circfin |")
@@ -342,7 +342,7 @@ JIT_CODE = """
 import json, sys, time
 t0 = time.perf_counter()
 try:
-    import circfin.graph.loops as lp
+    import circfin.loops.engine as lp
 except ImportError:
     import importlib.util
     spec = importlib.util.spec_from_file_location(
@@ -350,7 +350,7 @@ except ImportError:
     mod = importlib.util.module_from_spec(spec)
     sys.modules["circfin"] = mod
     spec.loader.exec_module(mod)
-    import circfin.graph.loops as lp
+    import circfin.loops.engine as lp
 t1 = time.perf_counter()
 import pandas as pd
 d = pd.DataFrame({"deal_id": list("123"), "payer": list("abc"), "payee": list("bca"),
@@ -601,7 +601,7 @@ def table_jit() -> None:
         cold = jit_run(env)
         warm = min((jit_run(env) for _ in range(3)), key=lambda x: x["first_calls"])
     print(
-        "| | import circfin.graph.loops s "
+        "| | import circfin.loops.engine s "
         "| first calls (find_loops, within, sort, LoopIndex.add) s |"
     )
     print("|---|---:|---:|")

@@ -32,7 +32,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     try:
-        from circfin.graph.search import DEFAULT_STATUSES
+        from circfin.loops.from_store import DEFAULT_STATUSES
         from circfin.risk import nullmodel, significance
     except ImportError:
         sys.exit("install circfin first (pip install -e .)")
@@ -40,8 +40,8 @@ def main() -> None:
     counting = deals[deals.status.isin(DEFAULT_STATUSES)]
     print(f"seed: {len(deals)} deals ({len(counting)} counting), "
           f"{len(set(deals.payer) | set(deals.payee))} entities; n={args.n}, seed={args.seed}\n")
-    print("| max_len | significance s (best of %d) | shuffles s | loop counting s | ms per null graph |"
-          % args.repeat)
+    print(f"| max_len | significance s (best of {args.repeat}) | shuffles s | loop counting s "
+          "| ms per null graph |")
     print("| --- | --- | --- | --- | --- |")
     res = None
     for k in args.max_len:

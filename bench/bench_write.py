@@ -25,9 +25,9 @@ from _checkout import ensure_circfin
 ensure_circfin()
 sys.path.insert(0, str(Path(__file__).resolve().parents[1].parent))
 
-from circfin.graph.embedded import EmbeddedServer  # noqa: E402
-from circfin.graph.falkordb_store import FalkorDBStore, _check_params  # noqa: E402
 from circfin.ingest import pipeline  # noqa: E402
+from circfin.store.embedded import EmbeddedServer  # noqa: E402
+from circfin.store.falkordb_store import FalkorDBStore, _check_params  # noqa: E402
 
 
 def multi_exec_write(store: FalkorDBStore, statements) -> None:

@@ -26,6 +26,7 @@ import datetime as _dt
 
 import numpy as np
 import pandas as pd
+
 from circfin.graph.model import DEAL_STATUSES, DEAL_TYPES, ENTITY_KINDS
 
 __all__ = ["entity_ids", "make_deals", "make_parents"]

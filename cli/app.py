@@ -8,11 +8,9 @@ is a bug and shows its traceback only with ``--debug``.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
 from enum import Enum
 from importlib.resources import files
 from pathlib import Path
@@ -22,13 +20,45 @@ import typer
 from rich.text import Text
 
 from ..errors import CircfinError, InputError
-from ..graph.store import GraphStore, open_store, redact
-from ..safe import json_safe, visible
+from ..safe import visible
+from ..store import redact
 from . import checks
-from .console import SafeConsole
+from .common import (
+    _MAX_LOOPS_HELP,
+    _STATUS_HELP,
+    _TIME_BUDGET_HELP,
+    _split,
+    _status,
+    _statuses_opt,
+    _store,
+    _write,
+    err,
+    out,
+    state,
+)
 from .options import Engine
 from .options import TableJson as Fmt2
 from .options import TableJsonCsv as Fmt
+
+
+def _flags_show_no_type() -> None:
+    """Help shows a type only for options that take a value: typer 0.29 prints
+    ``<bool>`` beside every flag (``--debug <bool>``, ``--help <bool>``), which
+    nobody types."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "_circfin", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich._circfin = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_show_no_type()
 
 app = typer.Typer(
     name="circfin",
@@ -40,30 +70,10 @@ app = typer.Typer(
 db_app = typer.Typer(help="Start, stop and inspect the embedded database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-# Data is never markup, an emoji code or a terminal escape (see cli/console.py).
-out = SafeConsole(soft_wrap=False)
-err = SafeConsole(stderr=True)
-
-
 class Sort(str, Enum):
     length = "length"
     amount = "amount"
     date = "date"
-
-
-# Every command that enumerates loops takes these (see cli/budget.py and graph.search.Budget).
-_TIME_BUDGET_HELP = ("Stop after this many seconds (search, scoring and output together) with what "
-                     "was found so far, and say what was cut; 0 for no limit.")
-_MAX_LOOPS_HELP = "Stop after this many loops, and say so; 0 for no limit."
-
-
-class _State:
-    store_spec: str | None = None
-    home: Path | None = None
-    debug: bool = False
-
-
-state = _State()
 
 
 @app.callback()
@@ -80,49 +90,6 @@ def _main(
     state.store_spec = store
     state.home = home
     state.debug = debug
-
-
-@contextlib.contextmanager
-def _store() -> Iterator[GraphStore]:
-    s = open_store(state.store_spec, home=state.home)
-    try:
-        yield s
-    finally:
-        s.close()
-
-
-def _split(values: list[str] | None) -> list[str] | None:
-    if not values:
-        return None
-    out_: list[str] = []
-    for v in values:
-        out_.extend(x.strip() for x in v.split(",") if x.strip())
-    return out_ or None
-
-
-def _write(text: str) -> None:
-    """Program output (JSON, CSV): C1, DEL and bidi controls as \\u escapes (see safe.json_safe)."""
-    text = json_safe(text)
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
-
-
-def _progress_enabled(fmt: str) -> bool:
-    return fmt == "table" and err.is_terminal
-
-
-@contextlib.contextmanager
-def _status(fmt: str, first: str) -> Iterator[Any]:
-    """A live status line on stderr for long work: only on a terminal, never in
-    pipes or with --format json/csv. Yields a progress(stage, done, total) callback."""
-    if not _progress_enabled(fmt):
-        yield None
-        return
-    # Text, not str: rich reads a str status as markup, and a stage names the file it reads.
-    with err.status(Text(visible(first))) as status:
-        def progress(stage: str, done: int, total: int) -> None:
-            status.update(Text(visible(f"{stage} ({done}/{total})" if total > 1 else stage)))
-
-        yield progress
 
 
 @app.command()
@@ -147,11 +114,14 @@ def ingest(
 
     if not 2 <= max_len <= 12:
         raise InputError("--max-len must be between 2 and 12")
-    from ..graph.search import Budget
+    from functools import partial
+
+    from ..loops.from_store import Budget, watch_new_deals
     from .budget import reserve_for, warn, write_loops
 
     budget = Budget(time_budget=time_budget, max_loops=max_loops)  # bounds --watch-loops
-    watch = {"max_len": max_len, "budget": budget, "reserve_per_loop": reserve_for(fmt.value)}
+    watch = partial(watch_new_deals, max_len=max_len, budget=budget,
+                    reserve_per_loop=reserve_for(fmt.value))
     with _store() as store, _status(fmt.value, "reading") as progress:
         report = run_ingest(store, paths, dry_run=dry_run, progress=progress,
                             watch_loops=watch if watch_loops else None)
@@ -249,7 +219,7 @@ def loops(
 
     Example: circfin loops --max-len 4 --entity Nvidia --format json
     """
-    from ..graph.search import NARROW_HINT, Budget, loops_from_store
+    from ..loops.from_store import NARROW_HINT, Budget, loops_from_store
     from .budget import reserve_for, write_loops
 
     budget = Budget(time_budget=time_budget, max_loops=max_loops, hint=NARROW_HINT)  # clock starts
@@ -267,14 +237,6 @@ def loops(
                 title=f"{len(found)} circular-financing loop{'s' if len(found) != 1 else ''}")
 
 
-def _statuses_opt(status: list[str] | None) -> list[str] | None:
-    from ..graph.search import DEFAULT_STATUSES
-
-    st = _split(status)
-    return None if st == ["all"] else (st or list(DEFAULT_STATUSES))
-
-
-_STATUS_HELP = "Deal statuses that count; 'all' for all. Default: all but cancelled."
 
 
 @app.command()
@@ -289,8 +251,8 @@ def concentration(
 
     Example: circfin concentration --direction in --limit 10
     """
-    from ..graph.analytics import concentration as conc
-    from ..graph.analytics import self_funded_demand
+    from ..analytics.measures import concentration as conc
+    from ..analytics.measures import self_funded_demand
 
     if direction not in ("in", "out", "both"):
         raise InputError("--direction must be in, out or both")
@@ -326,7 +288,7 @@ def hubs(
 
     Example: circfin hubs --limit 10 --format json
     """
-    from ..graph.analytics import hubs as find_hubs
+    from ..analytics.measures import hubs as find_hubs
 
     with _store() as store:
         rows = find_hubs(store, status=_statuses_opt(status), limit=limit)
@@ -350,7 +312,7 @@ def pairs(
 
     Example: circfin pairs --format json
     """
-    from ..graph.analytics import reciprocal_pairs
+    from ..analytics.measures import reciprocal_pairs
 
     with _store() as store:
         rows = reciprocal_pairs(store, status=_statuses_opt(status))
@@ -381,8 +343,8 @@ def export(
 
     Example: circfin export --out web.gexf --format gexf
     """
-    from ..graph.export import FORMATS, to_networkx, write_graph
-    from ..graph.search import snapshot
+    from ..loops.from_store import snapshot
+    from ..report.export import FORMATS, to_networkx, write_graph
 
     if fmt not in FORMATS:
         raise InputError(f"--format must be {' or '.join(FORMATS)}")
@@ -391,7 +353,7 @@ def export(
     from ..safe import check_target
 
     check_target(out_path)  # a symlink, device or folder is refused before any work
-    from ..graph.search import Budget
+    from ..loops.from_store import Budget
     from .budget import warn
 
     budget = Budget(time_budget=time_budget, max_loops=max_loops)
@@ -423,7 +385,7 @@ def db_start() -> None:
 
     Example: circfin db start
     """
-    from ..graph.embedded import EmbeddedServer
+    from ..store.embedded import EmbeddedServer
 
     s = EmbeddedServer(state.home).start()
     out.print(f"running, pid {s.pid}, socket {s.socket}")
@@ -435,7 +397,7 @@ def db_stop() -> None:
 
     Example: circfin db stop
     """
-    from ..graph.embedded import EmbeddedServer
+    from ..store.embedded import EmbeddedServer
 
     was = EmbeddedServer(state.home).stop()
     out.print("stopped" if was else "was not running")
@@ -449,7 +411,7 @@ def db_status(
 
     Example: circfin db status --format json
     """
-    from ..graph.embedded import EmbeddedServer
+    from ..store.embedded import EmbeddedServer
 
     server = EmbeddedServer(state.home)
     st = server.status().to_dict()

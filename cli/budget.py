@@ -3,8 +3,8 @@
 A dense deal graph has astronomically many loops. Every command that
 enumerates them (``loops``, ``score``, ``report``, ``graph``,
 ``significance``, ``ingest --watch-loops``) takes ``--time-budget`` and
-``--max-loops`` (defaults :data:`~circfin.graph.search.DEFAULT_TIME_BUDGET`
-seconds and :data:`~circfin.graph.search.DEFAULT_MAX_LOOPS` loops; 0 turns a
+``--max-loops`` (defaults :data:`~circfin.loops.from_store.DEFAULT_TIME_BUDGET`
+seconds and :data:`~circfin.loops.from_store.DEFAULT_MAX_LOOPS` loops; 0 turns a
 limit off). The clock starts with the command and covers the search, building
 the loops, scoring and writing. What was cut is said on stderr (table and CSV)
 and in the JSON (``complete``, ``truncated``, ``budget``).
@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ..graph.model import Loop
-from ..graph.search import DEFAULT_MAX_LOOPS, DEFAULT_TIME_BUDGET, Budget
+from ..loops.from_store import DEFAULT_MAX_LOOPS, DEFAULT_TIME_BUDGET, Budget
 from ..safe import json_dumps, json_safe
 
 __all__ = ["MaxLoops", "TimeBudget", "reserve_for", "warn", "write_json_with_loops", "write_loops"]

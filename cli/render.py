@@ -14,8 +14,8 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from ..graph.model import Loop
 from ..display import money
+from ..graph.model import Loop
 from ..safe import csv_text, json_dumps, visible
 
 __all__ = ["loops_csv", "loops_json", "loops_table", "money"]
@@ -86,7 +86,7 @@ def records_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, s
             if key.endswith("_usd"):
                 cells.append(money(v))
             elif key.endswith("share"):
-                cells.append(f"{100 * v:.0f}%")
+                cells.append("" if v is None else f"{100 * v:.0f}%")
             elif key == "hhi":
                 cells.append(f"{v:.2f}")
             elif isinstance(v, list):

@@ -17,7 +17,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import app as cli
+from . import common as cli
 from .options import Engine
 from .options import TableJson as Fmt
 
@@ -27,7 +27,7 @@ __all__ = ["EXIT_NEW_LOOPS", "register"]
 EXIT_NEW_LOOPS = 3
 
 
-_STATUS_HELP = "Deal statuses that count; 'all' for all. Default: all but cancelled."
+_STATUS_HELP = cli._STATUS_HELP
 
 
 @contextlib.contextmanager
@@ -74,7 +74,7 @@ def report(
 
     Example: circfin report --out reports/ --since last --fail-on-new
     """
-    from ..graph.search import Budget
+    from ..loops.from_store import Budget
     from ..report.report import write_report
 
     budget = Budget(time_budget=time_budget, max_loops=max_loops)
@@ -136,10 +136,9 @@ def graph(
     Example: circfin graph --out stargate.html --loop nvidia>openai>oracle
     """
     from ..errors import InputError
+    from ..loops.from_store import Budget
     from ..report.graph_page import graph_data, render_graph_page
     from ..safe import atomic_write, check_target
-
-    from ..graph.search import Budget
     from .budget import warn
 
     budget = Budget(time_budget=time_budget, max_loops=max_loops)  # search and page together

@@ -21,9 +21,9 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import InputError
+from . import common as cli
 from .options import Engine
 from .options import TableJson as Fmt
-from . import app as cli
 
 __all__ = ["register"]
 
@@ -40,7 +40,7 @@ class Method(str, Enum):
     original = "original"
 
 
-_STATUS_HELP = "Deal statuses that count; 'all' for all. Default: all but cancelled."
+_STATUS_HELP = cli._STATUS_HELP
 
 
 def _checked(fn: Callable[[], T]) -> T:
@@ -103,7 +103,7 @@ def score(
 
     Example: circfin score --limit 5 --flag vendor_financing --write
     """
-    from ..graph.search import Budget, loops_from_store, snapshot
+    from ..loops.from_store import Budget, loops_from_store, snapshot
     from ..risk.flags import FLAGS
     from ..risk.score import score_loops
     from ..risk.writeback import write_scores
@@ -121,7 +121,7 @@ def score(
         except ValueError as e:
             raise InputError(f"--as-of: {e}") from None
     else:
-        now = _dt.datetime.now(_dt.timezone.utc).date()
+        now = _dt.datetime.now(_dt.UTC).date()
     statuses = cli._statuses_opt(status)
     budget = Budget(time_budget=time_budget, max_loops=max_loops)  # search, scoring, writing
     with cli._store() as store:
@@ -204,7 +204,7 @@ def significance(
 
     Example: circfin significance --n 200 --seed 1 --max-len 5
     """
-    from ..graph.search import Budget, snapshot
+    from ..loops.from_store import Budget, snapshot
     from ..risk.nullmodel import significance as run
 
     budget = Budget(time_budget=time_budget, max_loops=max_loops)  # reading, counting, shuffles
@@ -265,7 +265,7 @@ def shock(
 
     Example: circfin shock Nvidia --loss 0.5 --model debtrank
     """
-    from ..graph.search import Budget
+    from ..loops.from_store import Budget
     from ..risk.shock import shock as run
     from .budget import warn
 

@@ -1,1 +1,3 @@
-"""The knowledge graph: domain model, stores, and the in-memory loop engine."""
+"""The knowledge-graph model: vocabulary (kinds, deal types, statuses), records
+(Loop, Leg; deals and entities travel as validated rows) and the schema whitelist of labels, relationship types
+and property keys."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import queries
 from ..errors import InputError, QueryError, RowError, ValidationError
-from ..graph.store import GraphStore, Statement
+from ..store.base import GraphStore, Statement
 from .readers import SUFFIXES, RawTable, read_file
 from .validate import Plan, build_plan
 
@@ -122,31 +122,16 @@ def _batches(rows: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, A
         yield rows[i:i + size]
 
 
-def _closed_loops(store: GraphStore, new_deals: list[dict[str, Any]],
-                  watch: Mapping[str, Any]) -> list[Any]:
-    """The loops the new deals close, found from the graph as it was before them:
-    each deal is added to a snapshot index that searches only paths from its
-    payee back to its payer, so no loop is recomputed that the deal is not on."""
-    from ..graph.search import DEFAULT_STATUSES, closed_loops, snapshot
-
-    snap = snapshot(store)
-    known = {e["id"]: e.get("name") or e["id"] for e in snap.entities}
-    names = {**known, **{d["payer"]: d["payer"] for d in new_deals if d["payer"] not in known},
-             **{d["payee"]: d["payee"] for d in new_deals if d["payee"] not in known}}
-    # Bounded by watch["budget"] (time and loop count; default: search.Budget()): the
-    # result has .complete and .note.
-    return closed_loops(snap.deals, new_deals, names=names, parents=snap.parents,
-                        max_len=watch.get("max_len", 6), status=watch.get("status", DEFAULT_STATUSES),
-                        budget=watch.get("budget"), reserve_per_loop=watch.get("reserve_per_loop", 0.0))
-
-
 def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 2000,
            dry_run: bool = False, progress: Progress | None = None,
-           watch_loops: Mapping[str, Any] | None = None) -> IngestReport:
+           watch_loops: Callable[[GraphStore, list[dict[str, Any]]], list[Any]] | None = None,
+           ) -> IngestReport:
     """Validate the files, then write what is new or changed in one atomic unit.
 
-    ``watch_loops`` (e.g. ``{"max_len": 6}``) also reports the loops that the
-    new deals close, in ``report.closed_loops``.
+    ``watch_loops(store, new_deals)``, called before the write, gives the loops
+    the new deals close, kept in ``report.closed_loops``; e.g.
+    ``functools.partial(circfin.loops.from_store.watch_new_deals, max_len=6)``.
+    (Ingest sits below the loop engine, so the caller hands it in.)
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -191,8 +176,8 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
         if progress:
             progress("finding the loops the new deals close", 0, 1)
         new_ids = set(report.deals_new)
-        report.closed_loops = _closed_loops(
-            store, [d for d in plan.deals if d["deal_id"] in new_ids], watch_loops)
+        report.closed_loops = watch_loops(
+            store, [d for d in plan.deals if d["deal_id"] in new_ids])
     if dry_run:
         return report
 
@@ -218,7 +203,7 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
     for rows in _batches(deal_rows, batch_size):
         statements.append((q("upsert_deals").text, {"rows": rows}))
     if statements:
-        statements += _rollup_statements()
+        statements += queries.rollup_statements()
         keys = sorted({k for r in (*entity_rows, *auto_rows) for k in r.get("name_keys") or ()})
         if keys:  # last: a name now held by two entities fails the whole write
             statements.append((q("guard_unique_keys").text, {"keys": keys}))
@@ -237,11 +222,6 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
     return report
 
 
-def _rollup_statements() -> list[Statement]:
-    """Rebuild the derived PAYS_TOP relationships (loops with roll-up) in the same write."""
-    return [(queries.load("clear_rollup").text, {}), (queries.load("build_rollup").text, {})]
-
-
 def delete_deals(store: GraphStore, deal_ids: Sequence[str]) -> int:
     """Delete deals by id, all or none; InputError naming any id the graph does not hold."""
     ids = list(dict.fromkeys(deal_ids))
@@ -253,6 +233,8 @@ def delete_deals(store: GraphStore, deal_ids: Sequence[str]) -> int:
     if missing:
         shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
         raise InputError(f"no deal with id {shown}; nothing deleted")
-    store.write([(queries.load("delete_deals").text, {"ids": ids[i:i + 2000]})
-                 for i in range(0, len(ids), 2000)] + _rollup_statements())
+    statements: list[Statement] = [(queries.load("delete_deals").text, {"ids": ids[i:i + 2000]})
+                                   for i in range(0, len(ids), 2000)]
+    statements.extend(queries.rollup_statements())
+    store.write(statements)
     return len(ids)

@@ -22,9 +22,10 @@ import io
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -195,7 +196,7 @@ def _read_csv(path: Path) -> list[RawTable]:
             row_errors.append(RowError(name, line, None,
                                        f"has {len(row)} fields, the header has {len(columns)}"))
             continue
-        table.rows.append(RawRow(name, line, {c: _clean(v) for c, v in zip(columns, row)}))
+        table.rows.append(RawRow(name, line, {c: _clean(v) for c, v in zip(columns, row, strict=False)}))
     if row_errors:
         raise _FileProblems(row_errors)
     if not table.rows:
@@ -351,16 +352,26 @@ def _table_from_items(name: str, kind: str | None, items: list[tuple[int, Any]],
     return table
 
 
+# PyYAML's stubs leave Parser.peek_event untyped; it returns the next event without consuming it.
+_peek_event: Callable[[yaml.SafeLoader], yaml.events.Event] = yaml.SafeLoader.peek_event
+
+
+def _start_mark(event: yaml.events.Event) -> yaml.error.Mark | None:
+    """Where the event starts. The pure-Python SafeLoader only makes yaml.error.Mark; the
+    stubs also allow libyaml's Mark there, which ComposerError's stub does not accept."""
+    return cast("yaml.error.Mark | None", event.start_mark)
+
+
 class _NoAliasLoader(yaml.SafeLoader):
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+    def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = _peek_event(self)
             raise yaml.composer.ComposerError(None, None, "YAML aliases are not allowed",
-                                              event.start_mark)
-        event = self.peek_event()
+                                              _start_mark(event))
+        event = _peek_event(self)
         if getattr(event, "anchor", None):
             raise yaml.composer.ComposerError(None, None, "YAML anchors are not allowed",
-                                              event.start_mark)
+                                              _start_mark(event))
         return super().compose_node(parent, index)
 
 

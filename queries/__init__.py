@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
-__all__ = ["Query", "load", "names"]
+__all__ = ["Query", "load", "names", "rollup_statements"]
 
 _HEADER = re.compile(r"^//\s*(\w+):\s*(.*)$")
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -106,3 +106,9 @@ def names() -> list[str]:
     """Every query in the catalogue, sorted."""
     return sorted(p.name[: -len(".cypher")] for p in files(__package__).iterdir()
                   if p.name.endswith(".cypher"))
+
+
+def rollup_statements() -> list[tuple[str, dict[str, object]]]:
+    """Rebuild the derived PAYS_TOP relationships (loops with roll-up): written
+    last in the same atomic write as every ingest and delete."""
+    return [(load("clear_rollup").text, {}), (load("build_rollup").text, {})]

@@ -28,11 +28,11 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from .. import queries
+from ..analytics.measures import FUNDING_TYPES, PURCHASE_TYPES
 from ..errors import InputError
-from ..graph.analytics import FUNDING_TYPES, PURCHASE_TYPES
 from ..graph.model import DEAL_STATUSES
-from ..graph.store import FALKOR_SCHEMES, NEO4J_SCHEMES, redact
 from ..safe import atomic_write_many, check_folder, visible
+from ..store.base import FALKOR_SCHEMES, NEO4J_SCHEMES, redact
 from .graph_page import KIND_COLOURS
 
 __all__ = ["BrowserKit", "PARAM_EXAMPLES", "browser_kit", "browser_url", "cypher_literal",
@@ -238,7 +238,7 @@ def browser_kit(out_dir: Path | str, store_spec: str | None = None) -> BrowserKi
     with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as z:
         for rel, text in favs:
             z.writestr(rel.split("/", 1)[1], text)
-    files: dict[Path, str | bytes] = {out / "circfin.grass": _grass()}
+    files: dict[Path | str, str | bytes] = {out / "circfin.grass": _grass()}
     files.update((out / rel, text) for rel, text in favs)
     files[out / "circfin-favorites.zip"] = zipped.getvalue()
     files[out / "guide.html"] = _guide(qs, url)

@@ -29,12 +29,12 @@ from importlib.resources import files
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..display import plain_number as _num
 from ..errors import InputError
 from ..graph.model import DEAL_TYPES, ENTITY_KINDS, Loop
-from ..graph.search import DEFAULT_STATUSES, Snapshot, loops_from_store, resolve_entity, snapshot
-from ..graph.store import GraphStore
-from ..display import plain_number as _num
+from ..loops.from_store import DEFAULT_STATUSES, Snapshot, loops_from_store, resolve_entity, snapshot
 from ..safe import json_safe, visible, visible_deep
+from ..store.base import GraphStore
 
 __all__ = ["KIND_COLOURS", "RISK_FLAGS", "TYPE_COLOURS", "build_graph_data", "checked_loops", "csp",
            "csp_hash", "graph_data", "graph_page", "loop_record", "page_policy", "render_graph_page",
@@ -47,8 +47,8 @@ RISK_FLAGS: tuple[str, ...] = ("vendor_financing", "round_trip", "related_party"
 # Distinct, print-safe colours (Tableau 20 order), one per kind and one per deal type.
 _PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
             "#ff9da7", "#9c755f", "#bab0ac", "#1f77b4", "#8c564b", "#17becf", "#7f7f7f")
-KIND_COLOURS: dict[str, str] = dict(zip(ENTITY_KINDS, _PALETTE))
-TYPE_COLOURS: dict[str, str] = dict(zip(DEAL_TYPES, _PALETTE))
+KIND_COLOURS: dict[str, str] = dict(zip(ENTITY_KINDS, _PALETTE, strict=False))
+TYPE_COLOURS: dict[str, str] = dict(zip(DEAL_TYPES, _PALETTE, strict=False))
 
 # A page lists at most this many loops (the highlighted ones always).
 MAX_LISTED_LOOPS = 500
@@ -139,8 +139,8 @@ def _layout(nodes: Sequence[str], edges: Iterable[tuple[str, str]],
     else:
         start = nx.spring_layout(sub, seed=7, iterations=100)
         if hasattr(nx, "forceatlas2_layout"):  # networkx >= 3.4
-            size = {n: 0.3 + 2.0 * math.sqrt(weight.get(n, 0.0)) for n in big}
-            raw = nx.forceatlas2_layout(sub, pos=start, max_iter=300, seed=7, node_size=size,
+            node_size = {n: 0.3 + 2.0 * math.sqrt(weight.get(n, 0.0)) for n in big}
+            raw = nx.forceatlas2_layout(sub, pos=start, max_iter=300, seed=7, node_size=node_size,
                                         distributed_action=True, scaling_ratio=4.0, gravity=1.0)
         else:
             raw = start
@@ -239,7 +239,7 @@ def build_graph_data(snap: Snapshot, loops: Sequence[Loop], *, highlight: Iterab
 def _flagged(store: GraphStore, loops: list[Loop], flag: str) -> list[Loop]:
     """The loops that circfin.risk.flags marks with ``flag``."""
     try:
-        from ..risk import flags as risk_flags  # type: ignore[attr-defined]
+        from ..risk import flags as risk_flags
     except ImportError:
         raise InputError("risk flags are not available yet") from None
     known = tuple(getattr(risk_flags, "FLAGS", RISK_FLAGS))
@@ -261,7 +261,7 @@ def graph_data(store: GraphStore, *, loop_key: str | None = None, entity: str | 
                status: Iterable[str] | None = DEFAULT_STATUSES,
                engine: str = "auto", budget: Any = None) -> dict[str, Any]:
     """What :func:`graph_page` shows, as plain data. ``budget``: a
-    :class:`circfin.graph.search.Budget` (default: its default limits); when it
+    :class:`circfin.loops.from_store.Budget` (default: its default limits); when it
     cuts the loops, ``selection["note"]`` says so."""
     chosen = [n for n, v in (("loop", loop_key), ("entity", entity), ("flag", flag)) if v]
     if len(chosen) > 1:
@@ -286,7 +286,7 @@ def graph_data(store: GraphStore, *, loop_key: str | None = None, entity: str | 
                              + ("" if complete else f" (the search was cut short: {note})"))
         highlight = [loop_key]
         label = " → ".join(hits[0].entities + hits[0].entities[:1])
-        selection = {"kind": "loop", "value": loop_key, "label": label}
+        selection: dict[str, str | None] = {"kind": "loop", "value": loop_key, "label": label}
     elif eid:
         highlight = [lp.key for lp in loops if eid in lp.ids]
         selection = {"kind": "entity", "value": eid, "label": names.get(eid, eid)}

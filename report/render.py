@@ -15,9 +15,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .graph_page import csp, csp_hash, page_policy, safe_url
 from ..display import money
 from ..safe import visible
+from .graph_page import csp, csp_hash, page_policy, safe_url
 
 __all__ = ["md_escape", "money", "report_html", "report_markdown"]
 

@@ -31,7 +31,7 @@ report.json::
                      last_seen, deals}]      each leg: deal_ids_before/_now, added,
                                              removed, amount_before, amount_now
     top_loops      [{...a loop..., rank, deals}]
-    concentration, self_funded_demand        rows as in circfin.graph.analytics
+    concentration, self_funded_demand        rows as in circfin.analytics.measures
     shock          {available: false, note} or {available: true, rows}
 """
 
@@ -44,13 +44,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import queries
-from ..errors import InputError
-from ..graph import analytics
-from ..graph.model import Loop, date_bounds
-from ..graph.search import DEFAULT_STATUSES, Snapshot, loops_from_store, snapshot
-from ..graph.store import GraphStore, Statement
+from ..analytics import measures as analytics
 from ..display import plain_number as _num
+from ..errors import InputError
+from ..graph.model import Loop, date_bounds
+from ..loops.from_store import DEFAULT_STATUSES, Snapshot, loops_from_store, snapshot
 from ..safe import atomic_write_many, check_folder, check_target, json_dumps, visible
+from ..store.base import GraphStore, Statement
 from .graph_page import build_graph_data, checked_loops, loop_record, render_graph_page, safe_url
 
 __all__ = ["Rank", "ReportResult", "bottleneck_rank", "build_report", "last_run", "shock_function",
@@ -82,15 +82,18 @@ class ReportResult:
 
     @property
     def new_loops(self) -> list[dict[str, Any]]:
-        return self.data["new_loops"]
+        loops: list[dict[str, Any]] = self.data["new_loops"]
+        return loops
 
     @property
     def changed_loops(self) -> list[dict[str, Any]]:
-        return self.data["changed_loops"]
+        loops: list[dict[str, Any]] = self.data["changed_loops"]
+        return loops
 
     @property
     def top_loops(self) -> list[dict[str, Any]]:
-        return self.data["top_loops"]
+        loops: list[dict[str, Any]] = self.data["top_loops"]
+        return loops
 
     def to_dict(self) -> dict[str, Any]:
         """A summary for programs (``circfin report --format json``)."""
@@ -129,10 +132,10 @@ def _since_day(since: str | None) -> str | None:
 
 
 def _now(now: _dt.datetime | None) -> _dt.datetime:
-    t = now or _dt.datetime.now(_dt.timezone.utc)
+    t = now or _dt.datetime.now(_dt.UTC)
     if t.tzinfo is None:
-        t = t.replace(tzinfo=_dt.timezone.utc)
-    return t.astimezone(_dt.timezone.utc)
+        t = t.replace(tzinfo=_dt.UTC)
+    return t.astimezone(_dt.UTC)
 
 
 def _iso(t: _dt.datetime) -> str:
@@ -286,7 +289,7 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
                  budget: Any = None) -> tuple[dict[str, Any], list[Loop], Snapshot]:
     """The report's data (report.json), the loops found, and the snapshot they came from.
 
-    ``budget`` (:class:`circfin.graph.search.Budget`, default its default limits)
+    ``budget`` (:class:`circfin.loops.from_store.Budget`, default its default limits)
     bounds the loop search; a report needs every loop (it records which are new
     and which are gone), so a search it cuts is an InputError that says what was cut."""
     step = progress or (lambda _msg: None)

@@ -375,7 +375,7 @@ def _iterate_down(
     """Greatest solution for the defaulted block by monotone iteration from above."""
     p = p_start.copy()
     for _ in range(max_iter):
-        new = np.where(defaulted, a * e + b * _receipts(lt, p, inv), pbar)
+        new: np.ndarray = np.where(defaulted, a * e + b * _receipts(lt, p, inv), pbar)
         new = np.minimum(
             new, p
         )  # the sequence is non-increasing; keep it so under rounding

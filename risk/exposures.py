@@ -146,7 +146,7 @@ class ExposureNetwork:
     def to_dict(self) -> dict[str, Any]:
         return {"ids": list(self.ids),
                 "buffers": [{"id": e, "name": self.names.get(e, e), "buffer_usd": float(b),
-                             "source": s} for e, b, s in zip(self.ids, self.buffers, self.buffer_source)],
+                             "source": s} for e, b, s in zip(self.ids, self.buffers, self.buffer_source, strict=True)],
                 "exposures": [r.to_dict() for r in self.records], "skipped": self.skipped}
 
 

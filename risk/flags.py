@@ -13,11 +13,11 @@ The flags, precisely:
 
 ``vendor_financing``
     Some member F funds the next party N -- the leg F -> N holds at least one
-    deal of a funding type (:data:`~circfin.graph.analytics.FUNDING_TYPES`:
+    deal of a funding type (:data:`~circfin.analytics.measures.FUNDING_TYPES`:
     equity_investment, loan, credit_facility, bond, warrant,
     capacity_backstop, guarantee, spv_financing) -- and the leg *into* F
     holds at least one deal of a purchase type
-    (:data:`~circfin.graph.analytics.PURCHASE_TYPES`: compute_purchase,
+    (:data:`~circfin.analytics.measures.PURCHASE_TYPES`: compute_purchase,
     chip_purchase, cloud_commitment, lease, revenue_share): the money F puts
     out comes back to it as sales. Evidence: the funding deals on F -> N and
     the purchase deals into F, for every such F (one flag per loop; its
@@ -56,7 +56,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..graph.analytics import FUNDING_TYPES, PURCHASE_TYPES
+from ..analytics.measures import FUNDING_TYPES, PURCHASE_TYPES
 from ..graph.model import Loop
 
 FLAGS: tuple[str, ...] = ("vendor_financing", "round_trip", "related_party", "paper_loop",
@@ -148,7 +148,7 @@ def _round_trip(loop: Loop, table: DealTable) -> Flag | None:
 
 
 def _related_party(loop: Loop, parents: Mapping[str, str | None]) -> Flag | None:
-    names = dict(zip(loop.ids, loop.entities))
+    names = dict(zip(loop.ids, loop.entities, strict=True))
     anc = {e: _ancestors(e, parents) for e in loop.ids}
     related: set[str] = set()
     clauses = []
@@ -213,7 +213,7 @@ def flags_for(loop: Loop, deals: pd.DataFrame | DealTable,
 
 def flag_loops(store: Any, loops: Iterable[Loop]) -> dict[str, list[Flag]]:
     """Loop key -> its flags, for loops found in ``store`` (deals and parents read from it)."""
-    from ..graph.search import snapshot
+    from ..loops.from_store import snapshot
 
     snap = snapshot(store)
     table = deal_table(snap.deals)

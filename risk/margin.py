@@ -231,7 +231,8 @@ def margin_spiral(
     def prices_after(units: np.ndarray) -> np.ndarray:
         z = lam * units
         g = np.maximum(0.0, 1.0 - z) if impact == "linear" else np.exp(-z)
-        return base * g
+        prices: np.ndarray = base * g
+        return prices
 
     p = base.copy()
     path = [p.copy()]

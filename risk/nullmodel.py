@@ -44,7 +44,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from ..graph.search import DEFAULT_STATUSES
+from ..loops.from_store import DEFAULT_STATUSES
 
 
 @dataclass
@@ -58,7 +58,8 @@ class Significance:
     by_length: dict[int, dict[str, Any]]
     by_entity: dict[str, dict[str, Any]]
     acceptance: float  # share of attempted swaps that were made
-    pairs: dict[str, float] = field(default_factory=dict)  # distinct payer -> payee pairs: observed, null mean
+    # distinct payer -> payee pairs: observed, null mean (None when no shuffle ran)
+    pairs: dict[str, float | None] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     # False when a budget cut the work: ``note`` says what (e.g. the observed graph
     # has more loops than max_loops: its counts are then lower bounds and no
@@ -90,7 +91,7 @@ def _edges(deals: pd.DataFrame, status: Iterable[str] | None) -> tuple[list[str]
     ix = {e: i for i, e in enumerate(ids)}
     tx = {t: i for i, t in enumerate(types)}
     arr = np.array([(ix[str(a)], ix[str(b)], tx[str(t)])
-                    for a, b, t in zip(d["payer"], d["payee"], d["type"])], dtype=np.int64).reshape(-1, 3)
+                    for a, b, t in zip(d["payer"], d["payee"], d["type"], strict=True)], dtype=np.int64).reshape(-1, 3)
     return ids, types, arr
 
 
@@ -174,7 +175,7 @@ def null_samples(edges: np.ndarray, n_nodes: int, *, n: int, seed: int, max_len:
     """Loop counts of ``n`` null graphs: (by length: n x (max_len+1), by node: n x nodes,
     acceptance, distinct payer -> payee pairs per graph).
 
-    With a ``budget`` (:class:`circfin.graph.search.Budget`) the sampling stops
+    With a ``budget`` (:class:`circfin.loops.from_store.Budget`) the sampling stops
     when its time is up, or at a graph with more than ``budget.max_loops``
     loops (whose counts would be lower bounds); the arrays then hold only the
     graphs counted in full, and ``budget`` records the cut."""
@@ -233,7 +234,7 @@ def significance(deals: pd.DataFrame, *, n: int = 200, seed: int = 1, max_len: i
     called after each shuffle. Raises ValueError for ``n < 1``, ``max_len``
     outside 2..12 or ``swaps_per_deal < 0``.
 
-    ``budget`` (:class:`circfin.graph.search.Budget`, default none) bounds the
+    ``budget`` (:class:`circfin.loops.from_store.Budget`, default none) bounds the
     work: counting stops at ``budget.max_loops`` loops in one graph or when the
     time is up. If the observed graph is cut, its counts are lower bounds and
     no shuffle is compared (null fields None); if a shuffle is cut, the

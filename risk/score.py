@@ -55,7 +55,7 @@ import datetime as _dt
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
 
@@ -74,13 +74,21 @@ SIZE_MEASURES: tuple[str, ...] = ("revenue_usd", "equity_usd", "backlog_usd")
 _LOG_FLOOR, _LOG_DECADES = 1e6, 6.0  # $1M .. $1T
 
 
+class ScorePart(TypedDict):
+    """One named part of a loop's score."""
+
+    value: float  # in [0, 1]
+    weight: float
+    why: str
+
+
 @dataclass(frozen=True)
 class ScoredLoop:
     """A loop with its score, the parts it is made of, and its flags."""
 
     loop: Loop
     score: float
-    parts: dict[str, dict[str, Any]]  # part -> {"value", "weight", "why"}
+    parts: dict[str, ScorePart]  # part -> {"value", "weight", "why"}
     flags: list[Flag] = field(default_factory=list)
 
     @property
@@ -126,7 +134,7 @@ def _num(v: Any) -> float | None:
 
 def _today(now: Any) -> _dt.date:
     if now is None:
-        return _dt.datetime.now(_dt.timezone.utc).date()
+        return _dt.datetime.now(_dt.UTC).date()
     if isinstance(now, _dt.datetime):
         return now.date()
     if isinstance(now, _dt.date):
@@ -214,7 +222,7 @@ def score_loop(loop: Loop, table: Mapping[str, Mapping[str, Any]],
     if not size_ok:
         w["bottleneck"] += w["size"]
         w["size"] = 0.0
-    parts = {p: {"value": float(values[p][0]), "weight": float(w[p]), "why": values[p][1]}
+    parts = {p: ScorePart(value=float(values[p][0]), weight=float(w[p]), why=values[p][1])
              for p in PARTS}
     score = sum(parts[p]["value"] * parts[p]["weight"] for p in PARTS)
     return ScoredLoop(loop=loop, score=float(min(1.0, max(0.0, score))), parts=parts,
@@ -244,7 +252,7 @@ def score_loops(loops: Iterable[Loop], deals: pd.DataFrame | Mapping[str, Mappin
     half_life_days : float
         Recency half-life, > 0.
 
-    budget : circfin.graph.search.Budget, optional
+    budget : circfin.loops.from_store.Budget, optional
         Stop scoring when its time is up (the loops scored so far are returned,
         and ``budget.note`` says how many of how many).
 
@@ -272,7 +280,7 @@ def rank_by_score(store: Any, *, now: Any = None,
                   weights: Mapping[str, float] | None = None) -> Callable[[Loop], float]:
     """A ranking for the periodic report (``write_report(store, out, rank=rank_by_score(store))``):
     loop -> its score, from the store's deals and entities as they are now."""
-    from ..graph.search import snapshot
+    from ..loops.from_store import snapshot
 
     snap = snapshot(store)
     table = deal_table(snap.deals)

@@ -24,7 +24,7 @@
     defaulting, the earliest default round of its debtors.
 
 **Loop amplification.** For every loop through the shocked entity S (found
-by :func:`~circfin.graph.search.loops_from_store`, deals that count by
+by :func:`~circfin.loops.from_store.loops_from_store`, deals that count by
 default: all but cancelled), the loop's leg that returns *into* S (the leg
 whose payee is S) is cut, and the same shock is run again:
 
@@ -159,7 +159,8 @@ def _unit(v: float, name: str) -> float:
 
 
 def _cut_legs(entity: str, loops: Iterable[Loop]) -> tuple[list[str], list[dict[str, Any]], set[str]]:
-    keys, legs = [], {}
+    keys: list[str] = []
+    legs: dict[str, dict[str, Any]] = {}
     for lp in loops:
         if entity not in lp.ids:
             continue
@@ -241,8 +242,8 @@ def _margin(net: ExposureNetwork, s: str, members: set[str], distress: np.ndarra
     holders = sorted({r.holder for r in pos})
     assets = sorted({r.on for r in pos})
     hx = np.zeros((len(holders), len(assets)))
-    for r in pos:
-        hx[holders.index(r.holder), assets.index(r.on)] += r.amount_usd
+    for rec in pos:
+        hx[holders.index(rec.holder), assets.index(rec.on)] += rec.amount_usd
     eq, eq_src = [], []
     for i, h in enumerate(holders):
         known = net.entities.get(h, {}).get("equity_usd")
@@ -266,16 +267,20 @@ def _margin(net: ExposureNetwork, s: str, members: set[str], distress: np.ndarra
             c = math.nan
         mv.append(c if math.isfinite(c) and c > 0 else float(net.buffers[net.index[a]]))
     impact = 1.0 / (depth * np.array(mv))
-    r = margin_spiral(hx, eq, price_shock, haircut=haircut, price_impact=impact, impact=str(p["impact"]))
+    spiral = margin_spiral(hx, eq, price_shock, haircut=haircut, price_impact=impact,
+                           impact=str(p["impact"]))
     return {
         "holders": [{"id": h, "name": net.names[h], "position_usd": float(hx[i].sum()),
                      "equity_usd": float(eq[i]), "equity_source": eq_src[i],
-                     "called_round": int(r.called_round[i]), "sale_fraction": float(r.sale_fraction[i]),
-                     "equity_after_usd": float(r.equity[i]), "wiped_out": bool(r.wiped_out[i])}
+                     "called_round": int(spiral.called_round[i]),
+                     "sale_fraction": float(spiral.sale_fraction[i]),
+                     "equity_after_usd": float(spiral.equity[i]),
+                     "wiped_out": bool(spiral.wiped_out[i])}
                     for i, h in enumerate(holders)],
         "assets": [{"id": a, "name": net.names[a], "price_shock": float(price_shock[j]),
-                    "price_after": float(r.prices[j])} for j, a in enumerate(assets)],
-        "deal_ids": sorted({x.deal_id for x in pos}), "rounds": r.rounds, "converged": r.converged,
+                    "price_after": float(spiral.prices[j])} for j, a in enumerate(assets)],
+        "deal_ids": sorted({x.deal_id for x in pos}), "rounds": spiral.rounds,
+        "converged": spiral.converged,
         "params": {"haircut": haircut, "leverage": leverage, "depth": depth, "impact": p["impact"]},
     }, f"{len(holders)} leveraged holder(s) of the loops' members"
 
@@ -338,12 +343,12 @@ def shock(store: Any, entity: str, *, loss: float = 1.0, model: str = "debtrank"
 
     ``loss``: the share of its buffer (debtrank) or external assets
     (clearing) it loses, in [0, 1]. ``engine`` and ``max_len`` choose how
-    the loops through it are found (:func:`~circfin.graph.search.loops_from_store`).
+    the loops through it are found (:func:`~circfin.loops.from_store.loops_from_store`).
     Raises InputError for an unknown entity, ValueError for bad numbers.
-    ``budget`` (:class:`circfin.graph.search.Budget`, default its default limits)
+    ``budget`` (:class:`circfin.loops.from_store.Budget`, default its default limits)
     bounds the loop search; a cut search gives ``complete=False`` and a ``note``.
     """
-    from ..graph.search import loops_from_store, resolve_entity, snapshot
+    from ..loops.from_store import loops_from_store, resolve_entity, snapshot
 
     snap = snapshot(store)
     eid = resolve_entity(entity, snap.entities)
@@ -358,10 +363,10 @@ def shock(store: Any, entity: str, *, loss: float = 1.0, model: str = "debtrank"
 
 def shock_summary(store: Any, *, top: int = 5, loss: float = 1.0, model: str = "debtrank",
                   engine: str = "auto", max_len: int = 6) -> list[dict[str, Any]]:
-    """One row per hub (the ``top`` largest by disclosed volume, :func:`circfin.graph.analytics.hubs`):
+    """One row per hub (the ``top`` largest by disclosed volume, :func:`circfin.analytics.measures.hubs`):
     the shock to it and what its loops add. Plain records for the periodic report."""
-    from ..graph import analytics
-    from ..graph.search import DEFAULT_STATUSES, loops_from_store, snapshot
+    from ..analytics import measures as analytics
+    from ..loops.from_store import DEFAULT_STATUSES, loops_from_store, snapshot
 
     if top < 0:
         raise ValueError(f"top must be >= 0, got {top!r}")

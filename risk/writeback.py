@@ -41,10 +41,10 @@ _BATCH = 2000
 
 
 def _iso(at: _dt.datetime | None) -> str:
-    t = at or _dt.datetime.now(_dt.timezone.utc)
+    t = at or _dt.datetime.now(_dt.UTC)
     if t.tzinfo is None:
-        t = t.replace(tzinfo=_dt.timezone.utc)
-    return t.astimezone(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        t = t.replace(tzinfo=_dt.UTC)
+    return t.astimezone(_dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def score_rows(scored: Iterable[ScoredLoop]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from circfin.graph.embedded import EmbeddedServer
-from circfin.graph.falkordb_store import FalkorDBStore
+from circfin.store.embedded import EmbeddedServer
+from circfin.store.falkordb_store import FalkorDBStore
 
 ROOT = Path(__file__).resolve().parent.parent
 # Read before the autouse fixture below hides them from every test.

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
+
 from circfin.graph.model import date_bounds
 
 __all__ = ["brute_force_loops"]

@@ -18,6 +18,7 @@ from typing import Any
 import hypothesis.strategies as st
 import numpy as np
 import pandas as pd
+
 from circfin.graph.model import AMOUNT_QUALIFIERS, DEAL_STATUSES, DEAL_TYPES
 
 __all__ = ["DATES", "ID_POOL", "deal_frames", "loop_kwargs"]

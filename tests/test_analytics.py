@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from circfin.graph import analytics as an
+from circfin.analytics import measures as an
 
 from .graphload import load_frame
 from .strategies import deal_frames

@@ -15,7 +15,7 @@ import pytest
 
 from circfin import queries
 from circfin.cli.app import main
-from circfin.graph.falkordb_store import FalkorDBStore
+from circfin.store.falkordb_store import FalkorDBStore
 
 HERE = Path(__file__).resolve().parent / "bad_inputs"
 EXPECTED = json.loads((HERE / "expected.json").read_text())

@@ -14,8 +14,8 @@ import zipfile
 import pytest
 
 from circfin import queries
-from circfin.graph.search import DEFAULT_STATUSES, loops_from_store, snapshot
 from circfin.ingest import ingest
+from circfin.loops.from_store import DEFAULT_STATUSES, loops_from_store, snapshot
 from circfin.report.browser import PARAM_EXAMPLES, browser_kit, browser_url, read_only_queries
 from circfin.report.report import write_report
 
@@ -122,7 +122,7 @@ def test_browser_queries_agree_with_circfin_on_falkordb(seeded, tmp_path):
 
     assert _rows(seeded, "browser_new_loops", {}) == []
     assert _rows(seeded, "browser_report_runs", {}) == []
-    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     write_report(seeded, tmp_path / "r1", engine="cypher", now=t0)
     ingest(seeded, [write(tmp_path / "d.csv", DEALS_HEADER +
                           "D900,2026-01-04,coreweave,magnetar,revenue_share,25000000,approx,signed,"
@@ -151,7 +151,7 @@ def test_browser_queries_return_the_same_rows_on_neo4j(seeded, tmp_path):
         ingest(neo, [SEED / "entities.csv", SEED / "deals.csv"])
         for store in (seeded, neo):
             write_report(store, tmp_path / store.dialect, engine="cypher",
-                         now=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+                         now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
         for name, params in [("browser_loop", {"key": STARGATE, "statuses": STATUSES}),
                              ("browser_loop_deals", {"key": STARGATE, "statuses": STATUSES}),
                              ("browser_web", {"statuses": STATUSES, "limit": 20}),
@@ -170,7 +170,7 @@ def test_browser_queries_return_the_same_rows_on_neo4j(seeded, tmp_path):
 def _neo4j_store():
     import neo4j
 
-    from circfin.graph.neo4j_store import Neo4jStore
+    from circfin.store.neo4j_store import Neo4jStore
 
     from .conftest import NEO4J_ENV
 

@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+
 from circfin.errors import InputError
-from circfin.graph.loops import LoopIndex, find_loops
 from circfin.graph.model import Loop
-from circfin.graph.search import (
+from circfin.loops.engine import LoopIndex, find_loops
+from circfin.loops.from_store import (
     DEFAULT_MAX_LOOPS,
     DEFAULT_TIME_BUDGET,
     Budget,
@@ -61,7 +62,7 @@ def assert_real_cycles(loops: list[Loop], deals: pd.DataFrame) -> None:
     keys = set()
     for lp in loops:
         n = len(lp.ids)
-        assert 2 <= n and len(set(lp.ids)) == n, lp.key
+        assert n >= 2 and len(set(lp.ids)) == n, lp.key
         assert lp.key == ">".join(lp.ids) and lp.ids[0] == min(lp.ids)
         assert len(lp.legs) == n
         for i, leg in enumerate(lp.legs):
@@ -188,7 +189,7 @@ def dense_store(server, tmp_path_factory) -> str:
     """A graph of 60 entities with a deal each way between every pair (3,540 deals)."""
     import uuid
 
-    from circfin.graph.falkordb_store import FalkorDBStore
+    from circfin.store.falkordb_store import FalkorDBStore
 
     folder = tmp_path_factory.mktemp("dense")
     deals = dense_deals(60)
@@ -355,7 +356,7 @@ def test_significance_command_on_a_dense_graph(server, dense_store: str) -> None
 def test_ingest_watch_loops_on_a_dense_graph(server, tmp_path: Path) -> None:
     import uuid
 
-    from circfin.graph.falkordb_store import FalkorDBStore
+    from circfin.store.falkordb_store import FalkorDBStore
 
     deals = dense_deals(45)
     body = "".join(f"{r.deal_id},{r.date},{r.payer},{r.payee},loan,{int(r.amount_usd)},exact,signed,,"
@@ -405,10 +406,11 @@ def test_shock_command_on_a_dense_graph(server, dense_store: str) -> None:
 def test_streamed_json_is_the_same_text_as_the_whole_dump() -> None:
     import io
 
+    from rich.console import Console
+
     from circfin.cli.budget import write_json_with_loops, write_loops
     from circfin.cli.render import loops_json
     from circfin.safe import json_dumps
-    from rich.console import Console
 
     deals = dense_deals(5)
     loops = find_loops(deals, max_len=4)
@@ -440,7 +442,7 @@ def test_streamed_json_is_the_same_text_as_the_whole_dump() -> None:
 
 
 def test_cypher_max_loops_cut_is_a_subset_of_the_true_loops(store) -> None:
-    from circfin.graph.search import loops_from_store
+    from circfin.loops.from_store import loops_from_store
 
     from .graphload import load_frame
 

@@ -7,8 +7,8 @@ import importlib
 
 import pytest
 
-MODULES = ["circfin", "circfin.display", "circfin.graph.model", "circfin.graph.store",
-           "circfin.graph.loops", "circfin.ingest.validate", "circfin.report.render"]
+MODULES = ["circfin", "circfin.display", "circfin.graph.model", "circfin.store.base",
+           "circfin.loops.engine", "circfin.ingest.validate", "circfin.report.render"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -9,14 +9,15 @@ import stat
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 import pytest
 import redis
 
 from circfin import queries
 from circfin.errors import QueryError
-from circfin.graph.embedded import EmbeddedServer
-from circfin.graph.falkordb_store import FalkorDBStore
+from circfin.store.embedded import EmbeddedServer
+from circfin.store.falkordb_store import FalkorDBStore
 
 
 def test_socket_folder_and_secret_are_private(server):
@@ -49,7 +50,7 @@ def test_password_is_required(server):
 
 
 def test_password_not_on_the_command_line(server):
-    cmdline = open(f"/proc/{server.pid()}/cmdline", "rb").read().decode()
+    cmdline = Path(f"/proc/{server.pid()}/cmdline").read_bytes().decode()
     assert server.password() not in cmdline
 
 

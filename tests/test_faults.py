@@ -23,9 +23,9 @@ import pytest
 
 from circfin import queries
 from circfin.errors import StoreUnavailable
-from circfin.graph.embedded import EmbeddedServer
-from circfin.graph.falkordb_store import FalkorDBStore
 from circfin.ingest import ingest
+from circfin.store.embedded import EmbeddedServer
+from circfin.store.falkordb_store import FalkorDBStore
 
 from .conftest import ROOT
 

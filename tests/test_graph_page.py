@@ -9,6 +9,7 @@ how to install it. ``CIRCFIN_UPDATE_DOCS=1`` also refreshes docs/graph.png.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -27,8 +28,7 @@ from circfin import queries
 from circfin.errors import InputError
 from circfin.graph.model import date_bounds
 from circfin.ingest import ingest
-from circfin.report.graph_page import (_json_for_script, checked_loops, graph_data, graph_page,
-                                       safe_url)
+from circfin.report.graph_page import _json_for_script, checked_loops, graph_data, graph_page, safe_url
 from circfin.report.report import write_report
 from circfin.safe import visible
 
@@ -93,7 +93,7 @@ def test_page_arguments_are_checked(seeded):
 
 
 def test_flag_selects_exactly_the_flagged_loops(seeded):
-    from circfin.graph.search import loops_from_store
+    from circfin.loops.from_store import loops_from_store
     from circfin.report.graph_page import _flagged
     from circfin.risk.flags import flag_loops
 
@@ -246,10 +246,8 @@ class Chromium:
                 self._cond.wait(left)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError, TimeoutError, OSError):
             self.send("Browser.close", timeout=5)
-        except (RuntimeError, TimeoutError, OSError):
-            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -434,7 +432,7 @@ def _load_hostile(store) -> None:
              "source_url": "javascript:window.__pwned=5"} for i, n in HOSTILE_NAMES.items()]
     ids = list(HOSTILE_NAMES)
     rows = []
-    for k, (a, b) in enumerate(zip(ids, ids[1:] + ids[:1])):
+    for k, (a, b) in enumerate(zip(ids, ids[1:] + ids[:1], strict=True)):
         rows.append({"deal_id": f"<b>D{k}</b>", "date": "2025-01-0" + str(k + 1), "day": 20089 + k,
                      "date_from": f"2025-01-0{k + 1}", "payer": a, "payee": b, "type": "loan",
                      "amount_usd": 1e9 * (k + 1), "amount_qualifier": "exact", "status": "signed",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from circfin import queries
 from circfin.errors import InputError, ValidationError
 from circfin.ingest import ingest
+from circfin.loops.from_store import watch_new_deals
 
 from .conftest import DEALS_HEADER, ENTITIES_HEADER, write
 
@@ -66,8 +68,8 @@ def test_reingest_changes_nothing_and_updates_changed_rows(store, files, tmp_pat
     assert counts(store) == {"entities": 4, "deals": 4, "pays": 4}
     # the same deal with a new amount, status and payer: updated in place, no duplicate
     write(files[1], DEALS.replace(
-        f"D1,2025-09-22,Nvidia,OpenAI,equity_investment,100000000000,up_to,stalled",
-        f"D1,2025-09-22,Oracle,OpenAI,equity_investment,30000000000,exact,signed"))
+        "D1,2025-09-22,Nvidia,OpenAI,equity_investment,100000000000,up_to,stalled",
+        "D1,2025-09-22,Oracle,OpenAI,equity_investment,30000000000,exact,signed"))
     rep = ingest(store, files)
     assert rep.deals_updated == ["D1"] and rep.deals_new == []
     d1 = stored_deals(store)["D1"]
@@ -118,7 +120,7 @@ def test_unknown_party_becomes_entity_of_kind_other_with_warning(store, tmp_path
     (f"D9,2025,nvidia,openai,loan,1e30,exact,signed,,{URL},high", 6, "amount_usd", "10^15"),
     (f"D9,2025,nvidia,NVDA,loan,1,exact,signed,,{URL},high", 6, "payee", "same entity"),
     (f"D9,2025,nvidia,openai,loan,1,exact,maybe,,{URL},high", 6, "status", "not one of"),
-    (f"D9,2025,nvidia,openai,loan,1,exact,signed,,ftp://x,high", 6, "source_url", "http"),
+    ("D9,2025,nvidia,openai,loan,1,exact,signed,,ftp://x,high", 6, "source_url", "http"),
     (f"D9,2025,nvidia,openai,loan,,up_to,signed,,{URL},high", 6, "amount_qualifier", "needs an amount"),
     (f"D1,2025,nvidia,openai,loan,1,exact,signed,,{URL},high", 6, "deal_id", "already defined at"),
     (f"D9,2025,nvidia,openai,loan,1,exact,signed,,{URL}", 6, None, "has 10 fields"),
@@ -220,7 +222,7 @@ def test_hostile_text_is_stored_as_text(store, tmp_path):
 
 
 def _loop_keys(store, **kw):
-    from circfin.graph.search import loops_from_store
+    from circfin.loops.from_store import loops_from_store
 
     return {lp.key for lp in loops_from_store(store, engine="cypher", **kw)[0]}
 
@@ -248,18 +250,18 @@ def test_updates_cancellations_and_deletions_change_the_loops(store, files, tmp_
 
 
 def test_watch_loops_reports_exactly_the_loops_through_new_deals(store, files, tmp_path):
-    from circfin.graph.search import loops_from_store
+    from circfin.loops.from_store import loops_from_store
 
     ingest(store, files)
     new = write(tmp_path / "new.csv", DEALS_HEADER +
                 f"N1,2025-11,Nvidia,Oracle,equity_investment,5,exact,signed,x,{URL},high\n"
                 f"N2,2025-11,Oracle,OpenAI,loan,7,exact,signed,x,{URL},high\n"
                 f"N3,2025-11,Stargate LLC,Nvidia,other,,,announced,x,{URL},low\n")
-    rep = ingest(store, [new], watch_loops={"max_len": 4})
+    rep = ingest(store, [new], watch_loops=partial(watch_new_deals, max_len=4))
     after, _, _ = loops_from_store(store, engine="cypher", max_len=4)
     want = {lp.key: lp for lp in after if {"N1", "N2", "N3"} & set(lp.deal_ids)}
     got = {lp.key: lp for lp in rep.closed_loops}
     assert set(got) == set(want) and got
     for k in got:
         assert [leg.deal_ids for leg in got[k].legs] == [leg.deal_ids for leg in want[k].legs]
-    assert ingest(store, [new], watch_loops={"max_len": 4}).closed_loops == []  # nothing new
+    assert ingest(store, [new], watch_loops=partial(watch_new_deals, max_len=4)).closed_loops == []  # nothing new

@@ -13,11 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from circfin.errors import InputError
-from circfin.graph.search import loops_from_store
+from circfin.loops.from_store import loops_from_store
 
 from .graphload import load_frame
 from .oracle import brute_force_loops
 from .strategies import deal_frames, loop_kwargs
+
 
 def as_oracle(loops) -> dict[str, tuple[tuple[str, ...], ...]]:
     return {lp.key: tuple(leg.deal_ids for leg in lp.legs) for lp in loops}
@@ -93,7 +94,7 @@ def test_cypher_rollup_matches_oracle(store, frame, max_len):
     expected = brute_force_loops(frame, max_len=max_len, rollup=True, parents=parents)
     got, _, _ = loops_from_store(store, engine="cypher", max_len=max_len, status=None, rollup=True)
     assert as_oracle(got) == expected
-    from circfin.graph.loops import find_loops
+    from circfin.loops.engine import find_loops
 
     assert as_oracle(find_loops(frame, max_len=max_len, rollup=True, parents=parents)) == expected
     ROLLUP_SEEN["examples"] += 1

@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from circfin.graph.loops import LoopIndex, find_loops, loops_closed_by
-from circfin.graph.model import Loop, date_bounds, loop_key
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from circfin.graph.model import Loop, date_bounds, loop_key
+from circfin.loops.engine import LoopIndex, find_loops, loops_closed_by
 
 try:
     from circfin.tests import oracle
@@ -213,7 +214,7 @@ def test_exact_time_check_matches_trying_every_choice(
 ) -> None:
     import datetime as dt
 
-    from circfin.graph import _cycles
+    from circfin.loops import _cycles
 
     days = [sorted(x) for x in legs]
     flat = np.array([d for x in days for d in x], dtype=np.int32)
@@ -667,7 +668,7 @@ def test_loop_result_is_a_lazy_list() -> None:
     eager = list(got)
     assert isinstance(got, list) and len(got) == len(eager) == 84 and bool(got)
     assert got[0] is got[0] and got[-1] == eager[-1] and got[2:5] == eager[2:5]
-    assert got == eager and eager == got and not (got != eager)
+    assert got == eager and eager == got and not (got != eager)  # noqa: SIM202 - __ne__ too
     assert got[3] in got and got.index(got[3]) == 3 and got.count(got[3]) == 1
     assert list(reversed(got)) == eager[::-1]
     assert [] + got == eager and got + [] == eager
@@ -689,7 +690,7 @@ def test_loop_result_is_a_lazy_list() -> None:
 
 FALLBACK_CASE = """
 import pandas as pd
-from circfin.graph.loops import LoopIndex, find_loops
+from circfin.loops.engine import LoopIndex, find_loops
 d = pd.DataFrame({"deal_id": list("123456"), "payer": list("abcacb"), "payee": list("bcacba"),
                   "date": ["2024-01-0%d" % i for i in range(1, 7)]})
 k6 = pd.DataFrame([{"deal_id": f"{i}{j}", "payer": f"v{i}", "payee": f"v{j}",

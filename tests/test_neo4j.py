@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import pytest
 
 from circfin import queries
-from circfin.graph.neo4j_store import Neo4jStore
-from circfin.graph.search import loops_from_store
 from circfin.ingest import ingest
+from circfin.loops.from_store import loops_from_store
+from circfin.store.neo4j_store import Neo4jStore
 
 from .conftest import NEO4J_ENV, SEED
 

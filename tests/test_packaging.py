@@ -10,16 +10,21 @@ from .conftest import ROOT
 
 
 def test_wheel_has_only_the_circfin_package(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
-                           "-q", "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-v",
+                           "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr
+    # A clean build is quiet: no setuptools warning (e.g. a data folder that Python can
+    # import but `packages` does not list, which every fresh install used to print).
+    noise = [ln for ln in (proc.stdout + proc.stderr).splitlines()
+             if "Warning" in ln and "pip" not in ln.split(":")[0]]
+    assert not noise, "\n".join(noise)
     wheel = next(tmp_path.glob("circfin-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names}
     assert tops == {"circfin", next(t for t in tops if t.endswith(".dist-info"))}
     for needed in ("circfin/queries/loops.cypher", "circfin/seed/deals.csv",
-                   "circfin/seed/entities.csv", "circfin/graph/embedded.py", "circfin/py.typed"):
+                   "circfin/seed/entities.csv", "circfin/store/embedded.py", "circfin/py.typed"):
         assert needed in names
     assert not any(n.startswith("circfin/tests/") or "/node_modules/" in n for n in names)
 

@@ -14,17 +14,17 @@ import sys
 import pytest
 
 from circfin.errors import InputError
-from circfin.graph.falkordb_store import FalkorDBStore
 from circfin.ingest import ingest
 from circfin.report import render as render_mod
 from circfin.report import report as report_mod
 from circfin.report.report import last_run, write_report
+from circfin.store.falkordb_store import FalkorDBStore
 
 from .conftest import DEALS_HEADER, ENTITIES_HEADER, ROOT, SEED, write
 
 # The Cypher engine answers in the database itself; test_loops_* hold the engines equal.
 ENGINE = "cypher"
-T0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 STARGATE = "nvidia>openai>oracle"
 
 

@@ -12,10 +12,11 @@ import importlib
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from circfin.risk import ClearingResult, clearing_vector
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+
+from circfin.risk import ClearingResult, clearing_vector
 
 TOL = 1e-12  # clearing_vector's default: insolvent when net worth < -tol * (1 + pbar)
 

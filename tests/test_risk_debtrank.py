@@ -13,10 +13,11 @@ import importlib
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from circfin.risk import DebtRankResult, debtrank
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+
+from circfin.risk import DebtRankResult, debtrank
 
 # --------------------------------------------------------------------------
 # Published case 1: NetworkRiskMeasures (R), README of carloscinelli/

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from circfin.graph.model import Leg, Loop
-from circfin.graph.search import loops_from_store, snapshot
 from circfin.ingest import ingest
+from circfin.loops.from_store import loops_from_store, snapshot
 from circfin.risk import FLAGS, flag_loops, flags_for
 from circfin.risk.flags import deal_table
 

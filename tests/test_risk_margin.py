@@ -15,10 +15,11 @@ import math
 
 import numpy as np
 import pytest
-from circfin.risk import MarginResult, margin_spiral
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+
+from circfin.risk import MarginResult, margin_spiral
 
 
 def price_map(x, equity, shock, haircut, lam, p, impact="linear"):

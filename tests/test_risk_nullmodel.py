@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from circfin.graph.search import loops_from_store, snapshot
 from circfin.ingest import ingest
+from circfin.loops.from_store import loops_from_store, snapshot
 from circfin.risk import significance
 from circfin.risk.nullmodel import count_loops, shuffle_deals
 

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from circfin.graph.falkordb_store import FalkorDBStore
-from circfin.graph.search import loops_from_store, snapshot
 from circfin.ingest import ingest
+from circfin.loops.from_store import loops_from_store, snapshot
 from circfin.risk import score as score_mod
 from circfin.risk import score_loops, write_scores
 from circfin.risk.score import CONFIDENCE_VALUES, DEFAULT_WEIGHTS, HALF_LIFE_DAYS, PARTS
+from circfin.store.falkordb_store import FalkorDBStore
 
 from .conftest import ROOT, SEED
 from .test_risk_flags import make_frame, make_loop
@@ -191,7 +191,7 @@ def test_write_back_is_visible_in_cypher_and_idempotent(seeded):
     loops, _, _ = loops_from_store(seeded, engine=ENGINE, max_len=4)
     snap = snapshot(seeded)
     scored = score_loops(loops, snap.deals, snap.entities, now=NOW)
-    assert write_scores(seeded, scored, at=dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)) == len(loops)
+    assert write_scores(seeded, scored, at=dt.datetime(2026, 6, 1, tzinfo=dt.UTC)) == len(loops)
     rows = seeded.read("MATCH (l:Loop) WHERE 'vendor_financing' IN l.flags RETURN l.key, l.score")
     got = {r["l.key"]: r["l.score"] for r in rows}
     want = {s.key: s.score for s in scored if "vendor_financing" in s.flag_names}
@@ -225,7 +225,7 @@ def test_write_back_is_visible_in_cypher_and_idempotent(seeded):
 def test_write_back_keeps_what_the_report_recorded(seeded, tmp_path):
     from circfin.report.report import write_report
 
-    t0 = dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)
+    t0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
     write_report(seeded, tmp_path / "r1", engine=ENGINE, now=t0, max_len=4)
     before = seeded.read("MATCH (l:Loop)-[t:THROUGH]->(e:Entity) RETURN l.key AS k, l.first_seen AS f, "
                          "l.last_seen AS s, e.id AS e, t.ids AS ids, t.amount_usd AS a ORDER BY k, e")

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import circfin.risk
-from circfin.graph import analytics
+from circfin.analytics import measures as analytics
 from circfin.ingest import ingest
 from circfin.risk import build_exposures, shock, shock_summary
 from circfin.risk.shock import propagate
@@ -60,7 +60,7 @@ def test_exposure_rules_per_type():
     assert x.sum() == 110 + 30 + 75 + 55 and lia.sum() == 70 + 10 + 55
     skipped = {s["deal_id"]: s["reason"] for s in net.skipped}
     assert set(skipped) == {"P2", "X1", "X2", "O1", "C1"} and "undisclosed" in skipped["X2"]
-    buf = dict(zip(net.ids, zip(net.buffers, net.buffer_source)))
+    buf = dict(zip(net.ids, zip(net.buffers, net.buffer_source, strict=True), strict=True))
     assert buf["inv"] == (500, "equity")
     assert buf["bank"] == (200, "proxy: 50% of revenue")
     assert buf["co"] == (350, "proxy: median buffer of 2 entities")
@@ -117,7 +117,7 @@ def test_clearing_amplifies_through_the_loan_into_the_shocked_entity():
 
 def _cycles(d):
     g = nx.DiGraph()
-    g.add_edges_from(zip(d.payer, d.payee))
+    g.add_edges_from(zip(d.payer, d.payee, strict=True))
     return [make_loop(d, list(c)) for c in nx.simple_cycles(g, length_bound=4) if len(c) >= 2]
 
 

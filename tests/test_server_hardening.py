@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 import redis
+
 from circfin.errors import ServerError
-from circfin.graph.embedded import EmbeddedServer
+from circfin.store.embedded import EmbeddedServer
 
 from .conftest import ROOT
 
@@ -289,7 +290,7 @@ def test_a_full_disk_at_first_start_leaves_no_empty_secret(tmp_path):
             "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
             "resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))\n"
             "from circfin.errors import ServerError\n"
-            "from circfin.graph.embedded import EmbeddedServer\n"
+            "from circfin.store.embedded import EmbeddedServer\n"
             f"try:\n    EmbeddedServer({str(home)!r}).password()\n"
             "except ServerError as e:\n    print('ServerError:', e)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -10,9 +10,9 @@ import pytest
 
 from circfin import queries
 from circfin.errors import InputError, QueryError, ValidationError
-from circfin.graph.falkordb_store import combine_statements
-from circfin.graph.search import loops_from_store
 from circfin.ingest import ingest
+from circfin.loops.from_store import loops_from_store
+from circfin.store.falkordb_store import combine_statements
 
 from .conftest import ENTITIES_HEADER, SEED, write
 

@@ -92,7 +92,7 @@ from ._cycles_result import LoopResult
 __all__ = ["LoopIndex", "LoopResult", "find_loops", "loops_closed_by"]
 
 
-LoopResult.__module__ = __name__  # documented and pickled as circfin.graph.loops.LoopResult
+LoopResult.__module__ = __name__  # documented and pickled as circfin.loops.engine.LoopResult
 
 
 def find_loops(

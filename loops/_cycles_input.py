@@ -1,6 +1,6 @@
 """Arguments and input of the loop engine: validation, and a deals frame to counting deals.
 
-Private to :mod:`circfin.graph.loops`. Each deal's date, amount and ids are
+Private to :mod:`circfin.loops.engine`. Each deal's date, amount and ids are
 parsed by one scalar function per field, used on every distinct value of a
 column (frames) and on single deals (:meth:`LoopIndex.add`), so both paths
 agree by construction.
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .model import DEAL_STATUSES, DEAL_TYPES, date_bounds
+from ..graph.model import DEAL_STATUSES, DEAL_TYPES, date_bounds
 
 __all__: list[str] = []  # private module
 
@@ -248,7 +248,8 @@ def _by_unique(
         except ValueError as e:
             row = int(np.flatnonzero(codes == k)[0])
             raise ValueError(f"deal {deal_ids[row]!r}: bad {what}: {e}") from None
-    return parsed[codes]
+    out: np.ndarray = parsed[codes]
+    return out
 
 
 def _days(col: pd.Series, deal_ids: np.ndarray) -> np.ndarray:
@@ -281,18 +282,20 @@ def _days(col: pd.Series, deal_ids: np.ndarray) -> np.ndarray:
         except ValueError as e:
             row = int(np.flatnonzero(codes == k)[0])
             raise ValueError(f"deal {deal_ids[row]!r}: bad date: {e}") from None
-    return parsed[codes]
+    out: np.ndarray = parsed[codes]
+    return out
 
 
 def _amounts(col: pd.Series, deal_ids: np.ndarray) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
-        return col.to_numpy(dtype=np.float64, na_value=np.nan)
+        amounts: np.ndarray = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        return amounts
     return _by_unique(col, _parse_amount, np.float64, np.nan, deal_ids, "amount_usd")
 
 
 def _str_array(col: pd.Series) -> np.ndarray:
     """Object array of str, with '' for missing values."""
-    arr = col.to_numpy(dtype=object)
+    arr: np.ndarray = col.to_numpy(dtype=object)
     if len(arr) and pd.api.types.infer_dtype(arr, skipna=False) != "string":
         arr = np.array([_as_id(x) for x in arr], dtype=object)
     return arr
@@ -357,7 +360,8 @@ def _rollup_fn(
         if need:
             cache.update(_top_map(need, parents))
         mapped = np.array([cache[x] for x in uniq.tolist()], dtype=object)
-        return mapped[inv]
+        tops: np.ndarray = mapped[inv]
+        return tops
 
     if parents:  # fail fast on a parent cycle anywhere in the map
         cache.update(_top_map([str(x) for x in parents], parents))

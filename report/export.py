@@ -16,8 +16,8 @@ from typing import Any
 import networkx as nx
 
 from ..errors import InputError
+from ..loops.from_store import DEFAULT_STATUSES, Budget, Snapshot, budget_from_engine_note
 from ..safe import atomic_write, visible
-from .search import DEFAULT_STATUSES, Budget, Snapshot, budget_from_engine_note
 
 __all__ = ["FORMATS", "to_networkx", "write_graph"]
 
@@ -51,7 +51,7 @@ def to_networkx(snap: Snapshot, *, status: Iterable[str] | None = DEFAULT_STATUS
     counts are lower bounds, the budget records why, and the graph's
     ``loop_counts`` attribute says ``partial``.
     """
-    from .loops import find_loops
+    from ..loops.engine import find_loops
 
     statuses = None if status is None else set(status)
     deals = snap.deals

@@ -18,12 +18,12 @@ import pandas as pd
 
 from .. import queries
 from ..errors import InputError, QueryTimeout
+from ..graph.model import DEAL_STATUSES, DEAL_TYPES, Leg, Loop, date_bounds
 from ..ingest.validate import name_key
-from .model import DEAL_STATUSES, DEAL_TYPES, Leg, Loop, date_bounds
-from .store import GraphStore
+from ..store.base import GraphStore
 
 __all__ = ["DEFAULT_MAX_LOOPS", "DEFAULT_STATUSES", "DEFAULT_TIME_BUDGET", "Budget", "Snapshot",
-           "closed_loops", "loops_from_store", "resolve_entity", "snapshot"]
+           "closed_loops", "loops_from_store", "resolve_entity", "snapshot", "watch_new_deals"]
 
 # Cancelled deals no longer move money: they stop counting unless asked for.
 DEFAULT_STATUSES: tuple[str, ...] = tuple(s for s in DEAL_STATUSES if s != "cancelled")
@@ -192,10 +192,11 @@ def resolve_entity(text: str, entities: Iterable[dict[str, Any]]) -> str:
     """An entity id from an id, name or alias; InputError if none or several match."""
     ents = list(entities)
     for e in ents:
-        if e["id"] == text:
-            return e["id"]
+        eid: str = e["id"]
+        if eid == text:
+            return eid
     key = name_key(text)
-    hits = {e["id"] for e in ents if key in (e.get("name_keys") or [])
+    hits: set[str] = {e["id"] for e in ents if key in (e.get("name_keys") or [])
             or key == name_key(e.get("name") or "")}
     if len(hits) == 1:
         return hits.pop()
@@ -281,9 +282,8 @@ def _ensure_rollup(store: GraphStore) -> None:
     ingest and delete keep it current from then on."""
     state = store.read(queries.load("rollup_state").text)
     if state and state[0]["pays"] and not state[0]["pays_top"]:
-        from ..ingest.pipeline import _rollup_statements
-
-        store.write(_rollup_statements())
+        
+        store.write(queries.rollup_statements())
 
 
 def _top(entity_id: str, parents: dict[str, str | None]) -> str:
@@ -381,7 +381,7 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
         elif cut[0]:
             budget.stop(why or "max_loops", len(loops))
         return (loops[:limit] if limit is not None else loops), budget.complete, budget.note
-    from .loops import find_loops
+    from .engine import find_loops
 
     assert snap is not None
     result = find_loops(snap.deals, max_len=max_len, min_len=min_len, entity=entity_id,
@@ -407,7 +407,7 @@ def closed_loops(deals: pd.DataFrame, new_deals: Iterable[Mapping[str, Any]], *,
     the budget covers all the deals together, so a dense graph stops after
     ``max_loops`` loops in all, or when the time is up, whichever comes first.
     """
-    from .loops import LoopIndex, LoopResult
+    from .engine import LoopIndex, LoopResult
 
     budget = budget or Budget()
     index = LoopIndex(deals, names=names, parents=parents, max_len=max_len, status=status)
@@ -436,3 +436,20 @@ def closed_loops(deals: pd.DataFrame, new_deals: Iterable[Mapping[str, Any]], *,
     out = LoopResult(sorted(closed.values(), key=lambda lp: (lp.length, lp.key)),
                      complete=budget.complete, note=budget.note)
     return out
+
+
+def watch_new_deals(store: GraphStore, new_deals: list[dict[str, Any]], *, max_len: int = 6,
+                    status: Iterable[str] | None = DEFAULT_STATUSES, budget: Budget | None = None,
+                    reserve_per_loop: float = 0.0) -> list[Any]:
+    """The loops the new deals close, found from the graph as it was before them:
+    each deal is added to a snapshot index that searches only paths from its
+    payee back to its payer, so no loop is recomputed that the deal is not on."""
+    snap = snapshot(store)
+    known = {e["id"]: e.get("name") or e["id"] for e in snap.entities}
+    names = {**known, **{d["payer"]: d["payer"] for d in new_deals if d["payer"] not in known},
+             **{d["payee"]: d["payee"] for d in new_deals if d["payee"] not in known}}
+    # Bounded by ``budget`` (time and loop count; default: Budget()): the result has
+    # .complete and .note.
+    return closed_loops(snap.deals, new_deals, names=names, parents=snap.parents,
+                        max_len=max_len, status=status, budget=budget,
+                        reserve_per_loop=reserve_per_loop)

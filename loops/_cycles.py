@@ -1,6 +1,6 @@
 """The compiled inner loop of the loop engine: bounded simple-cycle search.
 
-Private to :mod:`circfin.graph.loops`. Everything here works on integer
+Private to :mod:`circfin.loops.engine`. Everything here works on integer
 arrays only (no strings, no pandas), so numba can compile it; without numba
 the same functions run as plain Python (slowly, but correctly).
 
@@ -25,7 +25,11 @@ caller enforces a time budget and grows buffers without copying.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
 import numpy as np
+import numpy.typing as npt
 
 try:  # numba is a dependency; the fallback only keeps the engine importable.
     from numba import njit as _njit
@@ -34,13 +38,25 @@ try:  # numba is a dependency; the fallback only keeps the engine importable.
 except ImportError:  # pragma: no cover - exercised only without numba
     HAVE_NUMBA = False
 
-    def _njit(*args, **kwargs):  # type: ignore[no-redef]
+    def _njit(*args: Any, **kwargs: Any) -> Any:  # type: ignore[no-redef]
         if args and callable(args[0]):
             return args[0]
         return lambda f: f
 
 
 __all__: list[str] = []  # private module
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_Ints = npt.NDArray[np.integer[Any]]  # any integer dtype: the callers pass int8, int32 and int64
+_Bools = npt.NDArray[np.bool_]
+_Int = int | np.integer[Any]  # a Python or NumPy integer scalar (numba sees both as int64)
+
+
+def _kernel(f: _F) -> _F:
+    """``njit(cache=True, nogil=True)``, typed for mypy: numba's ``njit`` is
+    untyped, and the dispatcher it makes is called just like ``f``."""
+    jit: Any = _njit
+    return cast(_F, jit(cache=True, nogil=True)(f))
 
 DEAD = np.int64(1) << np.int64(60)  # "no such day": later than any real day
 NEG = -DEAD  # earlier than any real day
@@ -62,8 +78,8 @@ S_STEPS = 6  # edge visits so far (all calls)
 N_STATE = 8
 
 
-@_njit(cache=True, nogil=True)
-def _succ(e, t, dstart, dend, days):
+@_kernel
+def _succ(e: _Int, t: _Int, dstart: _Ints, dend: _Ints, days: _Ints) -> np.int64:
     """Smallest day of edge ``e`` that is >= t, or DEAD."""
     lo = dstart[e]
     end = dend[e]
@@ -79,8 +95,9 @@ def _succ(e, t, dstart, dend, days):
     return DEAD
 
 
-@_njit(cache=True, nogil=True)
-def _ordered_within(legs, n, lo, hi, dstart, dend, days):
+@_kernel
+def _ordered_within(legs: _Ints, n: int, lo: _Int, hi: _Int, dstart: _Ints, dend: _Ints,
+                    days: _Ints) -> bool:
     """Can one day per leg be picked in [lo, hi], non-decreasing around the
     cycle from some leg? Greedy smallest-next is optimal for a fixed start."""
     for r in range(n):
@@ -97,8 +114,9 @@ def _ordered_within(legs, n, lo, hi, dstart, dend, days):
     return False
 
 
-@_njit(cache=True, nogil=True)
-def exact_time_check(legs, n, within, ordered, dstart, dend, days):
+@_kernel
+def exact_time_check(legs: _Ints, n: int, within: int, ordered: bool, dstart: _Ints, dend: _Ints,
+                     days: _Ints) -> bool:
     """Exact test of the within/ordered conditions for one cycle's legs."""
     if within < 0 and not ordered:
         return True
@@ -123,46 +141,46 @@ def exact_time_check(legs, n, within, ordered, dstart, dend, days):
     return False
 
 
-@_njit(cache=True, nogil=True)
+@_kernel
 def search(
-    ostart,
-    oend,
-    onbr,
-    oeid,  # out-adjacency: node u's arcs are positions ostart[u]..oend[u]-1
-    rstart,
-    rend,
-    rnbr,  # in-adjacency, same layout
-    starts,
-    first_pos,  # start nodes; first_pos[i] >= 0 pins the first arc of start i
-    rank,
-    restrict,  # with restrict, only nodes ranked after the start are visited
-    kmin,
-    kmax,
-    within,
-    ordered,
-    dstart,
-    dend,
-    days,  # time filters: edge e's dated days, sorted, are days[dstart[e]:dend[e]]
-    ist,
-    path,
-    itpos,
-    itend,
-    pedge,
-    tlo,
-    thi,
-    tb,
-    ta,
-    tcap,
-    tmulti,  # walk state
-    onpath,
-    dstamp,
-    dist,
-    queue,  # node-sized scratch
-    out_e,
-    out_len,  # output: edges of each cycle (from the start), and its length
-    step_limit,
-    found_limit,
-):
+    ostart: _Ints,
+    oend: _Ints,
+    onbr: _Ints,
+    oeid: _Ints,  # out-adjacency: node u's arcs are positions ostart[u]..oend[u]-1
+    rstart: _Ints,
+    rend: _Ints,
+    rnbr: _Ints,  # in-adjacency, same layout
+    starts: _Ints,
+    first_pos: _Ints,  # start nodes; first_pos[i] >= 0 pins the first arc of start i
+    rank: _Ints,
+    restrict: bool,  # with restrict, only nodes ranked after the start are visited
+    kmin: int,
+    kmax: int,
+    within: int,
+    ordered: bool,
+    dstart: _Ints,
+    dend: _Ints,
+    days: _Ints,  # time filters: edge e's dated days, sorted, are days[dstart[e]:dend[e]]
+    ist: _Ints,
+    path: _Ints,
+    itpos: _Ints,
+    itend: _Ints,
+    pedge: _Ints,
+    tlo: _Ints,
+    thi: _Ints,
+    tb: _Ints,
+    ta: _Ints,
+    tcap: _Ints,
+    tmulti: _Ints,  # walk state
+    onpath: _Bools,
+    dstamp: _Ints,
+    dist: _Ints,
+    queue: _Ints,  # node-sized scratch
+    out_e: _Ints,
+    out_len: _Ints,  # output: edges of each cycle (from the start), and its length
+    step_limit: int,
+    found_limit: int,
+) -> int:
     n_starts = starts.shape[0]
     si = ist[S_START]
     depth = ist[S_DEPTH]
@@ -330,8 +348,9 @@ def search(
     return code
 
 
-@_njit(cache=True, nogil=True)
-def canonical(flat, lens, esrc, r0, kmax):
+@_kernel
+def canonical(flat: _Ints, lens: _Ints, esrc: _Ints, r0: _Ints, kmax: int
+              ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int8], npt.NDArray[np.int64]]:
     """Rotate each cycle to start at its smallest-id node and group the cycles
     by length. Returns padded (m, kmax) edge rows (-1 padding; the nodes are
     ``esrc`` of the edges), the lengths, and ``start``: rows of length L are
@@ -340,8 +359,8 @@ def canonical(flat, lens, esrc, r0, kmax):
     start = np.zeros(kmax + 2, dtype=np.int64)
     for i in range(m):
         start[np.int64(lens[i]) + 1] += 1
-    for L in range(1, kmax + 2):
-        start[L] += start[L - 1]
+    for c in range(1, kmax + 2):
+        start[c] += start[c - 1]
     edges = np.empty((m, kmax), dtype=np.int32)
     olens = np.empty(m, dtype=np.int8)
     fill = start.copy()
@@ -358,7 +377,7 @@ def canonical(flat, lens, esrc, r0, kmax):
         row = fill[L]
         fill[L] += 1
         for j in range(L):
-            k = best + j
+            k: _Int = best + j
             if k >= L:
                 k -= L
             edges[row, j] = flat[off + k]
@@ -369,8 +388,9 @@ def canonical(flat, lens, esrc, r0, kmax):
     return edges, olens, start
 
 
-@_njit(cache=True, nogil=True)
-def key_order(edges, esrc, start, r0, r1, nrank, kmin, kmax):
+@_kernel
+def key_order(edges: _Ints, esrc: _Ints, start: _Ints, r0: _Ints, r1: _Ints, nrank: int, kmin: int,
+              kmax: int) -> _Ints:
     """Row order that sorts each length group by loop key: an LSD radix sort
     on the r1 ranks of positions 0..L-2 and the r0 rank of position L-1 (see
     ``_Net.id_ranks`` for why that equals comparing the key strings).

@@ -1,6 +1,6 @@
 """The loop engine's graph: counting deals as arrays, searched by the compiled kernel.
 
-Private to :mod:`circfin.graph.loops`. :class:`_Net` numbers the nodes,
+Private to :mod:`circfin.loops.engine`. :class:`_Net` numbers the nodes,
 keeps one edge per (payer, payee) pair with its deals, and the CSR
 adjacency the kernel in :mod:`._cycles` walks; :func:`_finish` turns the
 kernel's raw cycles into canonical, sorted rows.
@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from ..graph.model import Leg
 from . import _cycles
 from ._cycles_input import _I32, _I64, _UNDATED, _Deals, _Filters, _iso
 from ._cycles_result import _Batch
-from .model import Leg
 
 __all__: list[str] = []  # private module
 

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..errors import QueryError, QueryTimeout, StoreError, StoreUnavailable
-from .store import Statement, redact
+from .base import Statement, redact
 
 __all__ = ["Neo4jStore"]
 

@@ -1,20 +1,31 @@
 """LoopResult: a list of loops that builds each Loop only when it is read.
 
-Private to :mod:`circfin.graph.loops`, which exports :class:`LoopResult`.
+Private to :mod:`circfin.loops.engine`, which exports :class:`LoopResult`.
 """
 
 from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, SupportsIndex, overload
+from typing import Any, Protocol, SupportsIndex, overload
 
 import numpy as np
 
-from .model import Loop
+from ..graph.model import Leg, Loop
 
-if TYPE_CHECKING:
-    from ._cycles_net import _Net
+
+class _Net(Protocol):
+    """What a result needs of the engine's graph (``_cycles_net._Net``), named here so
+    that this module does not import the one that imports it."""
+
+    ids: Any
+    names: list[str]
+    esrc: np.ndarray
+    n_deals: int
+    legs: dict[int, Leg]
+
+    def build_legs(self, edges: list[int], into: dict[int, Leg] | None = None,
+                   upto: int | None = None) -> None: ...
 
 __all__: list[str] = []  # private module
 

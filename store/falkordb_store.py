@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -9,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import InputError, QueryError, QueryTimeout, StoreError, StoreUnavailable
-from .store import Statement, redact
+from .base import Statement, redact
 
 __all__ = ["FalkorDBStore"]
 
@@ -33,7 +34,7 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    if hasattr(value, "properties") and isinstance(getattr(value, "properties"), dict):
+    if hasattr(value, "properties") and isinstance(value.properties, dict):
         return _plain(value.properties)  # a Node or Edge: its properties
     return value
 
@@ -93,7 +94,7 @@ def combine_statements(statements: Sequence[Statement]) -> tuple[str, dict[str, 
         missing = set(_PARAM.findall(body)) - set(params)
         if missing:
             raise ValueError(f"statement {i} uses parameters it was not given: {sorted(missing)}")
-        body = _PARAM.sub(lambda m, i=i: f"$s{i}_{m.group(1)}", body)
+        body = _PARAM.sub(rf"$s{i}_\g<1>", body)  # $name -> $s{i}_name
         returns = list(_RETURN.finditer(body))
         if returns:
             body = body[:returns[-1].start()].rstrip()
@@ -147,8 +148,8 @@ class FalkorDBStore:
         if self._log_file is None:
             return ""
         try:
-            lines = [ln for ln in open(self._log_file, errors="replace").read().splitlines()
-                     if " # " in ln][-2:]  # redis marks warnings with '#'
+            with open(self._log_file, errors="replace") as f:
+                lines = [ln for ln in f.read().splitlines() if " # " in ln][-2:]  # '#': a warning
         except OSError:
             return ""
         if not lines:
@@ -171,13 +172,14 @@ class FalkorDBStore:
             if "empty key" in str(e):
                 return []  # the graph does not exist yet: nothing stored
             if "timed out" in str(e).lower():
-                raise QueryTimeout(f"{self.describe()} stopped a query after "
-                                   f"{timeout_ms / 1000:g} s (its time budget)") from e
+                after = (f"after {timeout_ms / 1000:g} s (its time budget)" if timeout_ms
+                         else "(its time limit)")
+                raise QueryTimeout(f"{self.describe()} stopped a query {after}") from e
             raise self._errors(e) from e
         except Exception as e:  # noqa: BLE001 - wrapped at the adapter boundary
             raise self._errors(e) from e
         cols = [h[1] if isinstance(h, (list, tuple)) else h for h in res.header]
-        return [dict(zip(cols, (_plain(v) for v in row))) for row in res.result_set]
+        return [dict(zip(cols, (_plain(v) for v in row), strict=True)) for row in res.result_set]
 
     def write(self, statements: Sequence[Statement]) -> None:
         """All statements as ONE ``GRAPH.QUERY`` (see :func:`combine_statements`).
@@ -237,7 +239,5 @@ class FalkorDBStore:
         self._graph = self._db.select_graph(self.graph_name)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # closing is best effort
             self._db.connection.close()
-        except Exception:  # noqa: BLE001 - closing is best effort
-            pass

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import queries
-from .model import DEAL_TYPES
-from .store import GraphStore
 from ..display import plain_number as _num
+from ..graph.model import DEAL_TYPES
+from ..store.base import GraphStore
 
 __all__ = ["FUNDING_TYPES", "PURCHASE_TYPES", "concentration", "hubs", "loops_through",
            "reciprocal_pairs", "self_funded_demand"]

@@ -1,0 +1,2 @@
+"""Measures of the deal web: concentration, hubs, reciprocal pairs and
+self-funded demand."""

@@ -1,0 +1,92 @@
+"""What every command module shares: the consoles, the global options' state,
+opening the store, writing program output, the live status line and the
+options that several commands take. Command modules import this, never
+``app`` (which imports them to register their commands).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+
+from ..safe import json_safe, visible
+from ..store import GraphStore, open_store
+from .console import SafeConsole
+
+__all__ = ["err", "out", "state"]
+
+# Data is never markup, an emoji code or a terminal escape (see cli/console.py).
+out = SafeConsole(soft_wrap=False)
+err = SafeConsole(stderr=True)
+
+# Every command that enumerates loops takes these (see cli/budget.py and loops.from_store.Budget).
+_TIME_BUDGET_HELP = ("Stop after this many seconds (search, scoring and output together) with what "
+                     "was found so far, and say what was cut; 0 for no limit.")
+_MAX_LOOPS_HELP = "Stop after this many loops, and say so; 0 for no limit."
+
+
+class _State:
+    store_spec: str | None = None
+    home: Path | None = None
+    debug: bool = False
+
+
+state = _State()
+
+
+@contextlib.contextmanager
+def _store() -> Iterator[GraphStore]:
+    s = open_store(state.store_spec, home=state.home)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    out_: list[str] = []
+    for v in values:
+        out_.extend(x.strip() for x in v.split(",") if x.strip())
+    return out_ or None
+
+
+def _write(text: str) -> None:
+    """Program output (JSON, CSV): C1, DEL and bidi controls as \\u escapes (see safe.json_safe)."""
+    text = json_safe(text)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _progress_enabled(fmt: str) -> bool:
+    return fmt == "table" and err.is_terminal
+
+
+@contextlib.contextmanager
+def _status(fmt: str, first: str) -> Iterator[Any]:
+    """A live status line on stderr for long work: only on a terminal, never in
+    pipes or with --format json/csv. Yields a progress(stage, done, total) callback."""
+    if not _progress_enabled(fmt):
+        yield None
+        return
+    # Text, not str: rich reads a str status as markup, and a stage names the file it reads.
+    with err.status(Text(visible(first))) as status:
+        def progress(stage: str, done: int, total: int) -> None:
+            status.update(Text(visible(f"{stage} ({done}/{total})" if total > 1 else stage)))
+
+        yield progress
+
+
+def _statuses_opt(status: list[str] | None) -> list[str] | None:
+    from ..loops.from_store import DEFAULT_STATUSES
+
+    st = _split(status)
+    return None if st == ["all"] else (st or list(DEFAULT_STATUSES))
+
+
+_STATUS_HELP = "Deal statuses that count; 'all' for all. Default: all but cancelled."
