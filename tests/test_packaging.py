@@ -24,7 +24,9 @@ def test_wheel_has_only_the_circfin_package(tmp_path):
     tops = {n.split("/")[0] for n in names}
     assert tops == {"circfin", next(t for t in tops if t.endswith(".dist-info"))}
     for needed in ("circfin/queries/loops.cypher", "circfin/seed/deals.csv",
-                   "circfin/seed/entities.csv", "circfin/store/embedded.py", "circfin/py.typed"):
+                   "circfin/seed/entities.csv", "circfin/store/embedded.py", "circfin/py.typed",
+                   "circfin/loops/engine.py", "circfin/analytics/measures.py",
+                   "circfin/report/assets/cytoscape.min.js"):
         assert needed in names
     assert not any(n.startswith("circfin/tests/") or "/node_modules/" in n for n in names)
 
