@@ -296,16 +296,16 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
     since_day = _since_day(since)
     if top < 0:
         raise InputError("--top must be >= 0")
-    if rank is None:
-        from ..risk.score import rank_by_score
-
-        rank = rank_by_score(store, now=_now(now))
     at = _iso(_now(now))
     statuses = None if status is None else list(status)
     step("reading the last report")
     prev = last_run(store)
     step("finding loops")
     snap = snapshot(store)
+    if rank is None:  # scored from the same snapshot as the loops (concurrent ingests)
+        from ..risk.score import rank_by_score
+
+        rank = rank_by_score(store, now=_now(now), snap=snap)
     # ~1 ms a loop after the search: ranking, flags, citing deals, the page, recording.
     found, complete, note = loops_from_store(store, max_len=max_len, status=statuses, engine=engine,
                                              budget=budget, snap=snap, reserve_per_loop=1e-3)

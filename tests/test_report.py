@@ -286,3 +286,39 @@ def test_cli_report_fail_on_new_and_quiet_json(seeded, server, graph_name, tmp_p
     assert "report 2 (since report 1" in proc.stdout and "0 new" in proc.stdout
     bad = _cli(server, graph_name, "report", "--out", str(out), "--since", "yesterday")
     assert bad.returncode == 1 and bad.stderr.startswith("InputError: --since")
+
+
+class _IngestsBetweenReads:
+    """A store on which another ingest lands right after the first read of the deals,
+    as a concurrent `circfin ingest` can."""
+
+    def __init__(self, inner, files) -> None:
+        self._inner, self._files, self._done = inner, files, False
+
+    def read(self, query, params=None, **kw):
+        rows = self._inner.read(query, params, **kw)
+        from circfin import queries
+
+        if not self._done and query == queries.load("deals").text:
+            self._done = True
+            ingest(self._inner, self._files)
+        return rows
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def test_a_deal_ingested_while_the_report_reads_is_in_all_of_it_or_none(store, tmp_path):
+    """The report ranked loops from one read of the deals and found them from another:
+    a deal that another ingest added in between was in a loop but not in the table the
+    scores used (`ValueError: deal ... is not in the deals table`, exit 2)."""
+    ingest(store, [SEED])
+    url = "https://example.com/s"
+    extra = write(tmp_path / "deals.csv", DEALS_HEADER +
+                  f"RACE1,2026-01-01,Oracle,OpenAI,loan,1000000,exact,signed,,{url},high\n")
+    data, loops, snap = report_mod.build_report(_IngestsBetweenReads(store, [extra]),
+                                               now=_at(0), max_len=3)
+    in_snap = "RACE1" in set(snap.deals["deal_id"])
+    on_loops = any("RACE1" in lp.deal_ids for lp in loops)
+    assert on_loops == in_snap  # all of the new deal or none of it
+    assert data["top_loops"]
