@@ -91,16 +91,7 @@ def write_loops(loops: Sequence[Loop], fmt: str, budget: Budget, *, out: Console
                 first = False
             f.write("\n]\n" if not first else "]\n")
             return
-        f.write('{\n  "loops": [')
-        first = True
-        for text in _json_items(items, "  "):
-            f.write(("\n" if first else ",\n") + text)
-            first = False
-        f.write("\n  ]" if not first else "]")
-        for k, v in budget.to_dict().items():
-            f.write(f',\n  "{k}": ' + json_dumps(v, indent=2).replace("\n", "\n  "))
-        f.write("\n}\n")
-        warn(err, budget)
+        write_json_with_loops({}, "loops", loops, budget, err=err, stream=f)
         return
     if fmt == "csv":
         from .render import loops_csv
