@@ -22,13 +22,23 @@ __all__ = [
     "DEAL_STATUSES",
     "DEAL_TYPES",
     "ENTITIES_COLUMNS",
+    "ENTITY_FINANCIAL_FIELDS",
     "ENTITY_KINDS",
+    "EVENTS_COLUMNS",
+    "FINANCIALS_COLUMNS",
     "FINANCIAL_FIELDS",
+    "PARTICIPANTS_COLUMNS",
+    "PARTICIPANT_SIDES",
+    "SHARE_BASES",
+    "SOURCES_COLUMNS",
+    "SOURCE_KINDS",
+    "TABLES",
     "Leg",
     "Loop",
     "date_bounds",
     "loop_key",
     "rotate_canonical",
+    "status_rank",
 ]
 
 ENTITY_KINDS: tuple[str, ...] = (
@@ -49,17 +59,49 @@ CONFIDENCES: tuple[str, ...] = ("high", "medium", "low")
 AMOUNT_QUALIFIERS: tuple[str, ...] = (
     "exact", "approx", "up_to", "at_least", "estimate", "undisclosed",
 )
-FINANCIAL_FIELDS: tuple[str, ...] = (
+# The money fields an entities row may carry (one financials row dated by its as_of
+# column or its file) and the fuller set of a financials row.
+ENTITY_FINANCIAL_FIELDS: tuple[str, ...] = (
     "revenue_usd", "equity_usd", "market_cap_usd", "backlog_usd",
 )
+FINANCIAL_FIELDS: tuple[str, ...] = (
+    "revenue_usd", "equity_usd", "total_assets_usd", "total_liabilities_usd",
+    "market_cap_usd", "backlog_usd",
+)
+PARTICIPANT_SIDES: tuple[str, ...] = ("payer", "payee")
+# How a member's share is known: given in the data, or an even split of what the
+# disclosed shares leave (an estimate, and every output says so).
+SHARE_BASES: tuple[str, ...] = ("disclosed", "equal_split")
+# Where a fact comes from, most to least authoritative.
+SOURCE_KINDS: tuple[str, ...] = ("filing", "company", "news", "aggregator", "other")
 DEALS_COLUMNS: tuple[str, ...] = (
     "deal_id", "date", "payer", "payee", "type", "amount_usd", "amount_qualifier",
     "status", "description", "source_url", "confidence",
 )
 ENTITIES_COLUMNS: tuple[str, ...] = (
     "entity_id", "name", "kind", "aliases", "parent", "country",
-    *FINANCIAL_FIELDS, "source_url",
+    *ENTITY_FINANCIAL_FIELDS, "as_of", "source_url",
 )
+PARTICIPANTS_COLUMNS: tuple[str, ...] = ("deal_id", "side", "member", "share", "source_url")
+SOURCES_COLUMNS: tuple[str, ...] = ("deal_id", "url", "kind", "publisher", "published")
+EVENTS_COLUMNS: tuple[str, ...] = ("deal_id", "date", "status", "source_url")
+FINANCIALS_COLUMNS: tuple[str, ...] = (
+    "entity_id", "as_of", *FINANCIAL_FIELDS, "basis", "source_url",
+)
+# Every input table by name, in the order ingest validates them.
+TABLES: dict[str, tuple[str, ...]] = {
+    "entities": ENTITIES_COLUMNS, "deals": DEALS_COLUMNS, "participants": PARTICIPANTS_COLUMNS,
+    "sources": SOURCES_COLUMNS, "events": EVENTS_COLUMNS, "financials": FINANCIALS_COLUMNS,
+}
+
+
+def status_rank(status: str) -> int:
+    """Where a status sits in a deal's life, to order events of one day.
+
+    >>> sorted(["funded", "announced", "signed"], key=status_rank)
+    ['announced', 'signed', 'funded']
+    """
+    return DEAL_STATUSES.index(status) if status in DEAL_STATUSES else len(DEAL_STATUSES)
 
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 

@@ -12,14 +12,23 @@ property in a .cypher file fails the tests.
     (:ReportRun {id, at, keys})                                                  one per recorded report
     (:Loop {key, ids, length, first_seen, last_seen})-[:THROUGH {payee, ids, amount_usd}]->(:Entity)
     (:Loop)-[:HAS_DEAL]->(:Deal)                                                 a loop as the last report saw it
+    (:Entity)-[:MEMBER_OF {side, share, share_basis, source_url}]->(:Deal)        a syndicate's member
+    (:Deal)-[:CITES {rank}]->(:Source {url, kind, publisher, published})         rank 0: the deal's source_url
+    (:Deal)-[:HAS_EVENT]->(:Event {date, day, status, source_url})               the deal's life
+    (:Entity)-[:REPORTED]->(:Financials {key, entity_id, as_of, day, ..._usd, basis, source_url})
+
+A deal's events are also kept on its Deal, PAYS and PAYS_TOP as two parallel
+lists, ``ev_days`` and ``ev_statuses`` (in the order they happened), so a query
+finds a deal's status as of a date without a join.
 """
 
 from __future__ import annotations
 
 __all__ = ["LABELS", "PROPERTY_KEYS", "REL_TYPES", "label", "rel_type"]
 
-LABELS: tuple[str, ...] = ("Entity", "Deal", "Loop", "ReportRun")
-REL_TYPES: tuple[str, ...] = ("PAYS", "PAYS_TOP", "MADE", "TO", "PART_OF", "HAS_DEAL", "THROUGH")
+LABELS: tuple[str, ...] = ("Entity", "Deal", "Loop", "ReportRun", "Source", "Event", "Financials")
+REL_TYPES: tuple[str, ...] = ("PAYS", "PAYS_TOP", "MADE", "TO", "PART_OF", "HAS_DEAL", "THROUGH",
+                              "MEMBER_OF", "CITES", "HAS_EVENT", "REPORTED")
 
 ENTITY_PROPERTIES = (
     "id", "name", "kind", "aliases", "name_keys", "country", "revenue_usd", "equity_usd",
@@ -27,16 +36,24 @@ ENTITY_PROPERTIES = (
 )
 DEAL_PROPERTIES = (
     "id", "date", "day", "date_from", "type", "amount_usd", "amount_qualifier", "status",
-    "description", "source_url", "confidence", "payer", "payee",
+    "description", "source_url", "confidence", "payer", "payee", "source_kind", "ev_days",
+    "ev_statuses",
 )
 PAYS_PROPERTIES = (
     "deal_id", "date", "day", "type", "amount_usd", "amount_qualifier", "status", "confidence",
+    "ev_days", "ev_statuses",
+)
+LINK_PROPERTIES = (  # MEMBER_OF, CITES, Source, Event, Financials
+    "side", "member", "share", "share_basis", "rank", "url", "kind", "publisher", "published", "entity_id",
+    "as_of", "revenue_usd", "equity_usd", "total_assets_usd", "total_liabilities_usd",
+    "market_cap_usd", "backlog_usd", "basis",
 )
 LOOP_PROPERTIES = ("key", "ids", "length", "score", "flags", "first_seen", "last_seen", "score_parts",
                    "scored_at")
 REPORT_PROPERTIES = ("id", "at", "keys")
 PROPERTY_KEYS: tuple[str, ...] = tuple(sorted(set(
     ENTITY_PROPERTIES + DEAL_PROPERTIES + PAYS_PROPERTIES + LOOP_PROPERTIES + REPORT_PROPERTIES
+    + LINK_PROPERTIES
 )))
 
 

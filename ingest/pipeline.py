@@ -1,6 +1,6 @@
 """Ingest files into a store: read, validate everything, then write once.
 
-The write is one atomic unit on both stores (a MULTI/EXEC on FalkorDB, one
+The write is one atomic unit on both stores (one query on FalkorDB, one
 transaction on Neo4j), made of batched ``UNWIND $rows`` statements. Rows that
 match what the graph already holds are not written at all, so ingesting the
 same file twice changes nothing, and a changed row updates its deal.
@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import queries
 from ..errors import InputError, QueryError, RowError, ValidationError
+from ..graph.model import FINANCIAL_FIELDS
 from ..store.base import GraphStore, Statement
 from .readers import SUFFIXES, RawTable, read_file
 from .validate import Plan, build_plan
@@ -25,8 +26,12 @@ Progress = Callable[[str, int, int], None]
 
 _DEAL_FIELDS = ("date", "payer", "payee", "type", "amount_usd", "amount_qualifier", "status",
                 "description", "source_url", "confidence")
-_ENTITY_FIELDS = ("name", "kind", "aliases", "country", "revenue_usd", "equity_usd",
-                  "market_cap_usd", "backlog_usd", "source_url")
+_ENTITY_FIELDS = ("name", "kind", "aliases", "country", "source_url")
+_HISTORY_FIELDS = ("ev_days", "ev_statuses")
+_FIN_FIELDS = ("as_of", "day", *FINANCIAL_FIELDS, "basis", "source_url")
+_MEMBER_FIELDS = ("deal_id", "side", "member", "share", "share_basis", "source_url")
+_SOURCE_FIELDS = ("deal_id", "rank", "url", "kind", "publisher", "published")
+_EVENT_FIELDS = ("deal_id", "date", "day", "status", "source_url")
 
 
 @dataclass
@@ -39,6 +44,10 @@ class IngestReport:
     deals_new: list[str] = field(default_factory=list)
     deals_updated: list[str] = field(default_factory=list)
     deals_unchanged: int = 0
+    # participants, sources, events: deals whose set changed / stayed; financials: rows
+    links: dict[str, dict[str, int]] = field(default_factory=lambda: {
+        k: {"new": 0, "updated": 0, "unchanged": 0}
+        for k in ("participants", "sources", "events", "financials")})
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
     closed_loops: list[Any] | None = None  # with watch_loops: loops the new deals close
@@ -50,6 +59,8 @@ class IngestReport:
                          "unchanged": self.entities_unchanged, "created_from_deals": self.entities_auto},
             "deals": {"new": len(self.deals_new), "updated": len(self.deals_updated),
                       "unchanged": self.deals_unchanged},
+            # participants, sources, events: how many deals' lists; financials: rows
+            **{k: dict(v) for k, v in self.links.items()},
             "new_deal_ids": self.deals_new,
             "updated_deal_ids": self.deals_updated,
             "warnings": self.warnings,
@@ -111,10 +122,58 @@ def plan_ingest(store: GraphStore, paths: Iterable[Path | str],
                    for t in tables if t.kind == "deals" for r in t.rows} - {""})
     twins = [r["deal_id"] for chunk in (keys[i:i + 5000] for i in range(0, len(keys), 5000))
              for r in store.read(queries.load("deal_ids_like").text, {"keys": chunk})]
-    plan = build_plan(tables, stored_entities(store), twins)
+    named = sorted({v for t in tables if t.kind != "entities" for r in t.rows
+                    if isinstance(v := r.values.get("deal_id"), str)})
+    stored_deals = _by_ids(store, "deals_by_id", named, "deal_id")
+    plan = build_plan(tables, stored_entities(store), twins, stored_deals)
     if plan.errors:
         raise ValidationError(plan.errors)
     return plan, [str(f) for f in files]
+
+
+def _by_ids(store: GraphStore, query: str, ids: Sequence[str], key: str) -> dict[str, Any]:
+    """The rows of a by-id query, keyed by ``key`` (5,000 ids a read)."""
+    out: dict[str, Any] = {}
+    text = queries.load(query).text
+    for i in range(0, len(ids), 5000):
+        for r in store.read(text, {"ids" if query != "financials_by_key" else "keys": list(ids[i:i + 5000])}):
+            out[r[key]] = r
+    return out
+
+
+def _grouped(store: GraphStore, query: str, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """The rows of a by-deal query, grouped by deal id (5,000 ids a read)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    text = queries.load(query).text
+    for i in range(0, len(ids), 5000):
+        for r in store.read(text, {"ids": list(ids[i:i + 5000])}):
+            out.setdefault(r["deal_id"], []).append(r)
+    return out
+
+
+def _same_set(new: Sequence[Mapping[str, Any]], old: Sequence[Mapping[str, Any]],
+              fields: Sequence[str]) -> bool:
+    def norm(rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        return sorted((tuple(repr(_norm(r.get(f))) for f in fields) for r in rows))
+    return norm(new) == norm(old)
+
+
+def _changed_sets(report: IngestReport, what: str, deal_ids: Sequence[str],
+                  new: Sequence[Mapping[str, Any]], old: Mapping[str, list[dict[str, Any]]],
+                  fields: Sequence[str]) -> list[str]:
+    """The deals whose list of ``what`` differs from the stored one; counts them."""
+    by_deal: dict[str, list[Mapping[str, Any]]] = {d: [] for d in deal_ids}
+    for r in new:
+        by_deal[r["deal_id"]].append(r)
+    changed = []
+    for did, rows in by_deal.items():
+        stored = old.get(did, [])
+        if _same_set(rows, stored, fields):
+            report.links[what]["unchanged"] += 1
+        else:
+            report.links[what]["updated" if stored else "new"] += 1
+            changed.append(did)
+    return changed
 
 
 def _batches(rows: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:
@@ -157,21 +216,48 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
     report.entities_auto = len(auto_rows)
 
     ids = [d["deal_id"] for d in plan.deals]
-    old_deals: dict[str, dict[str, Any]] = {}
-    for chunk in (ids[i:i + 5000] for i in range(0, len(ids), 5000)):
-        for r in store.read(queries.load("deals_by_id").text, {"ids": chunk}):
-            old_deals[r["deal_id"]] = r
+    old_deals = _by_ids(store, "deals_by_id", ids, "deal_id")
     deal_rows = []
     for rec in plan.deals:
+        rec["ev_days"], rec["ev_statuses"] = plan.histories.get(rec["deal_id"], ([], []))
         old = old_deals.get(rec["deal_id"])
         if old is None:
             report.deals_new.append(rec["deal_id"])
             deal_rows.append(rec)
-        elif not _same(rec, old, _DEAL_FIELDS):
+        elif not _same(rec, old, (*_DEAL_FIELDS, "source_kind", *_HISTORY_FIELDS)):
             report.deals_updated.append(rec["deal_id"])
             deal_rows.append(rec)
         else:
             report.deals_unchanged += 1
+    written_ids = {d["deal_id"] for d in deal_rows}
+
+    # Members, further sources and events: a deal's whole list is written again when
+    # it differs from the stored one.
+    member_deals = _changed_sets(report, "participants", plan.participant_deals, plan.participants,
+                                 _grouped(store, "participants_by_deal", plan.participant_deals),
+                                 _MEMBER_FIELDS)
+    stored_sources = _grouped(store, "sources_by_deal", plan.source_deals)
+    source_deals = _changed_sets(report, "sources", plan.source_deals, plan.sources,
+                                 {k: [r for r in v if r["rank"]] for k, v in stored_sources.items()},
+                                 _SOURCE_FIELDS)
+    event_deals = _changed_sets(report, "events", plan.event_deals, plan.events,
+                                _grouped(store, "events_by_deal", plan.event_deals), _EVENT_FIELDS)
+    members = [m for m in plan.participants if m["deal_id"] in set(member_deals)]
+    extra_sources = [x for x in plan.sources if x["deal_id"] in set(source_deals)]
+    events = [e for e in plan.events if e["deal_id"] in set(event_deals)]
+    histories = [{"deal_id": d, "ev_days": plan.histories[d][0], "ev_statuses": plan.histories[d][1]}
+                 for d in event_deals if d not in written_ids]
+    for f in plan.financials:
+        f["key"] = f"{f['entity_id']}|{f['as_of']}"
+    old_fin = _by_ids(store, "financials_by_key", [f["key"] for f in plan.financials], "key")
+    fin_rows = []
+    for f in plan.financials:
+        old = old_fin.get(f["key"])
+        if old is not None and _same(f, old, _FIN_FIELDS):
+            report.links["financials"]["unchanged"] += 1
+        else:
+            report.links["financials"]["updated" if old else "new"] += 1
+            fin_rows.append(f)
     if watch_loops is not None:
         if progress:
             progress("finding the loops the new deals close", 0, 1)
@@ -202,6 +288,28 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
         statements.append((q("clear_deal_links").text, {"ids": chunk}))
     for rows in _batches(deal_rows, batch_size):
         statements.append((q("upsert_deals").text, {"rows": rows}))
+    first_sources = [{"deal_id": d["deal_id"], "url": d["source_url"], "kind": d["source_kind"],
+                      "publisher": None, "published": None, "rank": 0} for d in deal_rows]
+    for chunk in (written[i:i + batch_size] for i in range(0, len(written), batch_size)):
+        statements.append((q("clear_sources").text, {"ids": chunk, "extra": False}))
+    for chunk in (source_deals[i:i + batch_size] for i in range(0, len(source_deals), batch_size)):
+        statements.append((q("clear_sources").text, {"ids": chunk, "extra": True}))
+    for rows in _batches(first_sources + extra_sources, batch_size):
+        statements.append((q("add_sources").text, {"rows": rows}))
+    if written or source_deals:
+        statements.append((q("drop_orphan_sources").text, {}))
+    for chunk in (member_deals[i:i + batch_size] for i in range(0, len(member_deals), batch_size)):
+        statements.append((q("clear_participants").text, {"ids": chunk}))
+    for rows in _batches(members, batch_size):
+        statements.append((q("add_participants").text, {"rows": rows}))
+    for chunk in (event_deals[i:i + batch_size] for i in range(0, len(event_deals), batch_size)):
+        statements.append((q("clear_events").text, {"ids": chunk}))
+    for rows in _batches(events, batch_size):
+        statements.append((q("add_events").text, {"rows": rows}))
+    for rows in _batches(histories, batch_size):
+        statements.append((q("set_histories").text, {"rows": rows}))
+    for rows in _batches(fin_rows, batch_size):
+        statements.append((q("upsert_financials").text, {"rows": rows}))
     if statements:
         statements += queries.rollup_statements()
         keys = sorted({k for r in (*entity_rows, *auto_rows) for k in r.get("name_keys") or ()})
@@ -209,8 +317,9 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
             statements.append((q("guard_unique_keys").text, {"keys": keys}))
         store.ensure_schema()
         if progress:
-            progress(f"writing {len(deal_rows):,} deals and {len(entity_rows) + len(auto_rows):,} "
-                     "entities in one atomic unit", 0, 1)
+            progress(f"writing {len(deal_rows):,} deals, {len(entity_rows) + len(auto_rows):,} "
+                     f"entities and {len(members) + len(extra_sources) + len(events) + len(fin_rows):,} "
+                     "members, sources, events and financials in one atomic unit", 0, 1)
         try:
             store.write(statements)
         except QueryError:
@@ -235,6 +344,7 @@ def delete_deals(store: GraphStore, deal_ids: Sequence[str]) -> int:
         raise InputError(f"no deal with id {shown}; nothing deleted")
     statements: list[Statement] = [(queries.load("delete_deals").text, {"ids": ids[i:i + 2000]})
                                    for i in range(0, len(ids), 2000)]
+    statements.append((queries.load("drop_orphan_sources").text, {}))
     statements.extend(queries.rollup_statements())
     store.write(statements)
     return len(ids)

@@ -1,4 +1,7 @@
-"""Read deals and entities tables from CSV, JSON and YAML files.
+"""Read circfin's input tables from CSV, JSON and YAML files.
+
+The tables (graph.model.TABLES) are told apart by their columns: deals,
+entities, participants, sources, events and financials.
 
 Readers check structure only (encoding, header, shape) and keep every row's
 line number as an editor shows it (a CSV header is line 1), so validation
@@ -9,8 +12,8 @@ list (each item one alias, kept whole), only a string is split on ``;`` later.
 A key given twice in one JSON object or YAML mapping is refused (the last value
 would silently win), and so is a file with a header but no rows.
 
-JSON and YAML files hold either a list of row objects (deals or entities,
-told apart by their id column) or an object ``{"entities": [...], "deals": [...]}``.
+JSON and YAML files hold either a list of row objects (one table, told apart
+by its columns) or an object of tables ``{"entities": [...], "deals": [...], ...}``.
 YAML anchors and aliases are refused: they are how "billion laughs" bombs
 expand a small file into gigabytes.
 """
@@ -30,7 +33,7 @@ from typing import Any, cast
 import yaml
 
 from ..errors import RowError
-from ..graph.model import DEALS_COLUMNS, ENTITIES_COLUMNS
+from ..graph.model import TABLES
 
 __all__ = ["MAX_FIELD_CHARS", "MAX_FILE_BYTES", "RawRow", "RawTable", "SUFFIXES", "read_file"]
 
@@ -38,14 +41,30 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_FIELD_CHARS = 100_000
 SUFFIXES = (".csv", ".json", ".yaml", ".yml")
 
-TABLE_COLUMNS = {"deals": DEALS_COLUMNS, "entities": ENTITIES_COLUMNS}
-ID_COLUMN = {"deals": "deal_id", "entities": "entity_id"}
+TABLE_COLUMNS = dict(TABLES)
 # Columns a file must have; the rest may be left out.
 REQUIRED = {
     "deals": ("deal_id", "date", "payer", "payee", "type", "amount_usd", "status",
               "source_url", "confidence"),
     "entities": ("entity_id", "name", "kind"),
+    "participants": ("deal_id", "side", "member"),
+    "sources": ("deal_id", "url"),
+    "events": ("deal_id", "date", "status"),
+    "financials": ("entity_id", "as_of"),
 }
+# How a table is told from the others by its columns: the first rule that holds.
+_SIGNATURES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("deals", frozenset({"deal_id", "payer"})),
+    ("participants", frozenset({"deal_id", "member"})),
+    ("sources", frozenset({"deal_id", "url"})),
+    ("events", frozenset({"deal_id", "status"})),
+    ("entities", frozenset({"entity_id", "name"})),
+    ("financials", frozenset({"entity_id", "as_of"})),
+)
+_KEYS = ", ".join(f"'{k}'" for k in TABLE_COLUMNS)
+_TABLE_HINT = ("a table is told by its columns: deals (deal_id, payer, ...), participants "
+               "(deal_id, member, ...), sources (deal_id, url, ...), events (deal_id, status, ...), "
+               "entities (entity_id, name, ...), financials (entity_id, as_of, ...)")
 
 
 @dataclass
@@ -58,7 +77,7 @@ class RawRow:
 @dataclass
 class RawTable:
     path: str
-    kind: str  # "deals" or "entities"
+    kind: str  # a key of graph.model.TABLES: "deals", "entities", "participants", ...
     rows: list[RawRow] = field(default_factory=list)
 
 
@@ -133,14 +152,12 @@ def _duplicate_line(text: str, pos: int, key: str, default: int) -> int:
 
 
 def _kind_of(path: str, line: int, columns: list[str]) -> str:
-    has = {c for c in columns}
-    if "deal_id" in has and "entity_id" not in has:
-        return "deals"
-    if "entity_id" in has and "deal_id" not in has:
-        return "entities"
-    raise _FileProblems([RowError(path, line, None,
-                                  "cannot tell deals from entities: a deals table needs a "
-                                  "'deal_id' column, an entities table an 'entity_id' column")])
+    has = set(columns)
+    if not ("deal_id" in has and "entity_id" in has):
+        for kind, needs in _SIGNATURES:
+            if needs <= has:
+                return kind
+    raise _FileProblems([RowError(path, line, None, f"cannot tell which table this is: {_TABLE_HINT}")])
 
 
 def _check_columns(path: str, line: int, kind: str, columns: list[str]) -> list[RowError]:
@@ -267,12 +284,12 @@ def _read_json(path: Path) -> list[RawTable]:
                 key, pos = decoder.raw_decode(text, pos)
             except json.JSONDecodeError as e:
                 raise _FileProblems([RowError(name, e.lineno, None, f"bad JSON: {e.msg}")]) from e
-            if key not in ("deals", "entities"):
+            if key not in TABLE_COLUMNS:
                 raise _FileProblems([RowError(name, line, str(key)[:80],
-                                              "unknown key; a JSON object may hold 'entities' and 'deals'")])
+                                              f"unknown key; a JSON object may hold {_KEYS}")])
             if any(k == key for k, _ in sections):
                 raise _FileProblems([RowError(name, line, key, "appears twice in the object; "
-                                              "give each of 'entities' and 'deals' once")])
+                                              f"give each of {_KEYS} once")])
             pos = ws.match(text, pos).end()  # type: ignore[union-attr]
             if not text.startswith(":", pos):
                 raise _FileProblems([RowError(name, line, key, "bad JSON: expected ':'")])
@@ -288,7 +305,7 @@ def _read_json(path: Path) -> list[RawTable]:
         pos += 1
     else:
         raise _FileProblems([RowError(name, text.count("\n", 0, pos) + 1, None,
-                                      "JSON must be a list of rows or an object with 'entities'/'deals'")])
+                                      "JSON must be a list of rows or an object of tables ('entities', 'deals', ...)")])
     pos = ws.match(text, pos).end()  # type: ignore[union-attr]
     if text[pos:].strip():
         raise _FileProblems([RowError(name, text.count("\n", 0, pos) + 1, None,
@@ -435,16 +452,16 @@ def _read_yaml(path: Path) -> list[RawTable]:
         tables: list[RawTable] = []
         for k, v in root.value:
             key = getattr(k, "value", None)
-            if key not in ("deals", "entities"):
+            if key not in TABLE_COLUMNS:
                 raise _FileProblems([RowError(name, k.start_mark.line + 1, str(key)[:80],
-                                              "unknown key; a YAML mapping may hold 'entities' and 'deals'")])
+                                              f"unknown key; a YAML mapping may hold {_KEYS}")])
             if any(t.kind == key for t in tables):
                 raise _FileProblems([RowError(name, k.start_mark.line + 1, key, "appears twice in the "
-                                              "mapping; give each of 'entities' and 'deals' once")])
+                                              f"mapping; give each of {_KEYS} once")])
             tables.append(_table_from_items(name, key, items_of(v, key), "YAML"))
         return _tables(name, tables)
     raise _FileProblems([RowError(name, root.start_mark.line + 1, None,
-                                  "YAML must be a list of rows or a mapping with 'entities'/'deals'")])
+                                  "YAML must be a list of rows or a mapping of tables ('entities', 'deals', ...)")])
 
 
 def read_file(path: Path | str) -> tuple[list[RawTable], list[RowError]]:

@@ -35,7 +35,7 @@ from ..graph.model import (
     DEAL_STATUSES,
     DEAL_TYPES,
     ENTITY_KINDS,
-    FINANCIAL_FIELDS,
+    ENTITY_FINANCIAL_FIELDS,
     date_bounds,
 )
 from .readers import RawRow, RawTable
@@ -331,6 +331,17 @@ class Plan:
     parents: list[dict[str, str]] = field(default_factory=list)  # entity id -> parent id
     parent_cleared: list[str] = field(default_factory=list)  # entities whose parent is (re)set
     deals: list[dict[str, Any]] = field(default_factory=list)
+    # What participants, sources and events tables give, and the deals whose
+    # members, extra sources or events they replace (see ingest/links.py).
+    participants: list[dict[str, Any]] = field(default_factory=list)
+    participant_deals: list[str] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    source_deals: list[str] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    event_deals: list[str] = field(default_factory=list)
+    # deal id -> (event day numbers, statuses) for every deal written or given events
+    histories: dict[str, tuple[list[int], list[str]]] = field(default_factory=dict)
+    financials: list[dict[str, Any]] = field(default_factory=list)  # per (entity, as_of)
     warnings: list[str] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
 
@@ -390,11 +401,17 @@ class _Ids:
 
 
 def build_plan(tables: list[RawTable], stored_entities: Sequence[Mapping[str, Any]],
-               stored_deal_ids: Iterable[str] | None = None) -> Plan:
+               stored_deal_ids: Iterable[str] | None = None,
+               stored_deals: Mapping[str, Mapping[str, Any]] | None = None,
+               today: _dt.date | None = None) -> Plan:
     """Validate every row of every table against each other and the stored graph.
 
     ``stored_deal_ids``: every deal id the graph holds, so that an input id that
     differs from a stored one only in case is refused (skipped when None).
+    ``stored_deals``: deal id -> ``{date, day, status, payer, payee, ev_days,
+    ev_statuses}`` for the stored deals the input names (its deals and the deals
+    its participants, sources and events hang on). ``today``: events and
+    financials may not be dated after it (default: the real today).
     """
     plan = Plan()
     stored_parent: dict[str, str | None] = {e["id"]: e.get("parent") for e in stored_entities}
@@ -500,6 +517,28 @@ def build_plan(tables: list[RawTable], stored_entities: Sequence[Mapping[str, An
             if deal_ids.ok(row, rec["deal_id"], plan.errors):
                 _keep_first(deal_rows, rec["deal_id"], row, rec, "deal_id", plan.errors)
     plan.deals = [rec for _, rec in deal_rows.values()]
+
+    texts_of: dict[str, list[str]] = {eid: texts for eid, texts in known}
+    texts_of.update({eid: [eid, rec["name"], *rec["aliases"]] for eid, (_, rec) in entity_rows.items()})
+
+    def party_names(deal: Mapping[str, Any]) -> list[str]:
+        return [t for side in ("payer", "payee") for t in texts_of.get(deal[side], [deal[side]])]
+
+    def member_entity(row: RawRow, col: str, raw: str) -> dict[str, Any] | None:
+        made = auto_by_key.get(name_key(raw))
+        if made is None:
+            made = _new_entity(row, col, raw, resolver, auto_by_key, look, plan)
+            if made is not None:
+                auto[made["id"]] = made
+        return made
+
+    from .links import check_links
+
+    check_links(tables, plan, resolve=lambda t: resolver.resolve(t) or (
+                    auto_by_key[name_key(t)]["id"] if name_key(t) in auto_by_key else None),
+                new_entity=member_entity, party_names=party_names, entity_rows=entity_rows,
+                deal_rows=deal_rows, stored_deals=stored_deals or {},
+                today=today or _dt.date.today())
     plan.auto_entities = list(auto.values())
     return plan
 
@@ -680,29 +719,34 @@ def _entity(row: RawRow, errors: list[RowError]) -> dict[str, Any] | None:
         if country not in COUNTRY_CODES:
             errors.append(RowError(row.path, row.line, "country",
                                    f"{country[:20]!r} is not a two-letter ISO 3166-1 country code"))
-    money = {col: _money(row, col, errors) for col in FINANCIAL_FIELDS}
+    money = {col: _money(row, col, errors) for col in ENTITY_FINANCIAL_FIELDS}
+    as_of = _date(row, errors, "as_of", required=False)
     source = _url(row, "source_url", errors, required=False)
     if len(errors) > n or eid is None or name is None:
         return None
+    # The money columns are one financials row of the entity (see ingest/links.py).
     return {"id": eid, "name": name, "kind": kind, "aliases": aliases,
-            "name_keys": _entity_keys(eid, name, aliases), "country": country, **money,
-            "source_url": source}
+            "name_keys": _entity_keys(eid, name, aliases), "country": country,
+            "source_url": source, "_money": money, "_as_of": as_of[0]}
 
 
-def _date(row: RawRow, errors: list[RowError]) -> tuple[str | None, int | None, str | None]:
-    date = _str(row, "date", errors)
+def _date(row: RawRow, errors: list[RowError], col: str = "date", *,
+          required: bool = True) -> tuple[str | None, int | None, str | None]:
+    """(the date as written, day number of its first day, ISO first day)."""
+    date = _str(row, col, errors)
     if date is None:
-        errors.append(RowError(row.path, row.line, "date", "is required: YYYY-MM-DD, YYYY-MM or YYYY"))
+        if required:
+            errors.append(RowError(row.path, row.line, col, "is required: YYYY-MM-DD, YYYY-MM or YYYY"))
         return None, None, None
     if not _DATE_RE.fullmatch(date):
         hint = ": write digits as ASCII 0-9" if any(c.isdigit() and not c.isascii() for c in date) else ""
-        errors.append(RowError(row.path, row.line, "date",
+        errors.append(RowError(row.path, row.line, col,
                                f"{date[:40]!r} is not a date{hint}; use YYYY-MM-DD, YYYY-MM or YYYY"))
         return None, None, None
     try:
         first, _ = date_bounds(date)
     except ValueError as e:
-        errors.append(RowError(row.path, row.line, "date", str(e)))
+        errors.append(RowError(row.path, row.line, col, str(e)))
         return None, None, None
     return date, (first - _EPOCH).days, first.isoformat()
 

@@ -23,7 +23,8 @@ from ..ingest.validate import name_key
 from ..store.base import GraphStore
 
 __all__ = ["DEFAULT_MAX_LOOPS", "DEFAULT_STATUSES", "DEFAULT_TIME_BUDGET", "Budget", "Snapshot",
-           "closed_loops", "loops_from_store", "resolve_entity", "snapshot", "watch_new_deals"]
+           "as_of_day", "closed_loops", "loops_from_store", "resolve_entity", "snapshot",
+           "status_as_of", "watch_new_deals"]
 
 # Cancelled deals no longer move money: they stop counting unless asked for.
 DEFAULT_STATUSES: tuple[str, ...] = tuple(s for s in DEAL_STATUSES if s != "cancelled")
@@ -167,10 +168,30 @@ def budget_from_engine_note(budget: Budget, note: str | None, found: int) -> Non
 
 @dataclass
 class Snapshot:
-    """The deals and entities of a store, as the in-memory engine reads them."""
+    """The graph as the in-memory engine reads it, as of a date.
+
+    ``deals``: a frame with the columns of the ``deals`` query; with ``as_of``,
+    only deals dated on or before it, each with its status as of that date (its
+    latest event on or before it; before its first event, the first event's
+    status; a deal without events keeps its status). ``entities``: dicts with
+    ``id, name, kind, aliases, name_keys, country, parent, source_url``, and the
+    latest figure of each financial field dated on or before ``as_of``
+    (``revenue_usd``, ``equity_usd``, ...: None when none), with ``financials``:
+    field -> ``{as_of, basis, source_url}`` of the figure used.
+    ``participants``: ``deal_id, side, member, share, share_basis, source_url`` of
+    the deals in ``deals``; ``events``: ``deal_id, date, day, status,
+    source_url`` up to ``as_of``; ``financials``: every dated row up to ``as_of``;
+    ``sources`` (read with ``sources=True`` only): ``deal_id, rank, url, kind,
+    publisher, published``.
+    """
 
     deals: pd.DataFrame
     entities: list[dict[str, Any]]
+    participants: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    financials: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[dict[str, Any]] | None = None
+    as_of: str | None = None  # ISO day, or None: everything the graph holds
 
     @property
     def names(self) -> dict[str, str]:
@@ -181,11 +202,79 @@ class Snapshot:
         return {e["id"]: e.get("parent") for e in self.entities}
 
 
-def snapshot(store: GraphStore) -> Snapshot:
-    deals = store.read(queries.load("deals").text)
-    cols = list(queries.load("deals").returns)
-    frame = pd.DataFrame(deals, columns=cols)
-    return Snapshot(frame, store.read(queries.load("entities").text))
+def as_of_day(as_of: str | _dt.date | None) -> int | None:
+    """The day number (days since 1970-01-01) of an as-of date: the last day a
+    partial date can mean, so ``2025`` is the end of 2025. None stays None.
+
+    >>> as_of_day("1970-01-02"), as_of_day("1970-01")
+    (1, 30)
+    """
+    if as_of is None:
+        return None
+    if isinstance(as_of, _dt.date):
+        return (as_of - _EPOCH).days
+    return _day(str(as_of), end=True)
+
+
+def status_as_of(status: str, ev_days: list[int] | None, ev_statuses: list[str] | None,
+                 day: int | None) -> str:
+    """A deal's status on day ``day``: its latest event on or before it; before its
+    first event, the first event's status; without events, ``status``.
+
+    >>> status_as_of("funded", [10, 20], ["signed", "funded"], 15)
+    'signed'
+    >>> status_as_of("funded", [10, 20], ["signed", "funded"], 5), status_as_of("funded", [], [], 5)
+    ('signed', 'funded')
+    """
+    if day is None or not ev_days or not ev_statuses:
+        return status
+    current = ev_statuses[0]
+    for d, st in zip(ev_days, ev_statuses, strict=False):
+        if d > day:
+            break
+        current = st
+    return current
+
+
+_FIN = ("revenue_usd", "equity_usd", "total_assets_usd", "total_liabilities_usd",
+        "market_cap_usd", "backlog_usd")
+
+
+def snapshot(store: GraphStore, *, as_of: str | _dt.date | None = None,
+             sources: bool = False) -> Snapshot:
+    """The store's deals, entities, members, events and financials, as of a date
+    (None: everything, with current statuses); see :class:`Snapshot`."""
+    day = as_of_day(as_of)
+    q = queries.load("deals")
+    frame = pd.DataFrame(store.read(q.text), columns=list(q.returns))
+    if day is not None and len(frame):
+        frame = frame[frame["day"].notna() & (frame["day"] <= day)].reset_index(drop=True)
+        frame["status"] = [status_as_of(st, d, s, day) for st, d, s in
+                           zip(frame["status"], frame["ev_days"], frame["ev_statuses"], strict=True)]
+    kept = set(frame["deal_id"])
+    participants = [r for r in store.read(queries.load("participants").text) if r["deal_id"] in kept]
+    events = [r for r in store.read(queries.load("events").text)
+              if r["deal_id"] in kept and (day is None or r["day"] <= day)]
+    financials = [r for r in store.read(queries.load("financials").text)
+                  if day is None or r["day"] <= day]
+    latest: dict[str, dict[str, Any]] = {}
+    for f in financials:  # oldest first: a later figure replaces an earlier one
+        mine = latest.setdefault(f["entity_id"], {})
+        for k in _FIN:
+            if f.get(k) is not None:
+                mine[k] = (f[k], {"as_of": f["as_of"], "basis": f.get("basis"),
+                                  "source_url": f.get("source_url")})
+    entities = store.read(queries.load("entities").text)
+    for e in entities:
+        mine = latest.get(e["id"], {})
+        for k in _FIN:
+            e[k] = mine[k][0] if k in mine else None
+        e["financials"] = {k: meta for k, (_, meta) in mine.items()}
+    srcs = None
+    if sources:
+        srcs = [r for r in store.read(queries.load("sources").text) if r["deal_id"] in kept]
+    iso = None if day is None else (_EPOCH + _dt.timedelta(days=day)).isoformat()
+    return Snapshot(frame, entities, participants, events, financials, srcs, iso)
 
 
 def resolve_entity(text: str, entities: Iterable[dict[str, Any]]) -> str:

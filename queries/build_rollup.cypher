@@ -11,5 +11,6 @@ WITH coalesce(ta, a) AS x, coalesce(tb, b) AS y, d
 WHERE x <> y
 CREATE (x)-[:PAYS_TOP {deal_id: d.id, date: d.date, day: d.day, type: d.type,
                        amount_usd: d.amount_usd, amount_qualifier: d.amount_qualifier,
-                       status: d.status, confidence: d.confidence}]->(y)
+                       status: d.status, confidence: d.confidence,
+                       ev_days: d.ev_days, ev_statuses: d.ev_statuses}]->(y)
 RETURN count(*) AS created

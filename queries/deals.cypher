@@ -1,10 +1,11 @@
 // name: deals
-// description: Every deal with its payer and payee ids and its provenance; the snapshot the in-memory engine works on.
+// description: Every deal with its payer and payee ids, its provenance and its status history; the snapshot the in-memory engine works on.
 // params: (none)
-// returns: deal_id, date, day, payer, payee, type, amount_usd, amount_qualifier, status, description, source_url, confidence
+// returns: deal_id, date, day, payer, payee, type, amount_usd, amount_qualifier, status, description, source_url, source_kind, confidence, ev_days, ev_statuses
 MATCH (p:Entity)-[:MADE]->(d:Deal)-[:TO]->(q:Entity)
 RETURN d.id AS deal_id, d.date AS date, d.day AS day, p.id AS payer, q.id AS payee,
        d.type AS type, d.amount_usd AS amount_usd, d.amount_qualifier AS amount_qualifier,
        d.status AS status, d.description AS description, d.source_url AS source_url,
-       d.confidence AS confidence
+       d.source_kind AS source_kind, d.confidence AS confidence, d.ev_days AS ev_days,
+       d.ev_statuses AS ev_statuses
 ORDER BY deal_id

@@ -1,6 +1,6 @@
 // name: upsert_deals
-// description: Write deals: a Deal node with its provenance, linked (payer)-[:MADE]->(deal)-[:TO]->(payee), and a PAYS relationship payer -> payee carrying what loop queries filter on.
-// params: $rows (list of maps: deal_id, date, day, date_from, payer, payee, type, amount_usd, amount_qualifier, status, description, source_url, confidence)
+// description: Write deals: a Deal node with its provenance and its status history, linked (payer)-[:MADE]->(deal)-[:TO]->(payee), and a PAYS relationship payer -> payee carrying what loop queries filter on (the history too, so a status as of a date needs no join).
+// params: $rows (list of maps: deal_id, date, day, date_from, payer, payee, type, amount_usd, amount_qualifier, status, description, source_url, source_kind, confidence, ev_days, ev_statuses)
 // returns: deals
 UNWIND $rows AS row
 MATCH (p:Entity {id: row.payer})
@@ -15,12 +15,16 @@ SET d.date = row.date,
     d.status = row.status,
     d.description = row.description,
     d.source_url = row.source_url,
+    d.source_kind = row.source_kind,
     d.confidence = row.confidence,
     d.payer = row.payer,
-    d.payee = row.payee
+    d.payee = row.payee,
+    d.ev_days = row.ev_days,
+    d.ev_statuses = row.ev_statuses
 CREATE (p)-[:MADE]->(d)
 CREATE (d)-[:TO]->(q)
 CREATE (p)-[:PAYS {deal_id: row.deal_id, date: row.date, day: row.day, type: row.type,
                    amount_usd: row.amount_usd, amount_qualifier: row.amount_qualifier,
-                   status: row.status, confidence: row.confidence}]->(q)
+                   status: row.status, confidence: row.confidence,
+                   ev_days: row.ev_days, ev_statuses: row.ev_statuses}]->(q)
 RETURN count(d) AS deals

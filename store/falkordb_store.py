@@ -22,8 +22,10 @@ _INDEXES = (
     "CREATE INDEX FOR (d:Deal) ON (d.id)",
     "CREATE INDEX FOR ()-[r:PAYS]-() ON (r.deal_id)",
     "CREATE INDEX FOR (l:Loop) ON (l.key)",
+    "CREATE INDEX FOR (s:Source) ON (s.url)",
+    "CREATE INDEX FOR (f:Financials) ON (f.key)",
 )
-_UNIQUE = (("Entity", "id"), ("Deal", "id"), ("Loop", "key"))
+_UNIQUE = (("Entity", "id"), ("Deal", "id"), ("Loop", "key"), ("Source", "url"), ("Financials", "key"))
 
 
 def _plain(value: Any) -> Any:

@@ -16,6 +16,8 @@ _SCHEMA = (
     "CREATE CONSTRAINT circfin_entity_id IF NOT EXISTS FOR (e:Entity) REQUIRE e.id IS UNIQUE",
     "CREATE CONSTRAINT circfin_deal_id IF NOT EXISTS FOR (d:Deal) REQUIRE d.id IS UNIQUE",
     "CREATE CONSTRAINT circfin_loop_key IF NOT EXISTS FOR (l:Loop) REQUIRE l.key IS UNIQUE",
+    "CREATE CONSTRAINT circfin_source_url IF NOT EXISTS FOR (s:Source) REQUIRE s.url IS UNIQUE",
+    "CREATE CONSTRAINT circfin_financials_key IF NOT EXISTS FOR (f:Financials) REQUIRE f.key IS UNIQUE",
     "CREATE INDEX circfin_entity_name IF NOT EXISTS FOR (e:Entity) ON (e.name)",
     "CREATE INDEX circfin_pays_deal_id IF NOT EXISTS FOR ()-[r:PAYS]-() ON (r.deal_id)",
 )
