@@ -90,3 +90,20 @@ def _statuses_opt(status: list[str] | None) -> list[str] | None:
 
 
 _STATUS_HELP = "Deal statuses that count; 'all' for all. Default: all but cancelled."
+
+_AS_OF_HELP = ("See the web as of this date (YYYY-MM-DD, YYYY-MM or YYYY: its last day): only deals "
+               "dated on or before it, each with its status then, and each entity's latest "
+               "financials on or before it. Default: today.")
+
+
+def _as_of(value: str | None) -> str:
+    """The ISO day an ``--as-of`` option means (default: today); InputError if it is no date."""
+    import datetime as _dt
+
+    from ..loops.from_store import as_of_day
+
+    if value is None:
+        return _dt.date.today().isoformat()
+    day = as_of_day(value)  # InputError for a bad date
+    assert day is not None
+    return (_dt.date(1970, 1, 1) + _dt.timedelta(days=day)).isoformat()
