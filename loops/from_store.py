@@ -322,11 +322,14 @@ def _cypher_loops(store: GraphStore, *, min_len: int, max_len: int, entity: str 
                   types: list[str] | None, status: list[str] | None, min_amount: float | None,
                   since: str | None, until: str | None, within: int | None,
                   ordered: bool, rollup: bool = False, timeout_ms: int | None = None,
-                  row_limit: int | None = None, cut: list[bool] | None = None) -> list[Loop]:
+                  row_limit: int | None = None, cut: list[bool] | None = None,
+                  as_of: int | None = None) -> list[Loop]:
     """The loops by Cypher. ``timeout_ms``: the database stops the query after that
     long (QueryTimeout). ``row_limit``: at most that many rows (one per leg, in
     loop order) come back, since reading rows costs the client ~0.15 ms each; a
-    loop whose legs were cut off is dropped, and ``cut[0]`` is set when rows were."""
+    loop whose legs were cut off is dropped, and ``cut[0]`` is set when rows were.
+    ``as_of``: a day number (:func:`as_of_day`): only deals dated on or before it
+    count, each with its status as of that day."""
     q = queries.load("loops")
     text = q.bounded(min_len, max_len)
     if rollup:  # walk the derived edges between top-most ancestors
@@ -335,7 +338,7 @@ def _cypher_loops(store: GraphStore, *, min_len: int, max_len: int, entity: str 
     params = {
         "entity": entity, "types": types, "statuses": status, "min_amount": min_amount,
         "since": _day(since, end=False), "until": _day(until, end=True),
-        "within": within, "ordered": bool(ordered),
+        "within": within, "ordered": bool(ordered), "as_of": as_of,
     }
     legs: dict[tuple[str, ...], dict[int, Leg]] = defaultdict(dict)
     if row_limit is not None:
@@ -409,8 +412,8 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
                      ordered: bool = False, rollup: bool = False, sort: str = "length",
                      limit: int | None = None, time_budget: float | None = DEFAULT_TIME_BUDGET,
                      max_loops: int | None = DEFAULT_MAX_LOOPS, budget: Budget | None = None,
-                     reserve_per_loop: float = 0.0, snap: Snapshot | None = None
-                     ) -> tuple[list[Loop], bool, str | None]:
+                     reserve_per_loop: float = 0.0, snap: Snapshot | None = None,
+                     as_of: str | _dt.date | None = None) -> tuple[list[Loop], bool, str | None]:
     """Loops in the store's graph: (loops, complete, note).
 
     The search stops after ``time_budget`` seconds or ``max_loops`` loops
@@ -422,7 +425,10 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
     leaves time for it. The Cypher engine passes the time left to the
     database as the query's timeout. ``snap``: the store's :func:`snapshot`, if
     the caller has read it already (reading it again costs about a second per
-    100,000 deals).
+    100,000 deals); it must be the snapshot as of ``as_of``.
+    ``as_of`` (ISO date, partial date or date; None: everything, with current
+    statuses): the graph as of that day, as :func:`snapshot` reads it: only deals
+    dated on or before it count, each with its status on that day.
     """
     if budget is None:
         budget = Budget(time_budget=time_budget, max_loops=max_loops)
@@ -438,8 +444,13 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
     status_l = _check_choices(status, DEAL_STATUSES, "status")
     for d in (since, until):
         _day(d, end=False)
+    day = as_of_day(as_of)  # InputError for a bad date
+    if snap is not None and as_of is None:
+        day = as_of_day(snap.as_of)  # both engines see the graph as of the snapshot's date
+    elif snap is not None and as_of_day(snap.as_of) != day:
+        raise ValueError(f"the snapshot is as of {snap.as_of}, not {_iso(day)}")
     if snap is None and (engine != "cypher" or entity is not None):
-        snap = snapshot(store)
+        snap = snapshot(store, as_of=as_of)
     entity_id = resolve_entity(entity, snap.entities) if (entity and snap) else None
     if engine == "cypher":
         if rollup and entity_id is not None:
@@ -459,7 +470,7 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
                                   types=types_l, status=status_l, min_amount=min_amount, since=since,
                                   until=until, within=within, ordered=ordered, rollup=rollup,
                                   timeout_ms=None if left is None else max(1, int(left * 1000)),
-                                  row_limit=row_limit, cut=cut)
+                                  row_limit=row_limit, cut=cut, as_of=day)
         except QueryTimeout:
             budget.stop("cypher_timeout", 0, "with no loops returned")
             return [], False, budget.note
@@ -529,11 +540,13 @@ def closed_loops(deals: pd.DataFrame, new_deals: Iterable[Mapping[str, Any]], *,
 
 def watch_new_deals(store: GraphStore, new_deals: list[dict[str, Any]], *, max_len: int = 6,
                     status: Iterable[str] | None = DEFAULT_STATUSES, budget: Budget | None = None,
-                    reserve_per_loop: float = 0.0) -> list[Any]:
+                    reserve_per_loop: float = 0.0, as_of: str | _dt.date | None = None) -> list[Any]:
     """The loops the new deals close, found from the graph as it was before them:
     each deal is added to a snapshot index that searches only paths from its
-    payee back to its payer, so no loop is recomputed that the deal is not on."""
-    snap = snapshot(store)
+    payee back to its payer, so no loop is recomputed that the deal is not on.
+    ``as_of``: the graph before them as of that date (see :func:`snapshot`); the
+    new deals are taken as given."""
+    snap = snapshot(store, as_of=as_of)
     known = {e["id"]: e.get("name") or e["id"] for e in snap.entities}
     names = {**known, **{d["payer"]: d["payer"] for d in new_deals if d["payer"] not in known},
              **{d["payee"]: d["payee"] for d in new_deals if d["payee"] not in known}}
