@@ -211,11 +211,12 @@ def flags_for(loop: Loop, deals: pd.DataFrame | DealTable,
     return [f for f in found if f is not None]
 
 
-def flag_loops(store: Any, loops: Iterable[Loop]) -> dict[str, list[Flag]]:
-    """Loop key -> its flags, for loops found in ``store`` (deals and parents read from it)."""
+def flag_loops(store: Any, loops: Iterable[Loop], *, as_of: Any = None) -> dict[str, list[Flag]]:
+    """Loop key -> its flags, for loops found in ``store`` (deals and parents read from it,
+    as of ``as_of``: a date, or None for everything)."""
     from ..loops.from_store import snapshot
 
-    snap = snapshot(store)
+    snap = snapshot(store, as_of=as_of)
     table = deal_table(snap.deals)
     parents = snap.parents
     return {lp.key: flags_for(lp, table, parents) for lp in loops}
