@@ -184,11 +184,10 @@ def check_links(tables: list[RawTable], plan: Any, *, resolve: Callable[[str], s
         if any(s["url"] == url for s in sources[did]):
             errors.append(RowError(row.path, row.line, "url", f"{url[:80]!r} is listed twice for {did!r}"))
             continue
-        if kind is not None:
-            if kind_given.setdefault(url, kind) != kind:
-                errors.append(RowError(row.path, row.line, "kind",
-                                       f"{url[:80]!r} is given as {kind_given[url]!r} elsewhere in this ingest"))
-                continue
+        if kind is not None and kind_given.setdefault(url, kind) != kind:
+            errors.append(RowError(row.path, row.line, "kind",
+                                   f"{url[:80]!r} is given as {kind_given[url]!r} elsewhere in this ingest"))
+            continue
         sources[did].append({"deal_id": did, "url": url, "kind": kind, "publisher": publisher,
                              "published": published, "rank": len(sources[did]) + 1})
     names = party_names
@@ -205,28 +204,38 @@ def check_links(tables: list[RawTable], plan: Any, *, resolve: Callable[[str], s
 
     # -- events ---------------------------------------------------------------------
     events: dict[str, list[tuple[RawRow, dict[str, Any]]]] = defaultdict(list)
+    # Deals with a refused events row: their history is incomplete, so whether it
+    # agrees with the deal's status is not checked (that error would mislead).
+    broken: set[str] = set()
     for row in rows_of("events"):
-        if not v._characters_ok(row, errors):
-            continue
         n = len(errors)
+        if not v._characters_ok(row, errors):
+            if isinstance(row.values.get("deal_id"), str):
+                broken.add(str(row.values["deal_id"]))
+            continue
         did = v._id(row, "deal_id", errors)
         date, day, _ = v._date(row, errors, "date")
         status = v._choice(row, "status", DEAL_STATUSES, errors)
         source = v._url(row, "source_url", errors, required=False)
+        if did is not None and len(errors) > n:
+            broken.add(did)
         if len(errors) > n or did is None or date is None or day is None:
             continue
         deal = deal_of(row, did)
         if deal is None:
             continue
         if _last_day(date) < int(deal["day"]):
+            broken.add(did)
             errors.append(RowError(row.path, row.line, "date",
                                    f"{date} is before the deal's own date {deal['date']}"))
             continue
         if day > today_day:
+            broken.add(did)
             errors.append(RowError(row.path, row.line, "date",
                                    f"{date} is after today; events are what has happened"))
             continue
         if any(e["day"] == day and e["status"] == status for _, e in events[did]):
+            broken.add(did)
             errors.append(RowError(row.path, row.line, "status",
                                    f"{did!r} already has a {status!r} event on {date}"))
             continue
@@ -236,7 +245,7 @@ def check_links(tables: list[RawTable], plan: Any, *, resolve: Callable[[str], s
         days, statuses = history_of([e for _, e in rows])
         plan.histories[did] = (days, statuses)
         status = known[did]["status"]
-        if statuses[-1] != status:
+        if statuses[-1] != status and did not in broken:
             where = "this ingest" if did in deals else "the graph"
             row = max(rows, key=lambda re_: (re_[1]["day"], status_rank(re_[1]["status"])))[0]
             errors.append(RowError(row.path, row.line, "status",
@@ -246,7 +255,7 @@ def check_links(tables: list[RawTable], plan: Any, *, resolve: Callable[[str], s
     plan.event_deals = sorted(events)
     # A deal written now without events keeps its stored history, which must still agree.
     for did, d in deals.items():
-        if did in events:
+        if did in events or did in broken:
             continue
         old = stored_deals.get(did) or {}
         days, statuses = list(old.get("ev_days") or []), list(old.get("ev_statuses") or [])

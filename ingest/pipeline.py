@@ -154,7 +154,7 @@ def _grouped(store: GraphStore, query: str, ids: Sequence[str]) -> dict[str, lis
 def _same_set(new: Sequence[Mapping[str, Any]], old: Sequence[Mapping[str, Any]],
               fields: Sequence[str]) -> bool:
     def norm(rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-        return sorted((tuple(repr(_norm(r.get(f))) for f in fields) for r in rows))
+        return sorted(tuple(repr(_norm(r.get(f))) for f in fields) for r in rows)
     return norm(new) == norm(old)
 
 

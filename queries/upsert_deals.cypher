@@ -6,21 +6,13 @@ UNWIND $rows AS row
 MATCH (p:Entity {id: row.payer})
 MATCH (q:Entity {id: row.payee})
 MERGE (d:Deal {id: row.deal_id})
-SET d.date = row.date,
-    d.day = row.day,
-    d.date_from = date(row.date_from),
-    d.type = row.type,
-    d.amount_usd = row.amount_usd,
-    d.amount_qualifier = row.amount_qualifier,
-    d.status = row.status,
-    d.description = row.description,
-    d.source_url = row.source_url,
-    d.source_kind = row.source_kind,
-    d.confidence = row.confidence,
-    d.payer = row.payer,
-    d.payee = row.payee,
-    d.ev_days = row.ev_days,
-    d.ev_statuses = row.ev_statuses
+// One map replacing every property, not one SET per property: FalkorDB 4.16 can
+// remove the wrong property when one SET clause removes several.
+SET d = {id: row.deal_id, date: row.date, day: row.day, date_from: date(row.date_from),
+         type: row.type, amount_usd: row.amount_usd, amount_qualifier: row.amount_qualifier,
+         status: row.status, description: row.description, source_url: row.source_url,
+         source_kind: row.source_kind, confidence: row.confidence, payer: row.payer,
+         payee: row.payee, ev_days: row.ev_days, ev_statuses: row.ev_statuses}
 CREATE (p)-[:MADE]->(d)
 CREATE (d)-[:TO]->(q)
 CREATE (p)-[:PAYS {deal_id: row.deal_id, date: row.date, day: row.day, type: row.type,

@@ -4,14 +4,9 @@
 // returns: entities
 UNWIND $rows AS row
 MERGE (e:Entity {id: row.id})
-SET e.name = row.name,
-    e.kind = row.kind,
-    e.aliases = row.aliases,
-    e.name_keys = row.name_keys,
-    e.country = row.country,
-    e.source_url = row.source_url,
-    e.revenue_usd = null,
-    e.equity_usd = null,
-    e.market_cap_usd = null,
-    e.backlog_usd = null
+// One map replacing every property (so the figures older versions kept go too), not
+// one SET per property: FalkorDB 4.16 can remove the wrong property when one SET
+// clause removes several.
+SET e = {id: row.id, name: row.name, kind: row.kind, aliases: row.aliases,
+         name_keys: row.name_keys, country: row.country, source_url: row.source_url}
 RETURN count(e) AS entities

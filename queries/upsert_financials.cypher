@@ -5,16 +5,12 @@
 UNWIND $rows AS row
 MATCH (e:Entity {id: row.entity_id})
 MERGE (f:Financials {key: row.key})
-SET f.entity_id = row.entity_id,
-    f.as_of = row.as_of,
-    f.day = row.day,
-    f.revenue_usd = row.revenue_usd,
-    f.equity_usd = row.equity_usd,
-    f.total_assets_usd = row.total_assets_usd,
-    f.total_liabilities_usd = row.total_liabilities_usd,
-    f.market_cap_usd = row.market_cap_usd,
-    f.backlog_usd = row.backlog_usd,
-    f.basis = row.basis,
-    f.source_url = row.source_url
+// One map, not one SET per property: FalkorDB 4.16 can remove the wrong property
+// when one SET clause removes several (sets several to null).
+SET f = {key: row.key, entity_id: row.entity_id, as_of: row.as_of, day: row.day,
+         revenue_usd: row.revenue_usd, equity_usd: row.equity_usd,
+         total_assets_usd: row.total_assets_usd, total_liabilities_usd: row.total_liabilities_usd,
+         market_cap_usd: row.market_cap_usd, backlog_usd: row.backlog_usd, basis: row.basis,
+         source_url: row.source_url}
 MERGE (e)-[:REPORTED]->(f)
 RETURN count(f) AS financials
