@@ -52,6 +52,42 @@ def deal(**kw: str) -> str:
     return ",".join(row[c] for c in D.strip().split(",")) + "\n"
 
 
+def _tables(fmt: str = "json", **tables: list[dict[str, str]]) -> str:
+    """Several tables in one JSON object or YAML mapping, one row a line."""
+    out = ["{"] if fmt == "json" else []
+    for i, (name, rows) in enumerate(tables.items()):
+        if fmt == "json":
+            out.append(f' "{name}": [')
+            out += ["  " + json.dumps(r) + ("," if j < len(rows) - 1 else "") for j, r in enumerate(rows)]
+            out.append(" ]" + ("," if i < len(tables) - 1 else ""))
+        else:
+            out.append(f"{name}:")
+            out += ["  - " + json.dumps(r) for r in rows]
+    return "\n".join(out + (["}"] if fmt == "json" else [])) + "\n"
+
+
+def _line(text: str, marker: str) -> int:
+    """The line of the one row holding marker."""
+    hits = [i for i, line in enumerate(text.splitlines(), 1) if marker in line]
+    assert len(hits) == 1, (marker, hits)
+    return hits[0]
+
+
+D1 = _deal_obj(deal_id="D1")  # dated 2024-02-01, Alpha pays Beta, signed
+ALPHA = {"entity_id": "alpha", "name": "Alpha", "kind": "bank"}
+
+
+def member(m: str, share: str = "", side: str = "payer", deal: str = "D1") -> dict[str, str]:
+    return {"deal_id": deal, "side": side, "member": m, "share": share}
+
+
+def link_case(phrase: str, field: str, marker: str, fmt: str = "json",
+              **tables: list[dict[str, str]]) -> tuple[str, int, str, str]:
+    """A case of several tables in one file; the error is on the row holding marker."""
+    text = _tables(fmt, **tables)
+    return text, _line(text, marker), field, phrase
+
+
 # name -> (bytes or text, expected line, expected field, phrase)
 CASES: dict[str, tuple[str | bytes, int | None, str | None, str]] = {
     # dates
@@ -248,6 +284,103 @@ CASES: dict[str, tuple[str | bytes, int | None, str | None, str]] = {
     "json_huge_integer.json": ('[{"deal_id": "D1", "date": "2024", "payer": "a", "payee": "b", "type": "loan", '
                                '"amount_usd": ' + "9" * 5000 + ', "status": "signed", "source_url": "' + U
                                + '", "confidence": "high"}]', 1, "amount_usd", "10^15"),
+    # participants, sources, events and financials (issue 11)
+    "participants_share_above_one.json": link_case(
+        "not a fraction in (0, 1]", "share", '"Gamma"',
+        deals=[D1], participants=[member("Gamma", "1.5")]),
+    "participants_share_above_one.yaml": link_case(
+        "not a fraction in (0, 1]", "share", '"Gamma"', "yaml",
+        deals=[D1], participants=[member("Delta"), member("Gamma", "1.01")]),
+    "participants_share_zero.json": link_case(
+        "not a fraction in (0, 1]", "share", '"Gamma"', deals=[D1], participants=[member("Gamma", "0")]),
+    "participants_shares_over_one.json": link_case(
+        "the payer shares of 'D1' add up to 1.1, more than 1", "share", '"Delta"',
+        deals=[D1], participants=[member("Gamma", "0.6"), member("Delta", "0.5"), member("Omega", "0.9", "payee")]),
+    "participants_shares_leave_nothing.json": link_case(
+        "leaving nothing for 1 member(s) without a share", "share", '"Epsilon"',
+        deals=[D1], participants=[member("Gamma", "0.6"), member("Delta", "0.4"), member("Epsilon")]),
+    "participants_unknown_deal.csv": ("deal_id,side,member,share,source_url\nD9,payer,Gamma,,\n", 2, "deal_id",
+                                      "'D9' is not a deal in this ingest or the graph"),
+    "participants_unknown_deal.json": link_case(
+        "'D2' is not a deal in this ingest or the graph", "deal_id", '"D2"',
+        deals=[D1], participants=[member("Gamma"), member("Gamma", deal="D2")]),
+    "participants_duplicate_member.json": link_case(
+        "'gamma' is listed twice on the payer side of 'D1'", "member", '"gamma"',
+        deals=[D1], participants=[member("Gamma", "0.2"), member("gamma", "0.3")]),
+    "participants_member_is_party.json": link_case(
+        "is the deal's payee itself", "member", '"member": "Beta"', deals=[D1], participants=[member("Beta")]),
+    "participants_side_unknown.json": link_case(
+        "'lender' is not one of payer, payee", "side", '"lender"',
+        deals=[D1], participants=[member("Gamma", side="lender")]),
+    "sources_unknown_deal.csv": ("deal_id,url,kind,publisher,published\nD9,https://www.ft.com/x,,,\n", 2,
+                                 "deal_id", "'D9' is not a deal in this ingest or the graph"),
+    "sources_duplicate_url.json": link_case(
+        "is listed twice for 'D1'", "url", '"FT again"',
+        deals=[D1], sources=[{"deal_id": "D1", "url": "https://www.ft.com/x", "publisher": "FT"},
+                             {"deal_id": "D1", "url": "https://www.ft.com/x", "publisher": "FT again"}]),
+    "sources_kind_unknown.json": link_case(
+        "'blog' is not one of filing, company, news, aggregator, other", "kind", '"blog"',
+        deals=[D1], sources=[{"deal_id": "D1", "url": "https://www.ft.com/x", "kind": "blog"}]),
+    "sources_kind_contradicts.yaml": link_case(
+        "is given as 'news' elsewhere in this ingest", "kind", '"aggregator"', "yaml",
+        deals=[D1, _deal_obj(deal_id="D3")],
+        sources=[{"deal_id": "D1", "url": "https://www.ft.com/x", "kind": "news"},
+                 {"deal_id": "D3", "url": "https://www.ft.com/x", "kind": "aggregator"}]),
+    "sources_published_future.json": link_case(
+        "2199-01-01 is after today", "published", '"2199-01-01"',
+        deals=[D1], sources=[{"deal_id": "D1", "url": "https://www.ft.com/x", "published": "2199-01-01"}]),
+    "events_unknown_deal.csv": ("deal_id,date,status,source_url\nD9,2024-03-01,signed,\n", 2, "deal_id",
+                                "'D9' is not a deal in this ingest or the graph"),
+    "events_before_deal.json": link_case(
+        "2024-01 is before the deal's own date 2024-02-01", "date", '"2024-01"',
+        deals=[D1], events=[{"deal_id": "D1", "date": "2024-01", "status": "announced"},
+                            {"deal_id": "D1", "date": "2024-02-01", "status": "signed"}]),
+    "events_status_contradicts.json": link_case(
+        "the latest event of 'D1' says 'funded', but the deal's status in this ingest is 'signed'",
+        "status", '"funded"',
+        deals=[D1], events=[{"deal_id": "D1", "date": "2024-02-01", "status": "signed"},
+                            {"deal_id": "D1", "date": "2024-06", "status": "funded"}]),
+    "events_status_contradicts.yaml": link_case(
+        "but the deal's status in this ingest is 'signed'", "status", '"announced"', "yaml",
+        deals=[D1], events=[{"deal_id": "D1", "date": "2024-02-01", "status": "announced"}]),
+    "events_in_future.json": link_case(
+        "2199-01-01 is after today; events are what has happened", "date", '"2199-01-01"',
+        deals=[D1], events=[{"deal_id": "D1", "date": "2024-02-01", "status": "signed"},
+                            {"deal_id": "D1", "date": "2199-01-01", "status": "signed"}]),
+    "events_status_unknown.json": link_case(
+        "'rumoured' is not one of", "status", '"rumoured"',
+        deals=[D1], events=[{"deal_id": "D1", "date": "2024-02-01", "status": "rumoured"}]),
+    "events_duplicate.json": link_case(
+        "'D1' already has a 'signed' event on 2024-03-01", "status", '"https://www.ft.com/again"',
+        deals=[D1], events=[{"deal_id": "D1", "date": "2024-03-01", "status": "signed"},
+                            {"deal_id": "D1", "date": "2024-03-01", "status": "signed",
+                             "source_url": "https://www.ft.com/again"}]),
+    "financials_future.json": link_case(
+        "2199 ends after today", "as_of", '"2199"',
+        entities=[ALPHA], financials=[{"entity_id": "Alpha", "as_of": "2199", "revenue_usd": "5"}]),
+    "financials_future_month.json": link_case(
+        "ends after today", "as_of", '"revenue_usd": "7"',
+        entities=[ALPHA], financials=[{"entity_id": "Alpha", "as_of": "2199-12", "revenue_usd": "7"}]),
+    "financials_negative.json": link_case(
+        "is negative", "equity_usd", '"-5"',
+        entities=[ALPHA], financials=[{"entity_id": "alpha", "as_of": "2024-12-31", "equity_usd": "-5"}]),
+    "financials_negative.csv": ("entity_id,as_of,revenue_usd,total_liabilities_usd\ne1,2024-12-31,5,-1\n", 2,
+                                "total_liabilities_usd", "is negative"),
+    "financials_unknown_entity.csv": ("entity_id,as_of,revenue_usd\nghost,2024-12-31,5\n", 2, "entity_id",
+                                      "'ghost' is not a known entity"),
+    "financials_no_figure.json": link_case(
+        "gives no figure", "as_of", '"10-K"',
+        entities=[ALPHA], financials=[{"entity_id": "alpha", "as_of": "2024-12-31", "basis": "10-K"}]),
+    "financials_twice_different.json": link_case(
+        "as of 2024-12-31 are already given at", "as_of", '"6"',
+        entities=[ALPHA], financials=[{"entity_id": "alpha", "as_of": "2024-12-31", "revenue_usd": "5"},
+                                      {"entity_id": "Alpha", "as_of": "2024-12-31", "revenue_usd": "6"}]),
+    "entity_financials_future.csv": ("entity_id,name,kind,revenue_usd,as_of\ne1,Alpha,bank,5,2199-06-30\n", 2,
+                                     "as_of", "ends after today"),
+    "financials_entity_in_deals_header.csv": ("deal_id,entity_id,as_of\nD1,e1,2024\n", 1, None,
+                                              "cannot tell which table this is"),
+    "participants_header_missing_side.csv": ("deal_id,member,share\nD1,Gamma,0.5\n", 1, "side",
+                                             "missing required participants column"),
     # other
     "unknown_suffix.txt": ("deal_id\n", None, None, "unknown file type"),
 }
