@@ -49,6 +49,7 @@ PARAM_EXAMPLES: dict[str, Any] = {
     "until": None,
     "within": None,
     "ordered": False,
+    "as_of": None,  # a day number (days since 1970-01-01); null: every deal, current statuses
     "funding_types": list(FUNDING_TYPES),
     "purchase_types": list(PURCHASE_TYPES),
     "ids": ["D068"],

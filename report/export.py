@@ -70,6 +70,8 @@ def to_networkx(snap: Snapshot, *, status: Iterable[str] | None = DEFAULT_STATUS
         on_deal.update(loop.deal_ids)
         on_entity.update(loop.ids)
     g = nx.MultiDiGraph(loop_counts="complete" if getattr(loops, "complete", True) else "partial")
+    if snap.as_of:  # the web as of this date: deals, statuses and financials
+        g.graph["as_of"] = snap.as_of
     for e in snap.entities:
         attrs = {k: _clean(e.get(k)) for k in _NODE_FIELDS}
         attrs["label"] = attrs.pop("name") or visible(e["id"])

@@ -20,6 +20,7 @@ False
 from __future__ import annotations
 
 import base64
+import datetime as _dt
 import hashlib
 import json
 import math
@@ -231,12 +232,13 @@ def build_graph_data(snap: Snapshot, loops: Sequence[Loop], *, highlight: Iterab
         "loops": [loop_record(lp) for lp in listed],
         "loops_total": len(loops),
         "highlight": highlight,
+        "as_of": snap.as_of,
         "kind_colours": KIND_COLOURS,
         "type_colours": TYPE_COLOURS,
     }
 
 
-def _flagged(store: GraphStore, loops: list[Loop], flag: str) -> list[Loop]:
+def _flagged(store: GraphStore, loops: list[Loop], flag: str, as_of: str | None = None) -> list[Loop]:
     """The loops that circfin.risk.flags marks with ``flag``."""
     try:
         from ..risk import flags as risk_flags
@@ -245,7 +247,7 @@ def _flagged(store: GraphStore, loops: list[Loop], flag: str) -> list[Loop]:
     known = tuple(getattr(risk_flags, "FLAGS", RISK_FLAGS))
     if flag not in known:
         raise InputError(f"unknown flag {flag!r}; expected one of: {', '.join(known)}")
-    marked = risk_flags.flag_loops(store, loops)
+    marked = risk_flags.flag_loops(store, loops, as_of=as_of)
     hits: set[str] = set()
     items = marked.items() if isinstance(marked, Mapping) else (
         (getattr(m, "key", None) or m["key"], getattr(m, "flags", None) or m["flags"]) for m in marked)
@@ -259,10 +261,12 @@ def _flagged(store: GraphStore, loops: list[Loop], flag: str) -> list[Loop]:
 def graph_data(store: GraphStore, *, loop_key: str | None = None, entity: str | None = None,
                flag: str | None = None, max_len: int = 6,
                status: Iterable[str] | None = DEFAULT_STATUSES,
-               engine: str = "auto", budget: Any = None) -> dict[str, Any]:
+               engine: str = "auto", budget: Any = None,
+               as_of: str | _dt.date | None = None) -> dict[str, Any]:
     """What :func:`graph_page` shows, as plain data. ``budget``: a
     :class:`circfin.loops.from_store.Budget` (default: its default limits); when it
-    cuts the loops, ``selection["note"]`` says so."""
+    cuts the loops, ``selection["note"]`` says so. ``as_of`` (a date; None: everything):
+    the web as of that day (see :func:`circfin.loops.from_store.snapshot`)."""
     chosen = [n for n, v in (("loop", loop_key), ("entity", entity), ("flag", flag)) if v]
     if len(chosen) > 1:
         raise InputError(f"choose one of --loop, --entity and --flag (got {', '.join(chosen)})")
@@ -272,7 +276,7 @@ def graph_data(store: GraphStore, *, loop_key: str | None = None, entity: str | 
         if not 2 <= n <= 12:
             raise InputError(f"{loop_key!r} is not a loop key (like 'nvidia>openai>oracle')")
         max_len = max(max_len, n)
-    snap = snapshot(store)
+    snap = snapshot(store, as_of=as_of)
     eid = resolve_entity(entity, snap.entities) if entity else None
     loops, complete, note = loops_from_store(store, max_len=max_len, status=status, engine=engine,
                                              budget=budget, snap=snap, reserve_per_loop=3e-4)
@@ -291,7 +295,7 @@ def graph_data(store: GraphStore, *, loop_key: str | None = None, entity: str | 
         highlight = [lp.key for lp in loops if eid in lp.ids]
         selection = {"kind": "entity", "value": eid, "label": names.get(eid, eid)}
     elif flag:
-        highlight = [lp.key for lp in _flagged(store, loops, flag)]
+        highlight = [lp.key for lp in _flagged(store, loops, flag, snap.as_of)]
         selection = {"kind": "flag", "value": flag, "label": flag}
     else:
         highlight, selection = [], {"kind": None, "value": None, "label": None}
@@ -304,6 +308,8 @@ def graph_data(store: GraphStore, *, loop_key: str | None = None, entity: str | 
         title = f"circfin: loops through {selection['label']}"
     elif selection["kind"] == "flag":
         title = f"circfin: loops flagged {flag}"
+    if snap.as_of:
+        title += f" (as of {snap.as_of})"
     return build_graph_data(snap, loops, highlight=highlight, selection=selection, status=status,
                             title=title)
 
@@ -373,15 +379,18 @@ def render_graph_page(data: Mapping[str, Any]) -> str:
 
 def graph_page(store: GraphStore, *, loop_key: str | None = None, entity: str | None = None,
                flag: str | None = None, max_len: int = 6,
-               status: Iterable[str] | None = DEFAULT_STATUSES, engine: str = "auto") -> str:
+               status: Iterable[str] | None = DEFAULT_STATUSES, engine: str = "auto",
+               as_of: str | _dt.date | None = None) -> str:
     """A self-contained interactive HTML page of the store's financing web.
 
     Highlights one loop (``loop_key``, e.g. ``"nvidia>openai>oracle"``), every
     loop through an entity (id, name or alias), or the loops with a risk
     ``flag``; at most one of the three. Loops have up to ``max_len`` entities;
     deals with a status outside ``status`` are neither drawn nor counted.
+    ``as_of``: the web as of that date (None: everything the graph holds).
 
     Example: ``Path("g.html").write_text(graph_page(store, entity="Nvidia"))``
     """
     return render_graph_page(graph_data(store, loop_key=loop_key, entity=entity, flag=flag,
-                                        max_len=max_len, status=status, engine=engine))
+                                        max_len=max_len, status=status, engine=engine,
+                                        as_of=as_of))

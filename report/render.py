@@ -111,6 +111,9 @@ def _intro(data: Mapping[str, Any]) -> list[str]:
     since = data["since"]
     p = data["params"]
     lines = [f"Generated {data['generated_at']} from {data['store']}."]
+    if data.get("as_of"):
+        lines.append(f"The web as of {data['as_of']}: only deals dated on or before it, each with its "
+                     f"status on that day, and each entity's latest financials on or before it.")
     if since["last_report"]:
         lines.append(f"Compared with report {since['last_report']['id']} of {since['last_report']['at']}.")
     else:
@@ -180,7 +183,8 @@ _METHOD = ("A loop is a simple directed cycle of entities, each paying the next 
 def report_markdown(data: Mapping[str, Any]) -> str:
     """report.md: every piece of data escaped for Markdown."""
     e = md_escape
-    out = [f"# circfin report {data['run']}", ""]
+    out = [f"# circfin report {data['run']}" + (f", as of {e(data['as_of'])}" if data.get("as_of") else ""),
+           ""]
     for line in _intro(data):
         out += [e(line), ""]
     out += ["## Summary", "", *_md_table(("measure", "count"), _summary_rows(data)), ""]
@@ -280,7 +284,8 @@ def report_html(data: Mapping[str, Any], graph_page_html: str) -> str:
     """report.html: the report, then the graph page in a sandboxed iframe (no scripts of its own)."""
     scripts, styles = page_policy()
     policy = csp(scripts, [*styles, csp_hash(_CSS)]) + "; frame-src 'self'"
-    b = [f"<h1>circfin report {_h(data['run'])}</h1>",
+    as_of = f", as of {_h(data['as_of'])}" if data.get("as_of") else ""
+    b = [f"<h1>circfin report {_h(data['run'])}{as_of}</h1>",
          *(f'<p class="muted">{_h(x)}</p>' for x in _intro(data)),
          "<h2>Summary</h2>", _h_table(("measure", "count"), _summary_rows(data), numeric=[1]),
          "<h2>Graph</h2>",

@@ -21,7 +21,7 @@ number; the later write then defines "last".
 
 report.json::
 
-    generated_at, run, store, params {max_len, statuses, engine, rank, top}
+    generated_at, as_of, run, store, params {max_len, statuses, engine, rank, top}
     since          {last_report: {id, at} or null, date: "YYYY-MM-DD" or null}
     summary        {loops, new, changed, gone, deals, entities}
     new_loops      [{key, ids, entities, legs, bottleneck_usd, date_span, types,
@@ -97,7 +97,8 @@ class ReportResult:
 
     def to_dict(self) -> dict[str, Any]:
         """A summary for programs (``circfin report --format json``)."""
-        return {"run": self.run_id, "generated_at": self.generated_at, "since": self.data["since"],
+        return {"run": self.run_id, "generated_at": self.generated_at, "as_of": self.data.get("as_of"),
+                "since": self.data["since"],
                 "out_dir": str(self.out_dir), "files": {k: str(v) for k, v in self.files.items()},
                 "summary": self.data["summary"],
                 "new_loops": [lp["key"] for lp in self.new_loops],
@@ -114,6 +115,17 @@ def shock_function() -> Callable[..., Any] | None:
     return fn if callable(fn) else None
 
 
+
+
+def _takes_as_of(fn: Callable[..., Any]) -> bool:
+    """Whether a shock function takes ``as_of`` (one without it sees only the web as it is now)."""
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "as_of" or p.kind is p.VAR_KEYWORD for p in params)
 
 
 def _same_amount(a: Any, b: Any) -> bool:
@@ -285,9 +297,14 @@ def _publish(out: Path, texts: Mapping[str, str]) -> None:
 def build_report(store: GraphStore, *, since: str | None = None, now: _dt.datetime | None = None,
                  max_len: int = 6, status: Iterable[str] | None = DEFAULT_STATUSES,
                  engine: str = "auto", rank: Rank | None = None, top: int = 10,
-                 progress: Progress | None = None,
-                 budget: Any = None) -> tuple[dict[str, Any], list[Loop], Snapshot]:
+                 progress: Progress | None = None, budget: Any = None,
+                 as_of: str | _dt.date | None = None) -> tuple[dict[str, Any], list[Loop], Snapshot]:
     """The report's data (report.json), the loops found, and the snapshot they came from.
+
+    ``as_of`` (a date; None: everything the graph holds, with current statuses):
+    the web as of that day: only deals dated on or before it, each with its
+    status then, and each entity's latest financials on or before it; loop
+    recency is measured from it.
 
     ``budget`` (:class:`circfin.loops.from_store.Budget`, default its default limits)
     bounds the loop search; a report needs every loop (it records which are new
@@ -301,11 +318,11 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
     step("reading the last report")
     prev = last_run(store)
     step("finding loops")
-    snap = snapshot(store)
+    snap = snapshot(store, as_of=as_of)
     if rank is None:  # scored from the same snapshot as the loops (concurrent ingests)
         from ..risk.score import rank_by_score
 
-        rank = rank_by_score(store, now=_now(now), snap=snap)
+        rank = rank_by_score(store, now=snap.as_of or _now(now), snap=snap)
     # ~1 ms a loop after the search: ranking, flags, citing deals, the page, recording.
     found, complete, note = loops_from_store(store, max_len=max_len, status=statuses, engine=engine,
                                              budget=budget, snap=snap, reserve_per_loop=1e-3)
@@ -365,19 +382,28 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
                  for score, lp in ranked[:top]]
 
     step("concentration and self-funded demand")
-    conc = [r for r in analytics.concentration(store, status=statuses) if r["counterparties"] > 1][:top]
-    own = [r for r in analytics.self_funded_demand(store, status=statuses) if r["self_funded_usd"]][:top]
+    conc = [r for r in analytics.concentration(store, status=statuses, as_of=snap.as_of)
+            if r["counterparties"] > 1][:top]
+    own = [r for r in analytics.self_funded_demand(store, status=statuses, as_of=snap.as_of)
+           if r["self_funded_usd"]][:top]
     shock_fn = shock_function()
     shock: dict[str, Any]
     if shock_fn is None:
         shock = {"available": False,
                  "note": "omitted: circfin.risk has no shock_summary(store) function yet"}
-    else:
+    elif _takes_as_of(shock_fn):
+        step("shock summary")
+        shock = {"available": True, "rows": [dict(r) for r in shock_fn(store, as_of=snap.as_of)]}
+    elif snap.as_of is None:
         step("shock summary")
         shock = {"available": True, "rows": [dict(r) for r in shock_fn(store)]}
+    else:
+        shock = {"available": False,
+                 "note": "omitted: circfin.risk's shock_summary(store) takes no as_of date"}
 
     data = {
         "generated_at": at,
+        "as_of": snap.as_of,
         "run": (prev["id"] + 1) if prev else 1,
         "since": {"last_report": {"id": prev["id"], "at": prev["at"]} if prev else None,
                   "date": since_day},
@@ -401,13 +427,15 @@ def write_report(store: GraphStore, out_dir: Path | str, *, since: str | None = 
                  now: _dt.datetime | None = None, max_len: int = 6,
                  status: Iterable[str] | None = DEFAULT_STATUSES, engine: str = "auto",
                  rank: Rank | None = None, top: int = 10, record: bool = True,
-                 progress: Progress | None = None, budget: Any = None) -> ReportResult:
+                 progress: Progress | None = None, budget: Any = None,
+                 as_of: str | _dt.date | None = None) -> ReportResult:
     """Write report.md, report.html, report.json (and graph.html) into ``out_dir``.
 
     ``since``: None or ``"last"`` reports what is new since the last recorded
     run; a date (``YYYY-MM-DD``) also lists every loop with a deal dated on or
     after it. ``rank`` orders the top loops (default: :func:`bottleneck_rank`).
     With ``record=False`` the run leaves no trace in the graph (a preview).
+    ``as_of``: the web as of that date (see :func:`build_report`).
 
     Example: ``write_report(store, "out/", since="2025-06-01").new_loops``
     """
@@ -421,13 +449,14 @@ def write_report(store: GraphStore, out_dir: Path | str, *, since: str | None = 
     step = progress or (lambda _msg: None)
     data, loops, snap = build_report(store, since=since, now=now, max_len=max_len, status=status,
                                      engine=engine, rank=rank, top=top, progress=progress,
-                                     budget=budget)
+                                     budget=budget, as_of=as_of)
     step("writing files")
     statuses = None if status is None else list(status)
     page = render_graph_page(build_graph_data(
         snap, loops, highlight=[lp["key"] for lp in data["new_loops"]], status=statuses,
         selection={"kind": "report", "value": None, "label": None},
-        title=f"circfin report {data['run']}: new loops highlighted"))
+        title=f"circfin report {data['run']}: new loops highlighted"
+              + (f" (as of {data['as_of']})" if data["as_of"] else "")))
     try:
         check_folder(out, "--out", doing="write the report into")
         out.mkdir(parents=True, exist_ok=True)
