@@ -24,9 +24,11 @@ from ..safe import visible
 from ..store import redact
 from . import checks
 from .common import (
+    _AS_OF_HELP,
     _MAX_LOOPS_HELP,
     _STATUS_HELP,
     _TIME_BUDGET_HELP,
+    _as_of,
     _split,
     _status,
     _statuses_opt,
@@ -214,6 +216,7 @@ def loops(
     max_loops: Annotated[Optional[int], typer.Option("--max-loops", help=_MAX_LOOPS_HELP)] = 100_000,
     engine: Annotated[Engine, typer.Option(help="memory (fast, in-process), cypher (in the database), or auto.")] = Engine.auto,
     fmt: Annotated[Fmt, typer.Option("--format", help="table, json or csv.")] = Fmt.table,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help=_AS_OF_HELP, show_default=False)] = None,
 ) -> None:
     """Circular-financing loops: simple directed cycles of payers and payees.
 
@@ -224,6 +227,7 @@ def loops(
 
     budget = Budget(time_budget=time_budget, max_loops=max_loops, hint=NARROW_HINT)  # clock starts
     statuses = _statuses_opt(status)
+    day = _as_of(as_of)
     if limit is not None and limit < 0:
         raise InputError("--limit must be >= 0")
     with _store() as store, _status(fmt.value, f"searching loops of up to {max_len} entities"):
@@ -231,10 +235,11 @@ def loops(
             store, engine=engine.value, max_len=max_len, min_len=min_len, entity=entity,
             types=_split(types), status=statuses, min_amount=min_amount, since=since, until=until,
             within=within, ordered=ordered, rollup=rollup, sort=sort.value, limit=limit,
-            budget=budget, reserve_per_loop=reserve_for(fmt.value))
+            budget=budget, reserve_per_loop=reserve_for(fmt.value), as_of=day)
     # Streamed loop by loop; a partial result says what was cut (stderr, and JSON fields).
     write_loops(found, fmt.value, budget, out=out, err=err,
-                title=f"{len(found)} circular-financing loop{'s' if len(found) != 1 else ''}")
+                title=f"{len(found)} circular-financing loop{'s' if len(found) != 1 else ''} "
+                      f"as of {day}")
 
 
 
@@ -246,6 +251,7 @@ def concentration(
                                                  callback=checks.int_range("--limit", 0))] = 20,
     status: Annotated[Optional[list[str]], typer.Option("--status", help=_STATUS_HELP, show_default=False)] = None,
     fmt: Annotated[Fmt2, typer.Option("--format", help="table or json.")] = Fmt2.table,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help=_AS_OF_HELP, show_default=False)] = None,
 ) -> None:
     """Customer and supplier concentration (top counterparty share, HHI) and self-funded demand.
 
@@ -257,12 +263,14 @@ def concentration(
     if direction not in ("in", "out", "both"):
         raise InputError("--direction must be in, out or both")
     statuses = _statuses_opt(status)
+    day = _as_of(as_of)
     with _store() as store:
-        rows = [r for r in conc(store, status=statuses) if direction in ("both", r["direction"])]
-        own = self_funded_demand(store, status=statuses)
+        rows = [r for r in conc(store, status=statuses, as_of=day)
+                if direction in ("both", r["direction"])]
+        own = self_funded_demand(store, status=statuses, as_of=day)
     rows, own = rows[:limit] if limit is not None else rows, own[:limit] if limit is not None else own
     if fmt == Fmt2.json:
-        _write(json.dumps({"concentration": rows, "self_funded_demand": own}, indent=2,
+        _write(json.dumps({"as_of": day, "concentration": rows, "self_funded_demand": own}, indent=2,
                           ensure_ascii=False))
         return
     from .render import records_table
@@ -270,7 +278,7 @@ def concentration(
     out.print(records_table(rows, [("name", "entity"), ("direction", "flow"), ("total_usd", "total"),
                                    ("counterparties", "parties"), ("top_counterparty", "top party"),
                                    ("top_share", "top share"), ("hhi", "HHI")],
-                            title="Concentration of disclosed inflows (in) and outflows (out)"))
+                            title=f"Concentration of disclosed inflows (in) and outflows (out) as of {day}"))
     out.print(records_table(own, [("name", "entity"), ("inflow_usd", "inflows"),
                                   ("self_funded_usd", "from entities it funded"), ("share", "share"),
                                   ("funded_payers", "funded payers")],
@@ -283,6 +291,7 @@ def hubs(
                                                  callback=checks.int_range("--limit", 0))] = 20,
     status: Annotated[Optional[list[str]], typer.Option("--status", help=_STATUS_HELP, show_default=False)] = None,
     fmt: Annotated[Fmt2, typer.Option("--format", help="table or json.")] = Fmt2.table,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help=_AS_OF_HELP, show_default=False)] = None,
 ) -> None:
     """The hubs of the web: deals, counterparties and disclosed amounts in and out.
 
@@ -290,8 +299,9 @@ def hubs(
     """
     from ..analytics.measures import hubs as find_hubs
 
+    day = _as_of(as_of)
     with _store() as store:
-        rows = find_hubs(store, status=_statuses_opt(status), limit=limit)
+        rows = find_hubs(store, status=_statuses_opt(status), limit=limit, as_of=day)
     if fmt == Fmt2.json:
         _write(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -300,13 +310,14 @@ def hubs(
     out.print(records_table(rows, [("name", "entity"), ("kind", "kind"), ("in_deals", "in deals"),
                                    ("out_deals", "out deals"), ("in_partners", "payers"),
                                    ("out_partners", "payees"), ("in_usd", "in"), ("out_usd", "out"),
-                                   ("volume_usd", "volume")], title="Hubs by disclosed volume"))
+                                   ("volume_usd", "volume")], title=f"Hubs by disclosed volume as of {day}"))
 
 
 @app.command()
 def pairs(
     status: Annotated[Optional[list[str]], typer.Option("--status", help=_STATUS_HELP, show_default=False)] = None,
     fmt: Annotated[Fmt2, typer.Option("--format", help="table or json.")] = Fmt2.table,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help=_AS_OF_HELP, show_default=False)] = None,
 ) -> None:
     """Reciprocal pairs: one side funds the other, which buys back from its funder.
 
@@ -314,8 +325,9 @@ def pairs(
     """
     from ..analytics.measures import reciprocal_pairs
 
+    day = _as_of(as_of)
     with _store() as store:
-        rows = reciprocal_pairs(store, status=_statuses_opt(status))
+        rows = reciprocal_pairs(store, status=_statuses_opt(status), as_of=day)
     if fmt == Fmt2.json:
         _write(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -324,7 +336,7 @@ def pairs(
     out.print(records_table(rows, [("funder", "funder"), ("funded", "funded"),
                                    ("funding_deals", "funding deals"), ("funding_usd", "funding"),
                                    ("purchase_deals", "purchases back"), ("purchase_usd", "purchased")],
-                            title="Invest one way, buy the other"))
+                            title=f"Invest one way, buy the other (as of {day})"))
 
 
 @app.command()
@@ -335,6 +347,7 @@ def export(
     status: Annotated[Optional[list[str]], typer.Option("--status", help=_STATUS_HELP, show_default=False)] = None,
     time_budget: Annotated[float, typer.Option("--time-budget", help=_TIME_BUDGET_HELP)] = 30.0,
     max_loops: Annotated[int, typer.Option("--max-loops", help=_MAX_LOOPS_HELP)] = 100_000,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help=_AS_OF_HELP, show_default=False)] = None,
 ) -> None:
     """The deal graph as GraphML or GEXF, with loop counts, for Gephi or Cytoscape.
 
@@ -350,6 +363,7 @@ def export(
         raise InputError(f"--format must be {' or '.join(FORMATS)}")
     if not 2 <= max_len <= 12:
         raise InputError("--max-len must be between 2 and 12")
+    day = _as_of(as_of)
     from ..safe import check_target
 
     check_target(out_path)  # a symlink, device or folder is refused before any work
@@ -358,11 +372,12 @@ def export(
 
     budget = Budget(time_budget=time_budget, max_loops=max_loops)
     with _store() as store:
-        graph = to_networkx(snapshot(store), status=_statuses_opt(status), max_len=max_len,
+        graph = to_networkx(snapshot(store, as_of=day), status=_statuses_opt(status), max_len=max_len,
                             budget=budget)
     write_graph(graph, out_path, fmt)
     warn(err, budget)
-    out.print(f"wrote {out_path}: {graph.number_of_nodes()} entities, {graph.number_of_edges()} deals")
+    out.print(f"wrote {out_path}: {graph.number_of_nodes()} entities, {graph.number_of_edges()} deals "
+              f"as of {day}")
 
 
 @app.command()
@@ -376,7 +391,8 @@ def demo(
     seed(fmt=Fmt2.table)
     loops(max_len=max_len, min_len=2, entity=None, types=None, status=None, min_amount=None,
           since=None, until=None, within=None, ordered=False, rollup=False, sort=Sort.length,
-          limit=None, time_budget=None, max_loops=None, engine=Engine.auto, fmt=Fmt.table)
+          limit=None, time_budget=None, max_loops=None, engine=Engine.auto, fmt=Fmt.table,
+          as_of=None)
 
 
 @db_app.command("start")

@@ -104,6 +104,11 @@ def _as_of(value: str | None) -> str:
 
     if value is None:
         return _dt.date.today().isoformat()
-    day = as_of_day(value)  # InputError for a bad date
+    from ..errors import InputError
+
+    try:
+        day = as_of_day(value)
+    except InputError as e:  # say which option: several commands take dates
+        raise InputError(f"--as-of: {e}") from None
     assert day is not None
     return (_dt.date(1970, 1, 1) + _dt.timedelta(days=day)).isoformat()

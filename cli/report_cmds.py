@@ -65,6 +65,7 @@ def report(
     max_loops: Annotated[int, typer.Option(
         "--max-loops", help="Give up beyond this many loops (nothing is written then); 0 for no "
                             "limit.")] = 100_000,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help=cli._AS_OF_HELP, show_default=False)] = None,
 ) -> None:
     """Report the loops that are new, grew, shrank or broke since the last report.
 
@@ -79,10 +80,11 @@ def report(
 
     budget = Budget(time_budget=time_budget, max_loops=max_loops)
     statuses = cli._statuses_opt(status)
+    day = cli._as_of(as_of)
     with cli._store() as store, _progress(fmt) as progress:
         result = write_report(store, out_dir, since=since, max_len=max_len, status=statuses,
                               engine=engine.value, top=top, record=not no_record, progress=progress,
-                              budget=budget)
+                              budget=budget, as_of=day)
     if fmt == Fmt.json:
         cli._write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -100,7 +102,8 @@ def _print_report(result) -> None:  # type: ignore[no-untyped-def]
     s = result.data["summary"]
     prev = result.data["since"]["last_report"]
     against = f"since report {prev['id']} of {prev['at']}" if prev else "first report"
-    cli.out.print(f"report {result.run_id} ({against}): {s['loops']} loops, {s['new']} new, "
+    cli.out.print(f"report {result.run_id} ({against}), as of {result.data['as_of']}: "
+                  f"{s['loops']} loops, {s['new']} new, "
                   f"{s['changed'] - s['gone']} grew or shrank, {s['gone']} gone or cancelled")
     rows = [{"loop": " → ".join([*lp["entities"], lp["entities"][0]]), "key": lp["key"],
              "bottleneck": money(lp["bottleneck_usd"]), "why": "; ".join(lp["reasons"])}
@@ -130,6 +133,7 @@ def graph(
     fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
     time_budget: Annotated[float, typer.Option("--time-budget", help=cli._TIME_BUDGET_HELP)] = 30.0,
     max_loops: Annotated[int, typer.Option("--max-loops", help=cli._MAX_LOOPS_HELP)] = 100_000,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help=cli._AS_OF_HELP, show_default=False)] = None,
 ) -> None:
     """Write an interactive graph page: one HTML file that works offline.
 
@@ -142,10 +146,12 @@ def graph(
     from .budget import warn
 
     budget = Budget(time_budget=time_budget, max_loops=max_loops)  # search and page together
+    day = cli._as_of(as_of)
     check_target(out_file)  # a symlink, device or folder is refused before the search
     with cli._store() as store:
         data = graph_data(store, loop_key=loop, entity=entity, flag=flag, max_len=max_len,
-                          status=cli._statuses_opt(status), engine=engine.value, budget=budget)
+                          status=cli._statuses_opt(status), engine=engine.value, budget=budget,
+                          as_of=day)
     page = render_graph_page(data)
     target = out_file.parent if str(out_file.parent) else Path(".")
     try:
@@ -153,14 +159,15 @@ def graph(
     except OSError as e:
         raise InputError(f"cannot write {out_file}: {e.strerror or e}; choose another --out") from None
     atomic_write(out_file, page)  # an unpredictable temp file beside it, renamed into place
-    info = {"out": str(out_file), "bytes": len(page.encode("utf-8")), "entities": len(data["entities"]),
+    info = {"out": str(out_file), "as_of": day, "bytes": len(page.encode("utf-8")),
+            "entities": len(data["entities"]),
             "deals": len(data["deals"]), "loops": data["loops_total"], "highlighted": data["highlight"],
             **budget.to_dict()}
     warn(cli.err, budget)
     if fmt == Fmt.json:
         cli._write(json.dumps(info, indent=2, ensure_ascii=False))
         return
-    cli.out.print(f"wrote {out_file} ({info['bytes'] // 1024} KB): {info['entities']} entities, "
+    cli.out.print(f"wrote {out_file} ({info['bytes'] // 1024} KB) as of {day}: {info['entities']} entities, "
                   f"{info['deals']} deals, {info['loops']} loops, {len(info['highlighted'])} highlighted")
 
 

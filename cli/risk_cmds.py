@@ -92,8 +92,7 @@ def score(
     max_len: Annotated[int, typer.Option("--max-len", help="Longest loop, in entities.")] = 6,
     status: Annotated[Optional[list[str]], typer.Option("--status", help=_STATUS_HELP, show_default=False)] = None,
     as_of: Annotated[Optional[str], typer.Option(
-        "--as-of", help="Measure recency from this day (YYYY-MM-DD); default today.",
-        show_default=False)] = None,
+        "--as-of", help=cli._AS_OF_HELP + " Recency is measured from it.", show_default=False)] = None,
     engine: Annotated[Engine, typer.Option(help="memory, cypher, or auto.")] = Engine.auto,
     fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
     time_budget: Annotated[float, typer.Option("--time-budget", help=cli._TIME_BUDGET_HELP)] = 30.0,
@@ -112,21 +111,13 @@ def score(
         raise InputError("--limit must be >= 0")
     if flag is not None and flag not in FLAGS:
         raise InputError(f"unknown flag {flag!r}; expected one of: {', '.join(FLAGS)}")
-    now: Any = None
-    if as_of is not None:
-        from ..graph.model import date_bounds
-
-        try:
-            now = date_bounds(as_of)[0]
-        except ValueError as e:
-            raise InputError(f"--as-of: {e}") from None
-    else:
-        now = _dt.datetime.now(_dt.UTC).date()
+    day = cli._as_of(as_of)
+    now = _dt.date.fromisoformat(day)
     statuses = cli._statuses_opt(status)
     budget = Budget(time_budget=time_budget, max_loops=max_loops)  # search, scoring, writing
     with cli._store() as store:
         # Scoring takes ~0.15 ms a loop (twice that on a busy machine), writing them back more.
-        snap = snapshot(store)
+        snap = snapshot(store, as_of=day)
         loops, complete, note = loops_from_store(store, engine=engine.value, max_len=max_len,
                                                  status=statuses, budget=budget, snap=snap,
                                                  reserve_per_loop=1e-3 if write else 3e-4)
@@ -199,6 +190,7 @@ def significance(
     max_loops: Annotated[int, typer.Option(
         "--max-loops", help="Stop counting a graph after this many loops, and say so; 0 for no "
                             "limit.")] = 100_000,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help=cli._AS_OF_HELP, show_default=False)] = None,
 ) -> None:
     """How unusual the loops are: counts by length and per entity against degree- and type-preserving shuffles.
 
@@ -213,8 +205,9 @@ def significance(
     if not 1 <= n <= 100_000:
         raise InputError("--n must be in 1..100000")
     statuses = cli._statuses_opt(status)
+    day = cli._as_of(as_of)
     with cli._store() as store:
-        deals = snapshot(store).deals
+        deals = snapshot(store, as_of=day).deals
     with _shuffle_progress(fmt, n) as progress:
         res = _checked(lambda: run(deals, n=n, seed=seed, max_len=max_len, status=statuses,
                                    progress=progress, budget=budget))
@@ -222,7 +215,7 @@ def significance(
 
     warn(cli.err, budget)
     if fmt == Fmt.json:
-        _dump({**res.to_dict(), **budget.to_dict()})
+        _dump({"as_of": day, **res.to_dict(), **budget.to_dict()})
         return
     from .render import records_table
 
@@ -233,7 +226,8 @@ def significance(
                  for k, v in r.items()} for r in rows]
     cli.out.print(records_table(fmt_rows, [("length", "length"), *cols],
                                 title=f"Loops by length against {res.n} shuffles (seed {res.seed}; "
-                                      f"{res.deals} deals, {100 * res.acceptance:.0f}% of swaps made)"))
+                                      f"{res.deals} deals as of {day}, {100 * res.acceptance:.0f}% "
+                                      f"of swaps made)"))
     ents = sorted(res.by_entity.items(), key=lambda kv: (-kv[1]["observed"], kv[0]))[:top]
     erows = [{"entity": e, **{k: (_f(v, 2) if isinstance(v, float) or (v is None and k == "z") else v)
                               for k, v in st.items()}} for e, st in ents]
@@ -260,6 +254,7 @@ def shock(
     fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
     time_budget: Annotated[float, typer.Option("--time-budget", help=cli._TIME_BUDGET_HELP)] = 30.0,
     max_loops: Annotated[int, typer.Option("--max-loops", help=cli._MAX_LOOPS_HELP)] = 100_000,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help=cli._AS_OF_HELP, show_default=False)] = None,
 ) -> None:
     """Shock one entity and follow the losses through the deals, with and without its loops.
 
@@ -272,20 +267,21 @@ def shock(
     budget = Budget(time_budget=time_budget, max_loops=max_loops)  # the loops through the entity
     if top < 0:
         raise InputError("--top must be >= 0")
+    day = cli._as_of(as_of)
     with cli._store() as store:
         res = _checked(lambda: run(store, entity, loss=loss, model=model.value, method=method.value,
                                    engine=engine.value, max_len=max_len,
                                    margin={"haircut": haircut, "leverage": leverage, "depth": depth},
-                                   budget=budget))
+                                   budget=budget, as_of=day))
     warn(cli.err, budget)
     if fmt == Fmt.json:
-        _dump({**res.to_dict(), **budget.to_dict()})
+        _dump({"as_of": day, **res.to_dict(), **budget.to_dict()})
         return
     from .render import money, records_table
 
     amp = "n/a" if res.amplification is None else f"{res.amplification:.3f}x"
     cli.out.print(Text(
-        f"{res.name} loses {100 * res.loss:g}% ({res.model}): total losses {money(res.total_loss_usd)}, "
+        f"As of {day}: {res.name} loses {100 * res.loss:g}% ({res.model}): total losses {money(res.total_loss_usd)}, "
         f"{money(res.network_loss_usd)} beyond the initial loss, in {res.rounds} round(s). With the "
         f"legs that close its {len(res.loops)} loop(s) cut: {money(res.cut_total_loss_usd)}. "
         f"Loop amplification {amp}; its own losses fed back {money(res.self_feedback_usd)}."))
