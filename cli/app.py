@@ -468,6 +468,10 @@ from .risk_cmds import register as _register_risk_commands  # noqa: E402
 
 _register_risk_commands(app)
 
+from .audit_cmd import register as _register_audit_command  # noqa: E402
+
+_register_audit_command(app)
+
 
 def main() -> None:
     """Entry point: run the app, turning circfin errors into one red line."""
