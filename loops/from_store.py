@@ -277,8 +277,39 @@ def snapshot(store: GraphStore, *, as_of: str | _dt.date | None = None,
     return Snapshot(frame, entities, participants, events, financials, srcs, iso)
 
 
+def _did_you_mean(key: str, ents: list[dict[str, Any]], n: int = 3) -> str:
+    """"did you mean 'A' or 'B'? " for the entities whose name, alias or id is closest
+    to ``key`` (a :func:`name_key`), each by its name; "" when none is close."""
+    import difflib
+
+    named: dict[str, list[str]] = {}  # a name key -> the names of the entities it names
+    for e in ents:
+        name = e.get("name") or e["id"]
+        for k in {name_key(name), name_key(e["id"]), *(e.get("name_keys") or []),
+                  *(name_key(a) for a in e.get("aliases") or [])}:
+            named.setdefault(k, []).append(name)
+    close = [nm for k in difflib.get_close_matches(key, list(named), n=n * 2, cutoff=0.6)
+             for nm in named[k]]
+    names = list(dict.fromkeys(close))[:n]
+    if not names:
+        return ""
+    quoted = [repr(nm) for nm in names]
+    alts = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+    return f"did you mean {alts}? "
+
+
 def resolve_entity(text: str, entities: Iterable[dict[str, Any]]) -> str:
-    """An entity id from an id, name or alias; InputError if none or several match."""
+    """An entity id from an id, name or alias; InputError if none or several match
+    (with the closest names when none does).
+
+    >>> ents = [{"id": "nvidia", "name": "Nvidia"}, {"id": "oracle", "name": "Oracle"}]
+    >>> resolve_entity("NVIDIA", ents)
+    'nvidia'
+    >>> resolve_entity("Nvidai", ents)
+    Traceback (most recent call last):
+    ...
+    circfin.errors.InputError: no entity called 'Nvidai'; did you mean 'Nvidia'? try 'circfin entities' for the list
+    """
     ents = list(entities)
     for e in ents:
         eid: str = e["id"]
@@ -290,7 +321,8 @@ def resolve_entity(text: str, entities: Iterable[dict[str, Any]]) -> str:
     if len(hits) == 1:
         return hits.pop()
     if not hits:
-        raise InputError(f"no entity called {text!r}; try 'circfin entities' for the list")
+        raise InputError(f"no entity called {text!r}; {_did_you_mean(key, ents)}"
+                         "try 'circfin entities' for the list")
     raise InputError(f"{text!r} names several entities: {', '.join(sorted(hits))}")
 
 
