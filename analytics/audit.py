@@ -44,6 +44,7 @@ The rules and their thresholds:
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import datetime as _dt
 import math
@@ -466,15 +467,22 @@ def near_duplicate_names(snap: SnapshotLike, *, chunk: int = 512) -> list[Findin
                 owners.append(e["id"])
                 shown.append(t)
     confusable = {tuple(f.ids) for f in confusable_names(snap)}
-    # Every pair the rule can accept has a similarity of at least 0.8 (one edit in
-    # five characters): rapidfuzz drops the rest in C, a block of rows at a time.
+    # Every pair the rule accepts has a similarity of at least 0.8 (one edit in five
+    # characters) and lengths within 10% or one of each other. So the names are
+    # sorted by length and each block of rows meets only the longer names that can
+    # match; rapidfuzz drops the rest in C.
+    order = sorted(range(len(keys)), key=lambda i: len(keys[i]))
+    keys, owners, shown = [keys[i] for i in order], [owners[i] for i in order], [shown[i] for i in order]
+    lens = [len(k) for k in keys]
     floor = min(NEAR_DUPLICATE_RATIO, 1 - 1 / NEAR_DUPLICATE_MIN_LEN)
     best: dict[tuple[str, str], tuple[int, float, int, int]] = {}
     for lo in range(0, len(keys), chunk):
-        block = process.cdist(keys[lo:lo + chunk], keys, scorer=Levenshtein.normalized_similarity,
+        rows = keys[lo:lo + chunk]
+        hi = bisect.bisect_right(lens, int(len(rows[-1]) / NEAR_DUPLICATE_RATIO) + 1)
+        block = process.cdist(rows, keys[lo:hi], scorer=Levenshtein.normalized_similarity,
                               score_cutoff=floor - 1e-9, workers=1)
         for r, c in zip(*block.nonzero(), strict=True):
-            i, j = lo + int(r), int(c)
+            i, j = lo + int(r), lo + int(c)
             if j <= i or owners[i] == owners[j]:
                 continue
             near = _near(keys[i], keys[j])
