@@ -260,6 +260,7 @@ def test_near_duplicate_names_by_edit_distance():
     assert "'CoreWeave Inc' (cw) and 'Coreweave inc.' (cw2): 1 edit apart" in found[0].message
     assert "2 edits apart (similarity 0.93)" in found[1].message
     assert {f.severity for f in found} == {"warning"}
+    assert A.near_duplicate_names(snap([], entities), chunk=1) == found  # one name per block
     # the same name key in two entities (written by hand) is distance 0
     same = A.near_duplicate_names(snap([], [entity("x", "Blue Owl"), entity("y", "blue  owl")]))
     assert ids(same) == [("x", "y")] and "the same name" in same[0].message
@@ -395,3 +396,6 @@ def test_audit_command_refuses_bad_options(cli):
     assert cli("audit", "--fail-on", "info").returncode == 2
     empty = cli("audit")
     assert empty.returncode == 0 and "no findings" in empty.stdout
+    assert json.loads(cli("audit", "--format", "json", check=True).stdout) == []
+    help_ = cli("audit", "--help", check=True).stdout
+    assert "Example:" in help_ and "Exit code 0 whatever is found" in help_
