@@ -472,6 +472,10 @@ from .audit_cmd import register as _register_audit_command  # noqa: E402
 
 _register_audit_command(app)
 
+from .data_cmds import register as _register_data_commands  # noqa: E402
+
+_register_data_commands(app)
+
 
 def main() -> None:
     """Entry point: run the app, turning circfin errors into one red line."""
