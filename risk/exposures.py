@@ -36,21 +36,45 @@ other                 nothing                       nothing                     
 Funding that is only announced or stalled has not been invested, so it
 carries nothing; cancelled deals never do.
 
-Capital buffers, per entity, in this order (``buffer_source`` says which):
+**Members carry the exposure.** When ``participants`` (``snapshot().participants``:
+``deal_id, side, member, share, share_basis``) name the members of a deal's
+payer or payee side (a syndicate, a JV, a funding round), each member takes
+that side's part of the deal in proportion to its share: a loan of $18B from
+syndicate S to Oracle with members JPMorgan 0.4, Deutsche Bank 0.3 and MUFG
+0.3 gives JPMorgan a $7.2B claim on Oracle (and Oracle owes JPMorgan $7.2B),
+and so on. The part of a side the shares do not cover (1 minus their sum)
+stays with S itself. A member without a share splits what the others leave
+equally (``share_basis: equal_split``, an estimate). With members on both
+sides, every payer part meets every payee part (amount x both shares). Every
+part keeps the deal's ``deal_id`` and says in ``split`` which member, side,
+share and basis it stands for; an ``Exposure``'s ``share_basis`` is
+``equal_split`` (``estimate`` True) if any of its shares is an estimate.
 
-1. ``"equity"``: its ``equity_usd``;
-2. ``"proxy: 50% of revenue"``: ``revenue_share * revenue_usd`` (default
-   share 0.5, a parameter);
-3. ``"proxy: median buffer of N entities"``: the median of the buffers of
-   the entities that have 1 or 2, for entities with neither;
-4. ``"proxy: own exposures"``: when no entity at all has equity or revenue,
+Capital buffers, per entity, in this order (``buffer_source`` says which
+figure and, when the entity's ``financials`` say, its date and basis; the
+network's ``buffer_info`` and ``to_dict()`` give ``figure``, ``as_of`` and
+``source_url``):
+
+1. ``"equity 2025-11-30 (10-Q)"``: its ``equity_usd`` (the latest figure on or
+   before the snapshot's date, as ``snapshot(as_of=...)`` picks it);
+2. ``"assets minus liabilities 2025-11-30"``: book equity,
+   ``total_assets_usd - total_liabilities_usd``, when it has no equity figure
+   but both of these (and they leave a positive amount);
+3. ``"proxy: 50% of revenue 2025-05-31"``: ``revenue_share * revenue_usd``
+   (default share 0.5, a parameter);
+4. ``"proxy: median buffer of N entities"``: the median of the buffers of
+   the entities that have 1, 2 or 3, for entities with none;
+5. ``"proxy: own exposures"``: when no entity at all has equity or revenue,
    what the entity itself has at stake (so one full loss wipes it out), at
    least $1.
+
+An entity without ``financials`` (a plain dict of figures) gets the bare
+labels: ``"equity"``, ``"assets minus liabilities"``, ``"proxy: 50% of revenue"``.
 """
 
 from __future__ import annotations
 
-__all__ = ["EXPOSURE_RULES", "Exposure", "ExposureNetwork", "build_exposures"]
+__all__ = ["EXPOSURE_RULES", "Exposure", "ExposureNetwork", "MemberPart", "build_exposures", "member_parts"]
 
 import math
 from collections.abc import Iterable, Mapping
@@ -80,12 +104,36 @@ EXPOSURE_RULES: dict[str, tuple[str, str, tuple[str, ...], str | None]] = {
     "revenue_share": ("payee", "revenue_at_risk", _UNPAID, "payer_owes"),
 }
 REVENUE_SHARE = 0.5
+_SHARE_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class MemberPart:
+    """One side's part of a split deal: ``member`` takes ``share`` of the ``side``
+    (``payer``/``payee``) that ``syndicate`` plays in the deal. ``share_basis``:
+    ``disclosed``, ``equal_split`` (an estimate) or ``remainder`` (what the
+    members' shares leave with the syndicate itself, ``member == syndicate``)."""
+
+    side: str
+    syndicate: str
+    member: str
+    share: float
+    share_basis: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"side": self.side, "syndicate": self.syndicate, "member": self.member,
+                "share": self.share, "share_basis": self.share_basis,
+                "estimate": self.share_basis == "equal_split"}
 
 
 @dataclass(frozen=True)
 class Exposure:
     """What one deal puts at stake: ``holder`` loses up to ``amount_usd`` if ``on`` fails;
-    ``debtor`` owes ``creditor`` that amount (both None when the deal creates no debt)."""
+    ``debtor`` owes ``creditor`` that amount (both None when the deal creates no debt).
+
+    For a deal split among members (see the module docstring) one record per
+    part: ``share`` is the part of the deal's amount it carries and ``split``
+    the member parts it stands for (empty and 1.0 for a deal not split)."""
 
     deal_id: str
     type: str
@@ -95,11 +143,39 @@ class Exposure:
     amount_usd: float
     debtor: str | None
     creditor: str | None
+    share: float = 1.0
+    split: tuple[MemberPart, ...] = ()
+
+    @property
+    def member(self) -> str | None:
+        """The member whose share this record is (the holder's side first); None
+        when the deal is not split or only the syndicates' remainders are left."""
+        parts = sorted((p for p in self.split if p.share_basis != "remainder"),
+                       key=lambda p: p.member != self.holder)
+        return parts[0].member if parts else None
+
+    @property
+    def share_basis(self) -> str | None:
+        """None (not split), ``equal_split`` if any share is an estimate, else
+        ``disclosed``, or ``remainder`` when only syndicates' remainders are left."""
+        if not self.split:
+            return None
+        bases = {p.share_basis for p in self.split}
+        if "equal_split" in bases:
+            return "equal_split"
+        return "disclosed" if "disclosed" in bases else "remainder"
+
+    @property
+    def estimate(self) -> bool:
+        """True when the amount rests on an estimated (equal-split) share."""
+        return self.share_basis == "equal_split"
 
     def to_dict(self) -> dict[str, Any]:
         return {"deal_id": self.deal_id, "type": self.type, "holder": self.holder, "on": self.on,
                 "kind": self.kind, "amount_usd": self.amount_usd, "debtor": self.debtor,
-                "creditor": self.creditor}
+                "creditor": self.creditor, "share": self.share, "member": self.member,
+                "share_basis": self.share_basis, "estimate": self.estimate,
+                "split": [p.to_dict() for p in self.split]}
 
 
 @dataclass
@@ -114,6 +190,9 @@ class ExposureNetwork:
     buffer_source: tuple[str, ...]
     skipped: list[dict[str, str]] = field(default_factory=list)
     entities: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    # per entity: {figure, as_of, source_url} of the figure its buffer came from
+    # (figure None for the median and own-exposure proxies; as_of/source_url None when unknown)
+    buffer_info: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         self.index = {e: i for i, e in enumerate(self.ids)}
@@ -143,11 +222,20 @@ class ExposureNetwork:
     def liabilities(self) -> np.ndarray:
         return self.matrices()[1]
 
+    def info(self, entity: str) -> dict[str, Any]:
+        """``{figure, as_of, source_url}`` of the figure ``entity``'s buffer came from."""
+        i = self.index[entity]
+        return dict(self.buffer_info[i]) if i < len(self.buffer_info) else dict(_NO_INFO)
+
     def to_dict(self) -> dict[str, Any]:
         return {"ids": list(self.ids),
                 "buffers": [{"id": e, "name": self.names.get(e, e), "buffer_usd": float(b),
-                             "source": s} for e, b, s in zip(self.ids, self.buffers, self.buffer_source, strict=True)],
+                             "source": s, **self.info(e)}
+                            for e, b, s in zip(self.ids, self.buffers, self.buffer_source, strict=True)],
                 "exposures": [r.to_dict() for r in self.records], "skipped": self.skipped}
+
+
+_NO_INFO: dict[str, Any] = {"figure": None, "as_of": None, "source_url": None}
 
 
 def _num(v: Any) -> float | None:
@@ -175,23 +263,65 @@ def entity_table(entities: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _meta(ent: Mapping[str, Any], fld: str) -> dict[str, Any]:
+    """``{as_of, basis, source_url}`` of one figure, from the entity's ``financials`` (empty: unknown)."""
+    fin = ent.get("financials")
+    meta = fin.get(fld) if isinstance(fin, Mapping) else None
+    return {k: meta.get(k) for k in ("as_of", "basis", "source_url")} if isinstance(meta, Mapping) else {}
+
+
+def _when(meta: Mapping[str, Any]) -> str:
+    """`` 2025-11-30 (10-Q)``: a figure's date and basis, as far as known."""
+    out = f" {meta['as_of']}" if meta.get("as_of") else ""
+    return out + (f" ({meta['basis']})" if meta.get("basis") else "")
+
+
+def _book_equity(ent: Mapping[str, Any]) -> tuple[float, str, dict[str, Any]] | None:
+    """``total_assets_usd - total_liabilities_usd`` with its label and info, when both are known and it is positive."""
+    assets, liabs = _num(ent.get("total_assets_usd")), _num(ent.get("total_liabilities_usd"))
+    if assets is None or liabs is None or assets - liabs <= 0:
+        return None
+    ma, ml = _meta(ent, "total_assets_usd"), _meta(ent, "total_liabilities_usd")
+    if ma.get("as_of") == ml.get("as_of") and ma.get("basis") == ml.get("basis"):
+        label = "assets minus liabilities" + _when(ma)
+    else:  # figures of different dates (each the latest of its field): say both
+        label = f"assets{_when(ma)} minus liabilities{_when(ml)}"
+    dates = [d for d in (ma.get("as_of"), ml.get("as_of")) if d]
+    info = {"figure": "total_assets_usd - total_liabilities_usd",
+            "as_of": min(dates) if dates else None,  # as old as its older part
+            "source_url": ma.get("source_url") or ml.get("source_url")}
+    return assets - liabs, label, info
+
+
 def _buffers(ids: tuple[str, ...], ents: Mapping[str, Mapping[str, Any]], records: list[Exposure],
-             revenue_share: float) -> tuple[np.ndarray, tuple[str, ...]]:
+             revenue_share: float) -> tuple[np.ndarray, tuple[str, ...], tuple[dict[str, Any], ...]]:
     vals: list[float | None] = []
     src: list[str] = []
+    info: list[dict[str, Any]] = []
     pct = f"{100 * revenue_share:g}%"
     for e in ids:
-        eq = _num(ents.get(e, {}).get("equity_usd"))
-        rev = _num(ents.get(e, {}).get("revenue_usd"))
+        ent = ents.get(e, {})
+        eq = _num(ent.get("equity_usd"))
+        rev = _num(ent.get("revenue_usd"))
+        book = _book_equity(ent)
         if eq is not None and eq > 0:
+            m = _meta(ent, "equity_usd")
             vals.append(eq)
-            src.append("equity")
+            src.append("equity" + _when(m))
+            info.append({"figure": "equity_usd", "as_of": m.get("as_of"), "source_url": m.get("source_url")})
+        elif book is not None:
+            vals.append(book[0])
+            src.append(book[1])
+            info.append(book[2])
         elif rev is not None and rev > 0 and revenue_share > 0:
+            m = _meta(ent, "revenue_usd")
             vals.append(revenue_share * rev)
-            src.append(f"proxy: {pct} of revenue")
+            src.append(f"proxy: {pct} of revenue" + _when(m))
+            info.append({"figure": "revenue_usd", "as_of": m.get("as_of"), "source_url": m.get("source_url")})
         else:
             vals.append(None)
             src.append("")
+            info.append(dict(_NO_INFO))
     known = [v for v in vals if v is not None]
     if known:
         med = float(np.median(known))
@@ -205,17 +335,64 @@ def _buffers(ids: tuple[str, ...], ents: Mapping[str, Mapping[str, Any]], record
             stake[r.holder] += r.amount_usd
         for i, e in enumerate(ids):
             vals[i], src[i] = max(1.0, stake[e]), "proxy: own exposures"
-    return np.array(vals, dtype=float), tuple(src)
+    return np.array(vals, dtype=float), tuple(src), tuple(info)
+
+
+def member_parts(participants: Iterable[Mapping[str, Any]] | None, sides: Mapping[str, tuple[str, str]],
+                 ) -> dict[tuple[str, str], list[MemberPart]]:
+    """(deal id, side) -> the parts its members take, the syndicate's remainder last.
+
+    ``sides``: deal id -> (payer, payee); members of other deals are ignored.
+    A member without a share (None) splits what the disclosed shares leave
+    equally (``equal_split``). Raises ValueError for an unknown side, a share
+    that is not a number in [0, 1], a member named twice on one side, or
+    shares of one side adding up to more than 1.
+    """
+    raw: dict[tuple[str, str], list[tuple[str, float | None, str]]] = {}
+    for p in participants or ():
+        did = str(p.get("deal_id"))
+        if did not in sides:
+            continue
+        side, member = str(p.get("side")), str(p.get("member"))
+        if side not in ("payer", "payee"):
+            raise ValueError(f"deal {did}: member {member}: side must be payer or payee, got {side!r}")
+        share = None if p.get("share") is None else _num(p.get("share"))
+        if p.get("share") is not None and (share is None or not 0.0 <= share <= 1.0):
+            raise ValueError(f"deal {did}: member {member}: share must be a number in [0, 1], "
+                             f"got {p.get('share')!r}")
+        lst = raw.setdefault((did, side), [])
+        if any(m == member for m, _, _ in lst):
+            raise ValueError(f"deal {did}: member {member} is named twice on the {side} side")
+        basis = str(p.get("share_basis") or ("equal_split" if share is None else "disclosed"))
+        lst.append((member, share, basis))
+    out: dict[tuple[str, str], list[MemberPart]] = {}
+    for (did, side), lst in sorted(raw.items()):
+        syndicate = sides[did][0 if side == "payer" else 1]
+        given = sum(s for _, s, _ in lst if s is not None)
+        if given > 1.0 + _SHARE_EPS:
+            raise ValueError(f"deal {did}: the {side}-side members' shares add up to {given:g}, more than 1")
+        open_ = [m for m, s, _ in lst if s is None]
+        rest = max(0.0, 1.0 - given)
+        parts = [MemberPart(side, syndicate, m, rest / len(open_) if s is None else s,
+                            "equal_split" if s is None else b) for m, s, b in lst]
+        if not open_ and rest > _SHARE_EPS:
+            parts.append(MemberPart(side, syndicate, syndicate, rest, "remainder"))
+        out[(did, side)] = [x for x in parts if x.share > 0]
+    return out
 
 
 def build_exposures(deals: pd.DataFrame, entities: Any = None, *,
-                    revenue_share: float = REVENUE_SHARE) -> ExposureNetwork:
+                    revenue_share: float = REVENUE_SHARE,
+                    participants: Iterable[Mapping[str, Any]] | None = None) -> ExposureNetwork:
     """Exposures, liabilities and capital buffers from a deals frame (see the module docstring).
 
     ``deals``: columns ``deal_id, payer, payee, type, amount_usd, status``
     (``snapshot(store).deals``). ``entities``: list of dicts (``id``, ``name``,
-    ``kind``, financials), a DataFrame, or a mapping id -> dict. Raises
-    ValueError for a ``revenue_share`` outside [0, 1].
+    ``kind``, financials and their ``financials`` dates), a DataFrame, or a
+    mapping id -> dict. ``participants`` (``snapshot(store).participants``;
+    None or empty: no deal is split): the members of syndicated deals, who
+    take their shares of the deal's exposures and debts (:func:`member_parts`).
+    Raises ValueError for a ``revenue_share`` outside [0, 1] or bad member shares.
     """
     rs = float(revenue_share)
     if not (math.isfinite(rs) and 0.0 <= rs <= 1.0):
@@ -223,8 +400,9 @@ def build_exposures(deals: pd.DataFrame, entities: Any = None, *,
     ents = entity_table(entities)
     frame = deals if "deal_id" in deals.columns else deals.reset_index()
     rows = frame.to_dict("records")
+    parts = member_parts(participants, {str(r["deal_id"]): (str(r["payer"]), str(r["payee"])) for r in rows})
     ids = tuple(sorted({str(e) for e in ents} | {str(r["payer"]) for r in rows}
-                       | {str(r["payee"]) for r in rows}))
+                       | {str(r["payee"]) for r in rows} | {p.member for ps in parts.values() for p in ps}))
     records: list[Exposure] = []
     skipped: list[dict[str, str]] = []
     for r in sorted(rows, key=lambda r: str(r["deal_id"])):
@@ -245,15 +423,26 @@ def build_exposures(deals: pd.DataFrame, entities: Any = None, *,
         if payer == payee:
             skipped.append({"deal_id": did, "reason": "payer and payee are the same entity"})
             continue
-        holder, on = (payer, payee) if side == "payer" else (payee, payer)
-        debtor = creditor = None
-        if owes == "payee_owes":
-            debtor, creditor = payee, payer
-        elif owes == "payer_owes":
-            debtor, creditor = payer, payee
-        records.append(Exposure(did, typ, holder, on, kind, amount, debtor, creditor))
-    buffers, source = _buffers(ids, ents, records, rs)
+        pay_parts = parts.get((did, "payer")) or [MemberPart("payer", payer, payer, 1.0, "")]
+        get_parts = parts.get((did, "payee")) or [MemberPart("payee", payee, payee, 1.0, "")]
+        for pp in pay_parts:
+            for gp in get_parts:
+                a, b, share = pp.member, gp.member, pp.share * gp.share
+                split = tuple(x for x in (pp, gp) if x.share_basis)
+                if a == b:
+                    skipped.append({"deal_id": did, "reason": f"{a} is on both sides of its part "
+                                                              f"({share:g} of the deal): counted as 0"})
+                    continue
+                holder, on = (a, b) if side == "payer" else (b, a)
+                debtor = creditor = None
+                if owes == "payee_owes":
+                    debtor, creditor = b, a
+                elif owes == "payer_owes":
+                    debtor, creditor = a, b
+                records.append(Exposure(did, typ, holder, on, kind, amount * share, debtor, creditor,
+                                        share, split))
+    buffers, source, info = _buffers(ids, ents, records, rs)
     names = {e: str(ents.get(e, {}).get("name") or e) for e in ids}
     kinds = {e: str(ents.get(e, {}).get("kind") or "other") for e in ids}
     return ExposureNetwork(ids=ids, names=names, kinds=kinds, records=records, buffers=buffers,
-                           buffer_source=source, skipped=skipped, entities=ents)
+                           buffer_source=source, skipped=skipped, entities=ents, buffer_info=info)
