@@ -1,7 +1,9 @@
 """Shock one entity and follow the losses through the deals, with and without its loops.
 
 :func:`shock` reads the store, builds the exposure network
-(:mod:`circfin.risk.exposures`), and runs one of two models:
+(:mod:`circfin.risk.exposures`: the members of a syndicated deal carry their
+shares of it, and every hit says which dated figure its capital buffer came
+from), and runs one of two models:
 
 ``model="debtrank"`` (default)
     The shocked entity loses ``loss`` of its capital buffer (``h_S(1) =
@@ -101,10 +103,17 @@ class Hit:
     buffer_source: str
     distress_cut: float
     loss_cut_usd: float
+    # the figure its buffer came from (equity_usd, revenue_usd, ...; None for a median or
+    # own-exposure proxy), that figure's date and source (None when unknown)
+    buffer_figure: str | None = None
+    buffer_as_of: str | None = None
+    buffer_source_url: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "distress": self.distress, "loss_usd": self.loss_usd,
                 "round": self.round, "buffer_usd": self.buffer_usd, "buffer_source": self.buffer_source,
+                "buffer_figure": self.buffer_figure, "buffer_as_of": self.buffer_as_of,
+                "buffer_source_url": self.buffer_source_url,
                 "distress_without_loops": self.distress_cut, "loss_without_loops_usd": self.loss_cut_usd}
 
 
@@ -320,7 +329,9 @@ def propagate(net: ExposureNetwork, entity: str, loops: Iterable[Loop], *, loss:
     hit_idx = sorted(np.flatnonzero((h > _EPS) | (hc > _EPS)), key=lambda i: (-loss_usd[i], net.ids[i]))
     hits = [Hit(id=net.ids[i], name=net.names[net.ids[i]], distress=float(h[i]), loss_usd=float(loss_usd[i]),
                 round=int(first[i]), buffer_usd=float(base[i]), buffer_source=net.buffer_source[i],
-                distress_cut=float(hc[i]), loss_cut_usd=float(loss_cut[i])) for i in hit_idx]
+                distress_cut=float(hc[i]), loss_cut_usd=float(loss_cut[i]),
+                buffer_figure=net.info(net.ids[i])["figure"], buffer_as_of=net.info(net.ids[i])["as_of"],
+                buffer_source_url=net.info(net.ids[i])["source_url"]) for i in hit_idx]
     members = {entity} | {e for lp in loops if entity in lp.ids for e in lp.ids}
     margin_res, note = _margin(net, entity, members, h, margin or {}, tuple(holder_types))
     return ShockResult(
@@ -356,7 +367,8 @@ def shock(store: Any, entity: str, *, loss: float = 1.0, model: str = "debtrank"
     eid = resolve_entity(entity, snap.entities)
     loops, complete, note = loops_from_store(store, engine=engine, max_len=max_len, entity=eid,
                                              budget=budget, snap=snap, reserve_per_loop=5e-5)
-    net = build_exposures(snap.deals, snap.entities, revenue_share=revenue_share)
+    net = build_exposures(snap.deals, snap.entities, revenue_share=revenue_share,
+                          participants=snap.participants)
     res = propagate(net, eid, loops, loss=loss, model=model, method=method, alpha=alpha, beta=beta,
                     margin=margin, holder_types=holder_types)
     res.complete, res.note = complete, note
@@ -379,7 +391,7 @@ def shock_summary(store: Any, *, top: int = 5, loss: float = 1.0, model: str = "
     snap = snapshot(store, as_of=as_of)
     found, _, _ = loops_from_store(store, engine=engine, max_len=max_len, snap=snap)
     loops = list(found)  # one pass over the engine's result; every hub reads it again
-    net = build_exposures(snap.deals, snap.entities)
+    net = build_exposures(snap.deals, snap.entities, participants=snap.participants)
     rows = []
     for hub in hubs:
         r = propagate(net, hub["id"], loops, loss=loss, model=model)
