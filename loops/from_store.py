@@ -288,8 +288,11 @@ def _did_you_mean(key: str, ents: list[dict[str, Any]], n: int = 3) -> str:
         for k in {name_key(name), name_key(e["id"]), *(e.get("name_keys") or []),
                   *(name_key(a) for a in e.get("aliases") or [])}:
             named.setdefault(k, []).append(name)
-    close = [nm for k in difflib.get_close_matches(key, list(named), n=n * 2, cutoff=0.6)
-             for nm in named[k]]
+    keys = difflib.get_close_matches(key, list(named), n=n * 2, cutoff=0.6)  # best first
+    if keys:  # only those nearly as close as the closest: 'Acme Clod' is Acme Cloud, not Oracle Cloud
+        best = difflib.SequenceMatcher(None, key, keys[0]).ratio()
+        keys = [k for k in keys if difflib.SequenceMatcher(None, key, k).ratio() >= best - 0.15]
+    close = [nm for k in keys for nm in named[k]]
     names = list(dict.fromkeys(close))[:n]
     if not names:
         return ""
