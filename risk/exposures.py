@@ -84,6 +84,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..loops.members import MemberPart, combined_basis, member_parts
+
 _FUNDED = ("signed", "funded", "completed")
 _UNPAID = ("announced", "signed")
 
@@ -104,26 +106,6 @@ EXPOSURE_RULES: dict[str, tuple[str, str, tuple[str, ...], str | None]] = {
     "revenue_share": ("payee", "revenue_at_risk", _UNPAID, "payer_owes"),
 }
 REVENUE_SHARE = 0.5
-_SHARE_EPS = 1e-9
-
-
-@dataclass(frozen=True)
-class MemberPart:
-    """One side's part of a split deal: ``member`` takes ``share`` of the ``side``
-    (``payer``/``payee``) that ``syndicate`` plays in the deal. ``share_basis``:
-    ``disclosed``, ``equal_split`` (an estimate) or ``remainder`` (what the
-    members' shares leave with the syndicate itself, ``member == syndicate``)."""
-
-    side: str
-    syndicate: str
-    member: str
-    share: float
-    share_basis: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"side": self.side, "syndicate": self.syndicate, "member": self.member,
-                "share": self.share, "share_basis": self.share_basis,
-                "estimate": self.share_basis == "equal_split"}
 
 
 @dataclass(frozen=True)
@@ -158,12 +140,7 @@ class Exposure:
     def share_basis(self) -> str | None:
         """None (not split), ``equal_split`` if any share is an estimate, else
         ``disclosed``, or ``remainder`` when only syndicates' remainders are left."""
-        if not self.split:
-            return None
-        bases = {p.share_basis for p in self.split}
-        if "equal_split" in bases:
-            return "equal_split"
-        return "disclosed" if "disclosed" in bases else "remainder"
+        return combined_basis(self.split)
 
     @property
     def estimate(self) -> bool:
@@ -338,49 +315,6 @@ def _buffers(ids: tuple[str, ...], ents: Mapping[str, Mapping[str, Any]], record
     return np.array(vals, dtype=float), tuple(src), tuple(info)
 
 
-def member_parts(participants: Iterable[Mapping[str, Any]] | None, sides: Mapping[str, tuple[str, str]],
-                 ) -> dict[tuple[str, str], list[MemberPart]]:
-    """(deal id, side) -> the parts its members take, the syndicate's remainder last.
-
-    ``sides``: deal id -> (payer, payee); members of other deals are ignored.
-    A member without a share (None) splits what the disclosed shares leave
-    equally (``equal_split``). Raises ValueError for an unknown side, a share
-    that is not a number in [0, 1], a member named twice on one side, or
-    shares of one side adding up to more than 1.
-    """
-    raw: dict[tuple[str, str], list[tuple[str, float | None, str]]] = {}
-    for p in participants or ():
-        did = str(p.get("deal_id"))
-        if did not in sides:
-            continue
-        side, member = str(p.get("side")), str(p.get("member"))
-        if side not in ("payer", "payee"):
-            raise ValueError(f"deal {did}: member {member}: side must be payer or payee, got {side!r}")
-        share = None if p.get("share") is None else _num(p.get("share"))
-        if p.get("share") is not None and (share is None or not 0.0 <= share <= 1.0):
-            raise ValueError(f"deal {did}: member {member}: share must be a number in [0, 1], "
-                             f"got {p.get('share')!r}")
-        lst = raw.setdefault((did, side), [])
-        if any(m == member for m, _, _ in lst):
-            raise ValueError(f"deal {did}: member {member} is named twice on the {side} side")
-        basis = str(p.get("share_basis") or ("equal_split" if share is None else "disclosed"))
-        lst.append((member, share, basis))
-    out: dict[tuple[str, str], list[MemberPart]] = {}
-    for (did, side), lst in sorted(raw.items()):
-        syndicate = sides[did][0 if side == "payer" else 1]
-        given = sum(s for _, s, _ in lst if s is not None)
-        if given > 1.0 + _SHARE_EPS:
-            raise ValueError(f"deal {did}: the {side}-side members' shares add up to {given:g}, more than 1")
-        open_ = [m for m, s, _ in lst if s is None]
-        rest = max(0.0, 1.0 - given)
-        parts = [MemberPart(side, syndicate, m, rest / len(open_) if s is None else s,
-                            "equal_split" if s is None else b) for m, s, b in lst]
-        if not open_ and rest > _SHARE_EPS:
-            parts.append(MemberPart(side, syndicate, syndicate, rest, "remainder"))
-        out[(did, side)] = [x for x in parts if x.share > 0]
-    return out
-
-
 def build_exposures(deals: pd.DataFrame, entities: Any = None, *,
                     revenue_share: float = REVENUE_SHARE,
                     participants: Iterable[Mapping[str, Any]] | None = None) -> ExposureNetwork:
@@ -391,7 +325,8 @@ def build_exposures(deals: pd.DataFrame, entities: Any = None, *,
     ``kind``, financials and their ``financials`` dates), a DataFrame, or a
     mapping id -> dict. ``participants`` (``snapshot(store).participants``;
     None or empty: no deal is split): the members of syndicated deals, who
-    take their shares of the deal's exposures and debts (:func:`member_parts`).
+    take their shares of the deal's exposures and debts
+    (:func:`circfin.loops.members.member_parts`).
     Raises ValueError for a ``revenue_share`` outside [0, 1] or bad member shares.
     """
     rs = float(revenue_share)
