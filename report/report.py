@@ -227,13 +227,17 @@ def _compare(loop: Loop, before: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _why_gone(before: dict[str, Any], deals: Mapping[str, dict[str, Any]],
-              statuses: set[str] | None, names: Mapping[str, str]) -> tuple[str, list[dict[str, Any]]]:
-    """Why a loop the last report saw is no longer found, deal by deal."""
+              statuses: set[str] | None, names: Mapping[str, str],
+              later: Mapping[str, str] | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """Why a loop the last report saw is no longer found, deal by deal. ``later``: deal id ->
+    the as-of date, for stored deals dated after it."""
     reasons, cancelled = [], False
     for payer, leg in sorted(before["legs"].items()):
         for did in leg["deal_ids"]:
             d = deals.get(did)
-            if d is None:
+            if d is None and later and did in later:
+                reasons.append({"deal_id": did, "reason": f"dated after {later[did]}"})
+            elif d is None:
                 reasons.append({"deal_id": did, "reason": "deleted from the graph"})
             elif d["status"] == "cancelled":
                 cancelled = True
@@ -247,8 +251,9 @@ def _why_gone(before: dict[str, Any], deals: Mapping[str, dict[str, Any]],
 
 
 def _gone_entry(before: dict[str, Any], deals: Mapping[str, dict[str, Any]],
-                statuses: set[str] | None, names: Mapping[str, str]) -> dict[str, Any]:
-    change, reasons = _why_gone(before, deals, statuses, names)
+                statuses: set[str] | None, names: Mapping[str, str],
+                later: Mapping[str, str] | None = None) -> dict[str, Any]:
+    change, reasons = _why_gone(before, deals, statuses, names, later)
     ids = before["ids"] or before["key"].split(">")
     legs = []
     for payer in ids:
@@ -357,6 +362,14 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
 
     changed = []
     wanted = None if statuses is None else set(statuses)
+    later: dict[str, str] = {}  # stored deals of gone loops dated after as_of: not deleted
+    if snap.as_of is not None:
+        unseen = sorted({d for key in prev_keys - set(current) if key in stored
+                         for leg in stored[key]["legs"].values() for d in leg["deal_ids"]
+                         if d not in deals})
+        for i in range(0, len(unseen), 2000):
+            later.update({r["deal_id"]: snap.as_of for r in store.read(
+                queries.load("deals_by_id").text, {"ids": unseen[i:i + 2000]})})
     for key in sorted(prev_keys):
         before = stored.get(key)
         if before is None:
@@ -367,7 +380,7 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
                 changed.append(_loop_entry(current[key], deals, names, change=diff["change"],
                                            legs_changed=diff["legs"], last_seen=before["last_seen"]))
         else:
-            changed.append(_gone_entry(before, deals, wanted, names))
+            changed.append(_gone_entry(before, deals, wanted, names, later))
     changed.sort(key=lambda c: (CHANGE_ORDER.index(c["change"]), c["key"]))
 
     scored = [(rank(lp), lp) for lp in loops]

@@ -154,6 +154,20 @@ def test_financials_as_of_a_date(store, tmp_path):
     assert a["equity_usd"] == 2e9 and a["revenue_usd"] == 5e9  # revenue: still the 2024 figure
 
 
+def test_report_as_of_an_earlier_date_says_why_a_loop_is_gone(store, tmp_path):
+    from circfin.report.report import write_report
+
+    _web(store, tmp_path)
+    first = write_report(store, tmp_path / "now", as_of="2026")
+    assert first.data["as_of"] == "2026-12-31" and [lp["key"] for lp in first.new_loops] == ["a>b"]
+    rep = write_report(store, tmp_path / "june", as_of="2025-06", record=False)
+    assert rep.data["as_of"] == "2025-06-30" and [lp["key"] for lp in rep.new_loops] == ["a>b>c"]
+    gone = {c["key"]: c for c in rep.changed_loops}
+    assert gone["a>b"]["change"] == "gone"
+    # D4 is in the graph, dated after the report's date: not "deleted from the graph".
+    assert gone["a>b"]["reasons"] == [{"deal_id": "D4", "reason": "dated after 2025-06-30"}]
+
+
 # ---- the two engines, on random graphs with random event histories ---------------------------
 
 _EV_DAYS = [f"2023-12-{d:02d}" for d in (1, 20)] + [
