@@ -208,4 +208,7 @@ def split_members(deals: pd.DataFrame, participants: Iterable[Mapping[str, Any]]
                 if basis == "equal_split" and "amount_qualifier" in row:
                     row["amount_qualifier"] = "estimate"
                 out.append(row)
-    return pd.DataFrame(out, columns=cols)
+    result = pd.DataFrame(out, columns=cols)
+    # object, not pandas' string dtype: a deal not split says None, not NaN
+    result["share_basis"] = pd.Series([r["share_basis"] for r in out], index=result.index, dtype=object)
+    return result
