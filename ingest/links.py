@@ -22,6 +22,7 @@ what the graph holds for it:
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import os
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -61,6 +62,7 @@ def _file_date(path: str) -> str:
         return _dt.date.today().isoformat()
 
 
+@functools.lru_cache(maxsize=65536)  # dates repeat across rows
 def _last_day(text: str) -> int:
     return (date_bounds(text)[1] - _EPOCH).days
 
@@ -191,12 +193,12 @@ def check_links(tables: list[RawTable], plan: Any, *, resolve: Callable[[str], s
         sources[did].append({"deal_id": did, "url": url, "kind": kind, "publisher": publisher,
                              "published": published, "rank": len(sources[did]) + 1})
     names = party_names
-    for did, rows in sources.items():
+    for did, cited in sources.items():
         deal = known[did]
         parties = names(deal)
-        for s in rows:
+        for s in cited:
             s["kind"] = s["kind"] or kind_given.get(s["url"]) or classify_source(s["url"], parties)
-        plan.sources.extend(rows)
+        plan.sources.extend(cited)
     plan.source_deals = sorted(sources)
     for d in plan.deals:
         url = d["source_url"]

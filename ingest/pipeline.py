@@ -105,6 +105,13 @@ def _same(a: Mapping[str, Any], b: Mapping[str, Any], fields: Sequence[str]) -> 
 def plan_ingest(store: GraphStore, paths: Iterable[Path | str],
                 progress: Progress | None = None) -> tuple[Plan, list[str]]:
     """Read and validate every file; raise ValidationError listing every problem."""
+    plan, files, _ = _plan(store, paths, progress)
+    return plan, files
+
+
+def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | None,
+          ) -> tuple[Plan, list[str], dict[str, Any]]:
+    """plan_ingest, and the stored deals the input names (read once, used twice)."""
     files = collect_files(paths)
     tables: list[RawTable] = []
     errors: list[RowError] = []
@@ -122,13 +129,18 @@ def plan_ingest(store: GraphStore, paths: Iterable[Path | str],
                    for t in tables if t.kind == "deals" for r in t.rows} - {""})
     twins = [r["deal_id"] for chunk in (keys[i:i + 5000] for i in range(0, len(keys), 5000))
              for r in store.read(queries.load("deal_ids_like").text, {"keys": chunk})]
-    named = sorted({v for t in tables if t.kind != "entities" for r in t.rows
+    # Every stored deal the input names: whole rows for the deals it gives (to compare
+    # before writing), the fewer columns links are checked against for the others.
+    given = sorted({v for t in tables if t.kind == "deals" for r in t.rows
                     if isinstance(v := r.values.get("deal_id"), str)})
-    stored_deals = _by_ids(store, "deals_by_id", named, "deal_id")
+    named = sorted({v for t in tables if t.kind not in ("entities", "deals") for r in t.rows
+                    if isinstance(v := r.values.get("deal_id"), str)} - set(given))
+    stored_deals = _by_ids(store, "deals_by_id", given, "deal_id")
+    stored_deals.update(_by_ids(store, "history_by_deal", named, "deal_id"))
     plan = build_plan(tables, stored_entities(store), twins, stored_deals)
     if plan.errors:
         raise ValidationError(plan.errors)
-    return plan, [str(f) for f in files]
+    return plan, [str(f) for f in files], stored_deals
 
 
 def _by_ids(store: GraphStore, query: str, ids: Sequence[str], key: str) -> dict[str, Any]:
@@ -168,7 +180,7 @@ def _changed_sets(report: IngestReport, what: str, deal_ids: Sequence[str],
     changed = []
     for did, rows in by_deal.items():
         stored = old.get(did, [])
-        if _same_set(rows, stored, fields):
+        if stored and _same_set(rows, stored, fields):
             report.links[what]["unchanged"] += 1
         else:
             report.links[what]["updated" if stored else "new"] += 1
@@ -194,7 +206,7 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    plan, files = plan_ingest(store, paths, progress)
+    plan, files, stored_deals = _plan(store, paths, progress)
     report = IngestReport(files=files, warnings=list(plan.warnings), dry_run=dry_run)
 
     stored = {e["id"]: e for e in stored_entities(store)}
@@ -215,12 +227,10 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
     auto_rows = [a for a in plan.auto_entities if a["id"] not in stored]
     report.entities_auto = len(auto_rows)
 
-    ids = [d["deal_id"] for d in plan.deals]
-    old_deals = _by_ids(store, "deals_by_id", ids, "deal_id")
     deal_rows = []
     for rec in plan.deals:
         rec["ev_days"], rec["ev_statuses"] = plan.histories.get(rec["deal_id"], ([], []))
-        old = old_deals.get(rec["deal_id"])
+        old = stored_deals.get(rec["deal_id"])  # read while planning: every deal the input names
         if old is None:
             report.deals_new.append(rec["deal_id"])
             deal_rows.append(rec)
@@ -237,14 +247,14 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
                                  _grouped(store, "participants_by_deal", plan.participant_deals),
                                  _MEMBER_FIELDS)
     stored_sources = _grouped(store, "sources_by_deal", plan.source_deals)
-    source_deals = _changed_sets(report, "sources", plan.source_deals, plan.sources,
-                                 {k: [r for r in v if r["rank"]] for k, v in stored_sources.items()},
+    source_deals = _changed_sets(report, "sources", plan.source_deals, plan.sources, stored_sources,
                                  _SOURCE_FIELDS)
     event_deals = _changed_sets(report, "events", plan.event_deals, plan.events,
                                 _grouped(store, "events_by_deal", plan.event_deals), _EVENT_FIELDS)
-    members = [m for m in plan.participants if m["deal_id"] in set(member_deals)]
-    extra_sources = [x for x in plan.sources if x["deal_id"] in set(source_deals)]
-    events = [e for e in plan.events if e["deal_id"] in set(event_deals)]
+    member_set, source_set, event_set = set(member_deals), set(source_deals), set(event_deals)
+    members = [m for m in plan.participants if m["deal_id"] in member_set]
+    extra_sources = [x for x in plan.sources if x["deal_id"] in source_set]
+    events = [e for e in plan.events if e["deal_id"] in event_set]
     histories = [{"deal_id": d, "ev_days": plan.histories[d][0], "ev_statuses": plan.histories[d][1]}
                  for d in event_deals if d not in written_ids]
     for f in plan.financials:
@@ -274,8 +284,8 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
     for rows in _batches(auto_rows, batch_size):
         statements.append((q("ensure_entities").text, {"rows": rows}))
     if parent_changed:
-        for chunk in _batches([{"id": i} for i in parent_changed], batch_size):
-            statements.append((q("clear_parents").text, {"ids": [c["id"] for c in chunk]}))
+        for i in range(0, len(parent_changed), batch_size):
+            statements.append((q("clear_parents").text, {"ids": parent_changed[i:i + batch_size]}))
         changed = set(parent_changed)
         links = [p for p in plan.parents if p["id"] in changed]
         for rows in _batches(links, batch_size):

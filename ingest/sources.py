@@ -19,6 +19,7 @@ A ``kind`` given in a sources table always wins over the rule.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -105,6 +106,7 @@ def _registrable_label(host: str) -> str:
     return parts[-2] if len(parts) >= 2 else host
 
 
+@functools.lru_cache(maxsize=65536)  # a deal's party names come again with each of its sources
 def name_token(text: str) -> str:
     """A name as a host would spell it: letters and digits only, lower case, accents dropped.
 
