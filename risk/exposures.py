@@ -358,6 +358,7 @@ def build_exposures(deals: pd.DataFrame, entities: Any = None, *,
         if payer == payee:
             skipped.append({"deal_id": did, "reason": "payer and payee are the same entity"})
             continue
+        # a side without members is one whole part (basis "": not split, left out of ``split``)
         pay_parts = parts.get((did, "payer")) or [MemberPart("payer", payer, payer, 1.0, "")]
         get_parts = parts.get((did, "payee")) or [MemberPart("payee", payee, payee, 1.0, "")]
         for pp in pay_parts:
