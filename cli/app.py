@@ -209,6 +209,10 @@ def loops(
         callback=checks.int_range("--within", 0, checks.MAX_DAYS, " of days"))] = None,
     ordered: Annotated[bool, typer.Option("--ordered", help="Time-respecting loops only.")] = False,
     rollup: Annotated[bool, typer.Option("--rollup", help="Fold SPVs, JVs and subsidiaries into their parent.")] = False,
+    members: Annotated[bool, typer.Option(
+        "--members", help="Open syndicates up: each member bank, fund or firm takes its share of the "
+                          "syndicate's legs (equal splits are estimates), so loops through single "
+                          "members appear. Memory engine.")] = False,
     sort: Annotated[Sort, typer.Option(help="length, amount (bottleneck) or date (latest).")] = Sort.length,
     limit: Annotated[Optional[int], typer.Option(help="Show at most this many.", show_default=False)] = None,
     time_budget: Annotated[Optional[float], typer.Option(
@@ -235,7 +239,7 @@ def loops(
             store, engine=engine.value, max_len=max_len, min_len=min_len, entity=entity,
             types=_split(types), status=statuses, min_amount=min_amount, since=since, until=until,
             within=within, ordered=ordered, rollup=rollup, sort=sort.value, limit=limit,
-            budget=budget, reserve_per_loop=reserve_for(fmt.value), as_of=day)
+            budget=budget, reserve_per_loop=reserve_for(fmt.value), as_of=day, members=members)
     # Streamed loop by loop; a partial result says what was cut (stderr, and JSON fields).
     write_loops(found, fmt.value, budget, out=out, err=err,
                 title=f"{len(found)} circular-financing loop{'s' if len(found) != 1 else ''} "

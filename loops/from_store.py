@@ -448,7 +448,8 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
                      limit: int | None = None, time_budget: float | None = DEFAULT_TIME_BUDGET,
                      max_loops: int | None = DEFAULT_MAX_LOOPS, budget: Budget | None = None,
                      reserve_per_loop: float = 0.0, snap: Snapshot | None = None,
-                     as_of: str | _dt.date | None = None) -> tuple[list[Loop], bool, str | None]:
+                     as_of: str | _dt.date | None = None, members: bool = False,
+                     ) -> tuple[list[Loop], bool, str | None]:
     """Loops in the store's graph: (loops, complete, note).
 
     The search stops after ``time_budget`` seconds or ``max_loops`` loops
@@ -461,6 +462,9 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
     database as the query's timeout. ``snap``: the store's :func:`snapshot`, if
     the caller has read it already (reading it again costs about a second per
     100,000 deals); it must be the snapshot as of ``as_of``.
+    ``members``: open syndicates up: each syndicate leg becomes its members' legs,
+    by share (:func:`circfin.loops.members.split_members`), so loops through
+    single banks appear; in-memory engine only.
     ``as_of`` (ISO date, partial date or date; None: everything, with current
     statuses): the graph as of that day, as :func:`snapshot` reads it: only deals
     dated on or before it count, each with its status on that day.
@@ -484,8 +488,21 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
         day = as_of_day(snap.as_of)  # both engines see the graph as of the snapshot's date
     elif snap is not None and as_of_day(snap.as_of) != day:
         raise ValueError(f"the snapshot is as of {snap.as_of}, not {_iso(day)}")
+    if members:
+        # The database holds syndicate legs, not member legs: only the in-memory
+        # engine can open syndicates up (loops/members.py).
+        if engine == "cypher":
+            raise InputError("--members needs the memory engine: the database holds each "
+                             "syndicate's legs, not its members'; use --engine memory or auto")
+        engine = "memory"
     if snap is None and (engine != "cypher" or entity is not None):
         snap = snapshot(store, as_of=as_of)
+    if members and snap is not None:
+        from dataclasses import replace
+
+        from .members import split_members
+
+        snap = replace(snap, deals=split_members(snap.deals, snap.participants))
     entity_id = resolve_entity(entity, snap.entities) if (entity and snap) else None
     if engine == "cypher":
         if rollup and entity_id is not None:

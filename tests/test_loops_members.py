@@ -1,0 +1,35 @@
+"""`circfin loops --members`: a syndicate's legs become its members', so loops through one bank appear."""
+
+from __future__ import annotations
+
+import json
+
+from .conftest import write
+
+DEALS = """deal_id,date,payer,payee,type,amount_usd,amount_qualifier,status,description,source_url,confidence
+L1,2025-03-01,Bank Syndicate,Oracle,loan,18000000000,exact,funded,loan,https://www.reuters.com/l1,high
+B1,2025-04-01,Oracle,JPMorgan,cloud_commitment,1000000000,exact,signed,cloud,https://www.reuters.com/b1,high
+"""
+MEMBERS = """deal_id,side,member,share,source_url
+L1,payer,JPMorgan,0.4,
+L1,payer,Deutsche Bank,,
+"""
+
+
+def test_members_open_a_syndicate_up(cli, tmp_path):
+    write(tmp_path / "deals.csv", DEALS)
+    write(tmp_path / "members.csv", MEMBERS)
+    cli("ingest", str(tmp_path), check=True)
+    plain = json.loads(cli("loops", "--format", "json", check=True).stdout)
+    assert plain == []  # the syndicate lends, JPMorgan is paid: no loop without members
+    found = json.loads(cli("loops", "--members", "--format", "json", check=True).stdout)
+    assert [lp["ids"] for lp in found] == [["jpmorgan", "oracle"]]
+    leg = next(leg for lp in found for leg in lp["legs"] if leg["payer_id"] == "jpmorgan")
+    assert leg["deal_ids"] == ["L1@jpmorgan"] and leg["amount_usd"] == 7_200_000_000
+
+
+def test_members_refuses_the_cypher_engine(cli, tmp_path):
+    write(tmp_path / "deals.csv", DEALS)
+    cli("ingest", str(tmp_path), check=True)
+    proc = cli("loops", "--members", "--engine", "cypher")
+    assert proc.returncode == 1 and "--members needs the memory engine" in proc.stderr
