@@ -33,6 +33,7 @@ ENTITIES = (
     "first,First Bank,bank,FB Corp,,JP,,,,\n"
     "second,Second Bank,bank,,,GB,,,,\n"
     "evil,=SUM(1+1),other,,,,,,,\n"
+    "tag,[bold]Tag[/bold],other,,,,,,,\n"
 )
 DEALS = (
     "deal_id,date,payer,payee,type,amount_usd,amount_qualifier,status,description,source_url,confidence\n"
@@ -289,6 +290,14 @@ def test_show_table(run) -> None:
     table = run("deals", "--entity", "acme", "--as-of", "2025-12-31", check=True).stdout
     assert "3 deals as of 2025-12-31" in table and "~$4B" in table and "n/d" in table
     assert "entities as of" in run("entities", "--kind", "bank", check=True).stdout
+    # Data is text, never rich markup.
+    assert "[bold]Tag[/bold]" in run("entities", "--kind", "other", check=True).stdout
+    assert "[bold]Tag[/bold] (tag) as of" in run("show", "tag", check=True).stdout
+
+
+@pytest.mark.parametrize("cmd", ["deals", "entities", "show"])
+def test_help_has_an_example(run, cmd: str) -> None:
+    assert f"Example: circfin {cmd}" in run(cmd, "--help", check=True).stdout
 
 
 # ---- errors --------------------------------------------------------------------------------
