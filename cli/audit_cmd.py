@@ -3,7 +3,7 @@
 ``register(app)`` adds the command to the typer app.
 
 Exit codes: 0 the report was written, whatever it found (an audit is a report,
-not a test); 1 with ``--fail-on error|warning`` when findings of that severity or
+not a test); 3 with ``--fail-on error|warning`` when findings of that severity or
 worse exist (for data pipelines and CI), or on an error.
 """
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EXIT_FINDINGS", "register"]
 
-EXIT_FINDINGS = 1  # `circfin audit --fail-on ...` exits with this when such findings exist
+EXIT_FINDINGS = 3  # `circfin audit --fail-on ...` with such findings: not 1, which is an error
 
 
 class FailOn(str, Enum):
@@ -40,7 +40,7 @@ def audit(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help=cli._AS_OF_HELP, show_default=False)] = None,
     fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
     fail_on: Annotated[Optional[FailOn], typer.Option(
-        "--fail-on", help="Exit 1 when there are findings of this severity or worse (error or warning); "
+        "--fail-on", help="Exit 3 when there are findings of this severity or worse (error or warning); "
                           "without it the exit code is 0 whatever is found.", show_default=False)] = None,
 ) -> None:
     """Where the data is thin or suspect: each finding with the deal or entity ids it concerns.

@@ -82,7 +82,7 @@ def check_links(tables: list[RawTable], plan: Any, *, resolve: Callable[[str], s
     deals. ``stored_deals``: deal id -> ``{date, day, status, payer, payee, ev_days,
     ev_statuses}`` of the stored deals the input names.
     """
-    from . import validate as v
+    from . import fields as v
 
     errors: list[RowError] = plan.errors
     today_day = (today - _EPOCH).days
