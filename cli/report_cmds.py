@@ -10,12 +10,14 @@ found while ``--fail-on-new`` was given (for scheduled jobs and CI); 1 an error.
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.text import Text
 
 from . import common as cli
 from .options import Engine
@@ -81,9 +83,17 @@ def report(
     budget = Budget(time_budget=time_budget, max_loops=max_loops)
     statuses = cli._statuses_opt(status)
     day = cli._as_of(as_of)
+    # A report as of a past date is a look back, not the news: recording it would make
+    # the next report compare today's web against the past one.
+    past = day < _dt.date.today().isoformat()
+    if past and not no_record:
+        cli.err.print(Text(f"note: a report as of {day}, a past date, records nothing in the graph; "
+                           "the next report compares against the last report of today's web",
+                           style="yellow"))
     with cli._store() as store, _progress(fmt) as progress:
         result = write_report(store, out_dir, since=since, max_len=max_len, status=statuses,
-                              engine=engine.value, top=top, record=not no_record, progress=progress,
+                              engine=engine.value, top=top, record=not (no_record or past),
+                              progress=progress,
                               budget=budget, as_of=day)
     if fmt == Fmt.json:
         cli._write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))

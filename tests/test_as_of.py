@@ -302,3 +302,11 @@ def test_cli_bad_as_of(cli):
         assert proc.returncode != 0, cmd
         assert "--as-of" in proc.stderr and "month 13 does not exist" in proc.stderr, (cmd, proc.stderr)
         assert "Traceback" not in proc.stderr
+
+
+def test_cli_report_as_of_a_past_date_records_nothing(cli, tmp_path):
+    cli("ingest", *map(str, _files(tmp_path)), check=True)
+    proc = cli("report", "--out", str(tmp_path / "past"), "--as-of", "2025-06", "--format", "json")
+    assert proc.returncode == 0 and "records nothing" in proc.stderr
+    now = json.loads(cli("report", "--out", str(tmp_path / "now"), "--format", "json", check=True).stdout)
+    assert now["run"] == 1 and now["new_loops"] == ["a>b"]  # the look back was not recorded as run 1
