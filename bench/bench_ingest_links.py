@@ -125,7 +125,7 @@ def child(a: argparse.Namespace) -> None:
         seconds = time.perf_counter() - t
         if a.child_profile:
             prof.disable()
-            pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime" if "TOT" in __import__("os").environ else "cumulative").print_stats(30)
+            pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
         print(json.dumps({"seconds": seconds, "report": report.to_dict() | {"files": None}}))
     finally:
         store.clear()
