@@ -13,7 +13,7 @@ property in a .cypher file fails the tests.
     (:Loop {key, ids, length, first_seen, last_seen})-[:THROUGH {payee, ids, amount_usd}]->(:Entity)
     (:Loop)-[:HAS_DEAL]->(:Deal)                                                 a loop as the last report saw it
     (:Entity)-[:MEMBER_OF {side, share, share_basis, source_url}]->(:Deal)        a syndicate's member
-    (:Deal)-[:CITES {rank}]->(:Source {url, kind, publisher, published})         rank 0: the deal's source_url
+    (:Deal)-[:CITES {rank}]->(:Source {url, kind, publisher, published})         further sources, rank 1..
     (:Deal)-[:HAS_EVENT]->(:Event {date, day, status, source_url})               the deal's life
     (:Entity)-[:REPORTED]->(:Financials {key, entity_id, as_of, day, ..._usd, basis, source_url})
 

@@ -298,16 +298,15 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
         statements.append((q("clear_deal_links").text, {"ids": chunk}))
     for rows in _batches(deal_rows, batch_size):
         statements.append((q("upsert_deals").text, {"rows": rows}))
-    first_sources = [{"deal_id": d["deal_id"], "url": d["source_url"], "kind": d["source_kind"],
-                      "publisher": None, "published": None, "rank": 0} for d in deal_rows]
-    for chunk in (written[i:i + batch_size] for i in range(0, len(written), batch_size)):
-        statements.append((q("clear_sources").text, {"ids": chunk, "extra": False}))
+    # A deal's own source_url (its first source) lives on the deal; Source nodes are
+    # its further sources, so writing deals alone touches no Source node.
     for chunk in (source_deals[i:i + batch_size] for i in range(0, len(source_deals), batch_size)):
-        statements.append((q("clear_sources").text, {"ids": chunk, "extra": True}))
-    for rows in _batches(first_sources + extra_sources, batch_size):
+        statements.append((q("clear_sources").text, {"ids": chunk}))
+    for rows in _batches(extra_sources, batch_size):
         statements.append((q("add_sources").text, {"rows": rows}))
-    if written or source_deals:
-        statements.append((q("drop_orphan_sources").text, {}))
+    dropped = sorted({r["url"] for d in source_deals for r in stored_sources.get(d, [])})
+    for i in range(0, len(dropped), batch_size):  # the URLs that may no longer be cited
+        statements.append((q("drop_orphan_sources").text, {"urls": dropped[i:i + batch_size]}))
     for chunk in (member_deals[i:i + batch_size] for i in range(0, len(member_deals), batch_size)):
         statements.append((q("clear_participants").text, {"ids": chunk}))
     for rows in _batches(members, batch_size):
@@ -352,9 +351,11 @@ def delete_deals(store: GraphStore, deal_ids: Sequence[str]) -> int:
     if missing:
         shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
         raise InputError(f"no deal with id {shown}; nothing deleted")
+    urls = sorted({r["url"] for rows in _grouped(store, "sources_by_deal", ids).values() for r in rows})
     statements: list[Statement] = [(queries.load("delete_deals").text, {"ids": ids[i:i + 2000]})
                                    for i in range(0, len(ids), 2000)]
-    statements.append((queries.load("drop_orphan_sources").text, {}))
+    statements += [(queries.load("drop_orphan_sources").text, {"urls": urls[i:i + 2000]})
+                   for i in range(0, len(urls), 2000)]
     statements.extend(queries.rollup_statements())
     store.write(statements)
     return len(ids)

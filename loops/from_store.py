@@ -272,7 +272,8 @@ def snapshot(store: GraphStore, *, as_of: str | _dt.date | None = None,
         e["financials"] = {k: meta for k, (_, meta) in mine.items()}
     srcs = None
     if sources:
-        srcs = [r for r in store.read(queries.load("sources").text) if r["deal_id"] in kept]
+        srcs = sorted((r for r in store.read(queries.load("sources").text) if r["deal_id"] in kept),
+                      key=lambda r: (r["deal_id"], r["rank"]))
     iso = None if day is None else (_EPOCH + _dt.timedelta(days=day)).isoformat()
     return Snapshot(frame, entities, participants, events, financials, srcs, iso)
 

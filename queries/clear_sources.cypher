@@ -1,10 +1,9 @@
 // name: clear_sources
-// description: Remove the CITES links of deals about to be written again: with $extra false the deal's own source (rank 0), with $extra true its further sources.
-// params: $ids (list of deal ids), $extra (boolean)
+// description: Remove the CITES links of deals whose further sources are about to be written again (the Source nodes stay; drop_orphan_sources deletes those no deal cites).
+// params: $ids (list of deal ids)
 // returns: removed
 MATCH (d:Deal)
 WHERE d.id IN $ids
 MATCH (d)-[c:CITES]->(:Source)
-WHERE (c.rank > 0) = $extra
 DELETE c
 RETURN count(*) AS removed

@@ -1,8 +1,9 @@
 // name: drop_orphan_sources
-// description: Delete the Source nodes no deal cites any more.
-// params: (none)
+// description: Delete those of the given Source nodes that no deal cites any more (the sources of deals whose further sources were written again, or deleted).
+// params: $urls (list of source URLs)
 // returns: dropped
-MATCH (s:Source)
+UNWIND $urls AS url
+MATCH (s:Source {url: url})
 WHERE NOT (:Deal)-[:CITES]->(s)
 DELETE s
 RETURN count(*) AS dropped

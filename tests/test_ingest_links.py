@@ -313,8 +313,10 @@ def test_deleting_a_deal_takes_its_events_members_and_own_sources(store, full):
     assert {e["deal_id"] for e in read(store, "events")} == {"L2"}
     assert store.read("MATCH (e:Event) RETURN count(e) AS n") == [{"n": 2}]
     urls = {r["url"] for r in store.read("MATCH (s:Source) RETURN s.url AS url")}
-    assert urls == {"https://www.bloomberg.com/l2", "https://www.sec.gov/Archives/x",  # L2 cites both
-                    "https://nvidianews.nvidia.com/y", "https://www.crunchbase.com/d2"}
+    # Source nodes are further sources (a deal's own source_url stays on the deal): those
+    # L1 alone cited are gone, those another deal still cites stay
+    assert urls == {"https://www.sec.gov/Archives/x",  # L2 cites it too
+                    "https://www.crunchbase.com/d2"}  # not L1's Bloomberg source
     assert store.read("MATCH ()-[r:PAYS|PAYS_TOP {deal_id: 'L1'}]->() RETURN count(r) AS n") == [{"n": 0}]
     # the members stay entities: deleting a deal deletes no entity
     assert {"jpm", "db", "mufg"} <= {e["id"] for e in read(store, "entities")}
