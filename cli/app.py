@@ -145,6 +145,11 @@ def ingest(
               f"{d['entities']['unchanged']} unchanged, {d['entities']['created_from_deals']} created "
               f"from deals; deals {d['deals']['new']} new, {d['deals']['updated']} updated, "
               f"{d['deals']['unchanged']} unchanged")
+    for what, unit in (("participants", "deals' members"), ("sources", "deals' further sources"),
+                       ("events", "deals' events"), ("financials", "financials rows")):
+        c = d[what]
+        if c["new"] or c["updated"] or c["unchanged"]:
+            out.print(f"{verb}: {unit} {c['new']} new, {c['updated']} updated, {c['unchanged']} unchanged")
     if report.closed_loops is not None:
         n = len(report.closed_loops)
         if n:
@@ -171,8 +176,9 @@ def delete(
 
 
 def _seed_paths() -> list[Path]:
+    """Every table in seed/ (entities, deals, participants, sources, events, financials)."""
     seed = files("circfin.seed")
-    return [Path(str(seed / "entities.csv")), Path(str(seed / "deals.csv"))]
+    return sorted(Path(str(f)) for f in seed.iterdir() if f.name.endswith(".csv"))
 
 
 @app.command()

@@ -33,3 +33,13 @@ def test_members_refuses_the_cypher_engine(cli, tmp_path):
     cli("ingest", str(tmp_path), check=True)
     proc = cli("loops", "--members", "--engine", "cypher")
     assert proc.returncode == 1 and "--members needs the memory engine" in proc.stderr
+
+
+def test_ingest_says_what_the_new_tables_wrote(cli, tmp_path):
+    write(tmp_path / "deals.csv", DEALS)
+    write(tmp_path / "members.csv", MEMBERS)
+    first = cli("ingest", str(tmp_path), check=True).stdout
+    assert "wrote: deals' members 1 new, 0 updated, 0 unchanged" in first
+    again = cli("ingest", str(tmp_path), check=True).stdout
+    assert "wrote: deals' members 0 new, 0 updated, 1 unchanged" in again
+    assert "events" not in again  # no events table: no line for it
