@@ -99,7 +99,11 @@ def _norm(v: Any) -> Any:
 
 
 def _same(a: Mapping[str, Any], b: Mapping[str, Any], fields: Sequence[str]) -> bool:
-    return all(_norm(a.get(f)) == _norm(b.get(f)) for f in fields)
+    for f in fields:
+        x, y = a.get(f), b.get(f)
+        if x is not y and x != y and _norm(x) != _norm(y):  # equal values skip _norm
+            return False
+    return True
 
 
 def plan_ingest(store: GraphStore, paths: Iterable[Path | str],
@@ -127,8 +131,12 @@ def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | N
         progress(f"validating {sum(len(t.rows) for t in tables):,} rows", len(files), len(files))
     keys = sorted({str(r.values.get("deal_id") or "").lower()
                    for t in tables if t.kind == "deals" for r in t.rows} - {""})
-    twins = [r["deal_id"] for chunk in (keys[i:i + 5000] for i in range(0, len(keys), 5000))
-             for r in store.read(queries.load("deal_ids_like").text, {"keys": chunk})]
+    if len(keys) <= 256:  # a few ids: the database compares them in one scan
+        twins = [r["deal_id"] for r in store.read(queries.load("deal_ids_like").text, {"keys": keys})]
+    else:  # many: `IN` a long list costs the scan that list's length per deal; a set does not
+        wanted = set(keys)
+        twins = [i for r in store.read(queries.load("deal_ids").text)
+                 if (i := r["deal_id"]).lower() in wanted]
     # Every stored deal the input names: whole rows for the deals it gives (to compare
     # before writing), the fewer columns links are checked against for the others.
     given = sorted({v for t in tables if t.kind == "deals" for r in t.rows

@@ -131,14 +131,24 @@ def classify_source(url: str, parties: Iterable[str] = ()) -> str:
     host = host_of(url)
     if not host:
         return "other"
-    if _in(host, FILING_HOSTS):
-        return "filing"
-    label = _registrable_label(host)
-    tokens = {name_token(p) for p in parties}
-    if label in {t for t in tokens if len(t) >= 3} or _in(host, WIRE_HOSTS):
+    label, kind = _host_kind(host)
+    if kind == "filing":
+        return kind
+    if len(label) >= 3 and any(name_token(p) == label for p in parties):
         return "company"
+    return kind
+
+
+@functools.lru_cache(maxsize=65536)  # a source site comes again with many deals
+def _host_kind(host: str) -> tuple[str, str]:
+    """(the host's registrable label, its kind by the lists alone)."""
+    if _in(host, FILING_HOSTS):
+        return "", "filing"
+    label = _registrable_label(host)
+    if _in(host, WIRE_HOSTS):
+        return label, "company"
     if _in(host, NEWS_HOSTS):
-        return "news"
+        return label, "news"
     if _in(host, AGGREGATOR_HOSTS):
-        return "aggregator"
-    return "other"
+        return label, "aggregator"
+    return label, "other"

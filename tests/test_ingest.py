@@ -266,3 +266,13 @@ def test_watch_loops_reports_exactly_the_loops_through_new_deals(store, files, t
     for k in got:
         assert [leg.deal_ids for leg in got[k].legs] == [leg.deal_ids for leg in want[k].legs]
     assert ingest(store, [new], watch_loops=partial(watch_new_deals, max_len=4)).closed_loops == []  # nothing new
+
+
+@pytest.mark.parametrize("n", [3, 400])  # a few ids are compared in the database, many in a set
+def test_case_twin_of_a_stored_deal_is_refused_for_small_and_large_inputs(store, tmp_path, n):
+    rows = [f"X{i},2025-01-01,a,b,loan,1,exact,signed,,https://example.com/{i},high" for i in range(n)]
+    ingest(store, [write(tmp_path / "d.csv", DEALS_HEADER + "\n".join(rows) + "\n")])
+    rows[-1] = rows[-1].replace(f"X{n - 1},", f"x{n - 1},", 1)
+    with pytest.raises(ValidationError) as exc:
+        ingest(store, [write(tmp_path / "d2.csv", DEALS_HEADER + "\n".join(rows) + "\n")])
+    assert f"differs only in case from the stored deal 'X{n - 1}'" in str(exc.value)
