@@ -60,6 +60,11 @@ NEWS_HOSTS = frozenset({
     "coindesk.com", "theblock.co", "cointelegraph.com", "decrypt.co", "rcrwireless.com",
     "fierce-network.com", "lightreading.com", "eetimes.com", "digitimes.com", "trendforce.com",
     "the-decoder.com", "techzine.eu", "zawya.com", "thenationalnews.com", "arabnews.com",
+    "techspot.com", "tweaktown.com", "qz.com", "itpro.com", "industryweek.com", "ipe.com",
+    "capacitymedia.com", "worldconstructionnetwork.com", "commercialsearch.com", "ndtvprofit.com",
+    "wionews.com", "timeslive.co.za", "gulftoday.ae", "newsmax.com", "thestar.com.my",
+    "computerweekly.com", "ifre.com", "theedgemalaysia.com", "bnnbloomberg.ca", "euronews.com",
+    "dw.com", "swissinfo.ch", "investing.businessweek.com", "infotechlead.com", "sdxcentral.com",
 })
 AGGREGATOR_HOSTS = frozenset({
     "crunchbase.com", "pitchbook.com", "tracxn.com", "cbinsights.com", "wikipedia.org", "stocktitan.net",
