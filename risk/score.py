@@ -10,11 +10,12 @@ The parts (B is the loop's bottleneck, its smallest leg total in USD;
 amounts are the disclosed amounts of the counting deals):
 
 ``size`` (weight 0.25)
-    B against the members' own size: ``r = B / m`` with ``m`` the smallest
-    of every member's available ``revenue_usd``, ``equity_usd`` and
-    ``backlog_usd``; ``value = r / (1 + r)`` (0.5 when the loop is as large
-    as its smallest member measure; rises with B). Members without any of
-    those figures are left out of ``m`` (nothing is invented for them).
+    B against the members' own size: ``r = B / m`` with ``m`` the size of the
+    smallest member, a member's size being the largest of its available
+    ``revenue_usd``, ``equity_usd`` and ``backlog_usd`` (a chipmaker's small
+    order backlog does not make it small); ``value = r / (1 + r)`` (0.5 when
+    the loop is as large as its smallest member; rises with B). Members without
+    any of those figures are left out of ``m`` (nothing is invented for them).
     Fallback when *no* member has a figure: the value is 0 and the part's
     weight moves to ``bottleneck`` (the absolute size), which the part's
     reason says.
@@ -145,11 +146,16 @@ def _today(now: Any) -> _dt.date:
 def _size(b: float | None, loop: Loop, ents: Mapping[str, Mapping[str, Any]]
           ) -> tuple[float, str, bool]:
     """(value, why, available)."""
-    measures = [(v, e, m) for e in loop.ids for m in SIZE_MEASURES
-                if (v := _num(ents.get(e, {}).get(m))) is not None]
-    if not measures:
+    # A member's size is its largest measure (a chipmaker's small order backlog does not
+    # make it small); the loop is measured against its smallest member.
+    sizes = []
+    for e in loop.ids:
+        mine = [(v, e, m) for m in SIZE_MEASURES if (v := _num(ents.get(e, {}).get(m))) is not None]
+        if mine:
+            sizes.append(max(mine))
+    if not sizes:
         return 0.0, "no member has revenue, equity or backlog: weight moved to bottleneck", False
-    v, e, m = min(measures)
+    v, e, m = min(sizes)
     name = ents.get(e, {}).get("name") or e
     if b is None:
         return 0.0, f"undisclosed bottleneck (smallest member measure: {name} {m[:-4]})", True

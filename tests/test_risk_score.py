@@ -53,7 +53,7 @@ def risk_cli(server, graph_name):
 
 @pytest.fixture
 def seeded(store):
-    ingest(store, [SEED / "entities.csv", SEED / "deals.csv"])
+    ingest(store, [SEED])
     return store
 
 
@@ -78,8 +78,9 @@ def test_parts_by_hand():
     d, lp = _triangle(conf=("high", "medium", "low"))
     s = score_loops([lp], d, ENTS, now="2026-01-01")[0]
     p = {k: v["value"] for k, v in s.parts.items()}
-    # bottleneck $10B against the smallest member figure, A's equity of $4B: r = 2.5
-    assert p["size"] == pytest.approx(2.5 / 3.5) and "A's equity" in s.parts["size"]["why"]
+    # bottleneck $10B against the smallest member, A, whose size is its largest figure:
+    # revenue $10B (not its equity of $4B), so r = 1
+    assert p["size"] == pytest.approx(0.5) and "A's revenue" in s.parts["size"]["why"]
     assert p["bottleneck"] == pytest.approx(4 / 6)  # log10(1e10 / 1e6) / 6
     assert p["round_trip"] == pytest.approx(10 / 30)
     assert p["confidence"] == pytest.approx(0.3)  # the weakest leg's best source is low
@@ -161,7 +162,8 @@ def test_seed_scores_parts_in_range_deterministic(seeded):
         assert sum(v["weight"] for v in s.parts.values()) == pytest.approx(1)
     assert [s.score for s in scored] == sorted((s.score for s in scored), reverse=True)
     stargate = next(s for s in scored if s.key == STARGATE)
-    assert stargate.parts["size"]["value"] == pytest.approx(2 / 3)  # $40B vs OpenAI's $20B revenue
+    r = 40 / 20  # $40B against OpenAI's size, its $20B revenue (the smallest member's largest figure)
+    assert stargate.parts["size"]["value"] == pytest.approx(r / (1 + r))
     assert stargate.parts["round_trip"]["value"] == pytest.approx(40 / 300)
     assert STARGATE in [s.key for s in scored[:5]]
 
