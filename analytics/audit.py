@@ -34,8 +34,9 @@ The rules and their thresholds:
   similarity (1 - distance / longer length) is at least
   :data:`NEAR_DUPLICATE_RATIO`, or which are one edit apart and both at least
   :data:`NEAR_DUPLICATE_MIN_LEN` characters long. Names that differ only in
-  their digits (``"DDTL 4.0"`` and ``"DDTL 5.0"``, ``"Fund 1"`` and ``"Fund 2"``)
-  are numbered siblings, not typos, and are left out.
+  their digits (``"DDTL 4.0"`` and ``"DDTL 5.0"``, ``"Fund 1"`` and ``"Fund 2"``), or in one
+  word of at most three characters (``"Series C"`` and ``"Series E"``, ``"DBS Group"`` and
+  ``"UBS Group"``) are siblings or acronyms, not typos, and are left out.
 - *confusable names*: names or aliases of two entities that share a Unicode
   confusable skeleton (:func:`~circfin.ingest.validate.skeleton`, UTS #39) but
   are not the same name, such as ``"Nvіdia"`` with a Cyrillic ``і`` beside
@@ -440,6 +441,11 @@ def _near(a: str, b: str) -> tuple[int, float] | None:
 
     if re.sub(r"\d", "", a) == re.sub(r"\d", "", b) and a != b:
         return None  # numbered siblings: 'Fund 1' and 'Fund 2'
+    wa, wb = a.split(), b.split()
+    if len(wa) == len(wb):
+        differ = [(x, y) for x, y in zip(wa, wb, strict=True) if x != y]
+        if len(differ) == 1 and max(len(differ[0][0]), len(differ[0][1])) <= 3:
+            return None  # lettered siblings and acronyms: 'Series C' / 'Series E', 'DBS' / 'UBS'
     dist = Levenshtein.distance(a, b)
     sim = 1 - dist / max(len(a), len(b), 1)
     if sim >= NEAR_DUPLICATE_RATIO or (dist == 1 and min(len(a), len(b)) >= NEAR_DUPLICATE_MIN_LEN):
