@@ -27,7 +27,7 @@ STATUSES = list(DEFAULT_STATUSES)
 
 @pytest.fixture
 def seeded(store):
-    ingest(store, [SEED / "entities.csv", SEED / "deals.csv"])
+    ingest(store, [SEED])
     return store
 
 
@@ -148,7 +148,7 @@ def test_browser_queries_return_the_same_rows_on_neo4j(seeded, tmp_path):
     neo = _neo4j_store()
     try:
         neo.clear()
-        ingest(neo, [SEED / "entities.csv", SEED / "deals.csv"])
+        ingest(neo, [SEED])
         for store in (seeded, neo):
             write_report(store, tmp_path / store.dialect, engine="cypher",
                          now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))

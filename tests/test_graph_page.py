@@ -42,7 +42,7 @@ ASSETS = ROOT / "report" / "assets"
 
 @pytest.fixture
 def seeded(store):
-    ingest(store, [SEED / "entities.csv", SEED / "deals.csv"])
+    ingest(store, [SEED])
     return store
 
 

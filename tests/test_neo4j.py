@@ -68,7 +68,7 @@ def test_schema_is_idempotent(neo4j_store):
 
 
 def test_seed_ingest_is_idempotent_and_loops_agree(neo4j_store, store):
-    files = [SEED / "entities.csv", SEED / "deals.csv"]
+    files = [SEED]
     first = ingest(neo4j_store, files)
     assert len(first.deals_new) >= 120
     again = ingest(neo4j_store, files)

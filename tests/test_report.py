@@ -44,7 +44,7 @@ def _seed_row(deal_id: str, **changes: str) -> str:
 
 @pytest.fixture
 def seeded(store):
-    ingest(store, [SEED / "entities.csv", SEED / "deals.csv"])
+    ingest(store, [SEED])
     return store
 
 

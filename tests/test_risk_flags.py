@@ -181,7 +181,7 @@ def test_flags_come_in_order_and_missing_deals_are_errors():
 
 @pytest.fixture
 def seeded(store):
-    ingest(store, [SEED / "entities.csv", SEED / "deals.csv"])
+    ingest(store, [SEED])
     return store
 
 

@@ -184,7 +184,7 @@ def test_margin_calls_for_leveraged_holders():
 
 @pytest.fixture
 def seeded(store):
-    ingest(store, [SEED / "entities.csv", SEED / "deals.csv"])
+    ingest(store, [SEED])
     return store
 
 

@@ -1,0 +1,90 @@
+"""The bundled seed's integrity: what a user loads with `circfin seed` holds together.
+
+Every deal sourced, every entity declared (no name left to become an entity of
+kind 'other'), members' shares consistent, events agreeing with statuses, no
+deal twice under two ids, the banks present as themselves, and `circfin audit`
+finding no error.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from circfin.analytics.audit import audit
+from circfin.ingest import ingest
+from circfin.loops.from_store import snapshot
+
+SEED = Path(__file__).resolve().parent.parent / "seed"
+
+
+@pytest.fixture(scope="module")
+def seeded_snap(server, tmp_path_factory):
+    from circfin.store.falkordb_store import FalkorDBStore
+
+    store = FalkorDBStore(server.connect(), graph="t_seed_integrity")
+    store.clear()
+    try:
+        report = ingest(store, [SEED])
+        yield report, snapshot(store, sources=True)
+    finally:
+        store.clear()
+        store.close()
+
+
+def test_every_party_is_declared(seeded_snap):
+    report, _ = seeded_snap
+    assert report.warnings == []  # no payer, payee or member left to become kind 'other'
+    assert report.entities_auto == 0
+
+
+def test_coverage(seeded_snap):
+    _, snap = seeded_snap
+    assert len(snap.deals) >= 300 and len(snap.entities) >= 120
+    assert max(snap.deals["date"]) >= "2026-06"
+    with_figures = {f["entity_id"] for f in snap.financials}
+    assert len(with_figures) >= 40
+
+
+def test_at_least_half_the_deals_cite_a_filing_a_party_or_an_outlet(seeded_snap):
+    _, snap = seeded_snap
+    strong = {s["deal_id"] for s in snap.sources if s["kind"] in ("filing", "company", "news")}
+    assert len(strong) >= len(snap.deals) / 2
+
+
+def test_shares_and_events_hold_together(seeded_snap):
+    _, snap = seeded_snap
+    sides: dict[tuple[str, str], float] = defaultdict(float)
+    for m in snap.participants:
+        assert 0 < m["share"] <= 1
+        sides[(m["deal_id"], m["side"])] += m["share"]
+    assert all(total <= 1 + 1e-9 for total in sides.values())
+    status = dict(zip(snap.deals["deal_id"], snap.deals["status"], strict=True))
+    for d, sts in zip(snap.deals["deal_id"], snap.deals["ev_statuses"], strict=True):
+        if sts:
+            assert sts[-1] == status[d], d  # the deal's status is its latest event's
+
+
+def test_no_deal_twice_under_two_ids(seeded_snap):
+    _, snap = seeded_snap
+    same = Counter((r.payer, r.payee, r.type, r.date, r.amount_usd)
+                   for r in snap.deals.itertuples() if r.amount_usd == r.amount_usd)  # not NaN
+    assert [k for k, n in same.items() if n > 1] == []
+
+
+def test_banks_are_themselves_with_countries(seeded_snap):
+    _, snap = seeded_snap
+    banks = {e["id"]: e for e in snap.entities if e["kind"] == "bank"}
+    for eid, country in (("jpmorgan", "US"), ("mufg", "JP"), ("smbc", "JP"), ("bnp-paribas", "FR"),
+                         ("deutsche-bank", "DE"), ("barclays", "GB"), ("santander", "ES")):
+        assert banks[eid]["country"] == country, eid
+    members = {m["member"] for m in snap.participants}
+    assert {"bnp-paribas", "mufg", "smbc", "jpmorgan"} <= members
+
+
+def test_audit_finds_no_error(seeded_snap):
+    _, snap = seeded_snap
+    errors = [f for f in audit(snap) if f.severity == "error"]
+    assert errors == []
