@@ -282,7 +282,8 @@ def stale_statuses(snap: SnapshotLike, today: _dt.date | None = None) -> list[Fi
 def _sides(snap: SnapshotLike) -> dict[tuple[str, str], list[dict[str, Any]]]:
     sides: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for p in snap.participants:
-        sides[(p["deal_id"], p["side"])].append(p)
+        if p.get("role") != "arranger":  # arrangers hold no share
+            sides[(p["deal_id"], p["side"])].append(p)
     return dict(sorted(sides.items()))
 
 

@@ -123,7 +123,8 @@ def _by_deal(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, A
 def _participants(rows: Iterable[Mapping[str, Any]], names: Mapping[str, str]) -> list[dict[str, Any]]:
     """Members, payer side first, then the largest share, then by name."""
     out = [{"entity": names.get(str(p["member"]), str(p["member"])), "side": p["side"],
-            "share": _num(p.get("share")), "share_basis": p.get("share_basis")} for p in rows]
+            "share": _num(p.get("share")), "share_basis": p.get("share_basis"),
+            "role": p.get("role") or "member"} for p in rows]
     return sorted(out, key=lambda p: (_SIDE_ORDER.get(str(p["side"]), 2),
                                       -(p["share"] if p["share"] is not None else -1.0),
                                       name_key(str(p["entity"]))))
@@ -135,7 +136,7 @@ def deal_records(snap: SnapshotLike, *, entity: str | None = None, types: Iterab
     """The snapshot's deals, oldest first, as records: ``deal_id, date, payer, payee`` (names),
     ``payer_id, payee_id, type, amount_usd, amount_qualifier, status`` (as of the snapshot's
     date), ``confidence, description``, ``sources`` (``{url, kind}`` in rank order: first the
-    deal's own source_url), ``participants`` (``{entity, side, share, share_basis}``, entity by
+    deal's own source_url), ``participants`` (``{entity, side, share, share_basis, role}``, entity by
     name) and ``events`` (``{date, status}``, oldest first).
 
     Filters: ``entity`` (an entity id) is the payer, the payee or a member; ``types`` and
@@ -249,6 +250,7 @@ def syndicates_of(snap: SnapshotLike, entity_id: str) -> list[dict[str, Any]]:
                     "payee": names.get(str(d["payee"]), str(d["payee"])),
                     "type": d["type"], "amount_usd": amount, "status": d["status"],
                     "side": p["side"], "share": share, "share_basis": p.get("share_basis"),
+                    "role": p.get("role") or "member",
                     "share_usd": (None if share is None or amount is None
                                   else plain_number(round(float(share) * float(amount), 2)))}))
     out.sort(key=lambda x: (x[0], x[1]["deal_id"], x[1]["side"]))

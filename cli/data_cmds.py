@@ -38,6 +38,8 @@ def _amount(v: Any, qualifier: str | None) -> str:
 def _share(p: Mapping[str, Any]) -> str:
     """'40%', or '~30%' for an even split of what the disclosed shares leave."""
     s = p.get("share")
+    if p.get("role") == "arranger":
+        return "arranger"
     if s is None:
         return "?"
     return ("~" if p.get("share_basis") == "equal_split" else "") + f"{100 * float(s):.0f}%"
@@ -85,7 +87,8 @@ def _deals_csv(rows: Sequence[Mapping[str, Any]]) -> str:
             srcs[0]["url"] if srcs else None,
             "; ".join(s["url"] for s in srcs),
             "; ".join(f"{p['entity']} ({p['side']}, {'' if p['share'] is None else p['share']}"
-                      f"{', ' + p['share_basis'] if p['share_basis'] else ''})" for p in d["participants"]),
+                      f"{', ' + p['share_basis'] if p['share_basis'] else ''}"
+                      f"{', arranger' if p.get('role') == 'arranger' else ''})" for p in d["participants"]),
             "; ".join(f"{e['date']} {e['status']}" for e in d["events"]),
         ])
     return csv_text(_DEAL_CSV, out)

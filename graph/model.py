@@ -28,6 +28,7 @@ __all__ = [
     "FINANCIALS_COLUMNS",
     "FINANCIAL_FIELDS",
     "PARTICIPANTS_COLUMNS",
+    "PARTICIPANT_ROLES",
     "PARTICIPANT_SIDES",
     "SHARE_BASES",
     "SOURCES_COLUMNS",
@@ -69,6 +70,9 @@ FINANCIAL_FIELDS: tuple[str, ...] = (
     "market_cap_usd", "backlog_usd",
 )
 PARTICIPANT_SIDES: tuple[str, ...] = ("payer", "payee")
+# A member holds its share of its side; an arranger (a bond's bookrunner, a loan's
+# arranger that is not known to hold any of it) is named but holds nothing circfin knows.
+PARTICIPANT_ROLES: tuple[str, ...] = ("member", "arranger")
 # How a member's share is known: given in the data, or an even split of what the
 # disclosed shares leave (an estimate, and every output says so).
 SHARE_BASES: tuple[str, ...] = ("disclosed", "equal_split")
@@ -82,7 +86,7 @@ ENTITIES_COLUMNS: tuple[str, ...] = (
     "entity_id", "name", "kind", "aliases", "parent", "country",
     *ENTITY_FINANCIAL_FIELDS, "as_of", "source_url",
 )
-PARTICIPANTS_COLUMNS: tuple[str, ...] = ("deal_id", "side", "member", "share", "source_url")
+PARTICIPANTS_COLUMNS: tuple[str, ...] = ("deal_id", "side", "member", "share", "role", "source_url")
 SOURCES_COLUMNS: tuple[str, ...] = ("deal_id", "url", "kind", "publisher", "published")
 EVENTS_COLUMNS: tuple[str, ...] = ("deal_id", "date", "status", "source_url")
 FINANCIALS_COLUMNS: tuple[str, ...] = (

@@ -12,7 +12,7 @@ property in a .cypher file fails the tests.
     (:ReportRun {id, at, keys})                                                  one per recorded report
     (:Loop {key, ids, length, first_seen, last_seen})-[:THROUGH {payee, ids, amount_usd}]->(:Entity)
     (:Loop)-[:HAS_DEAL]->(:Deal)                                                 a loop as the last report saw it
-    (:Entity)-[:MEMBER_OF {side, share, share_basis, source_url}]->(:Deal)        a syndicate's member
+    (:Entity)-[:MEMBER_OF {side, share, share_basis, role, source_url}]->(:Deal)  a syndicate's member
     (:Deal)-[:CITES {rank}]->(:Source {url, kind, publisher, published})         further sources, rank 1..
     (:Deal)-[:HAS_EVENT]->(:Event {date, day, status, source_url})               the deal's life
     (:Entity)-[:REPORTED]->(:Financials {key, entity_id, as_of, day, ..._usd, basis, source_url})
@@ -44,7 +44,7 @@ PAYS_PROPERTIES = (
     "ev_days", "ev_statuses",
 )
 LINK_PROPERTIES = (  # MEMBER_OF, CITES, Source, Event, Financials
-    "side", "member", "share", "share_basis", "rank", "url", "kind", "publisher", "published", "entity_id",
+    "side", "member", "share", "share_basis", "role", "rank", "url", "kind", "publisher", "published", "entity_id",
     "as_of", "revenue_usd", "equity_usd", "total_assets_usd", "total_liabilities_usd",
     "market_cap_usd", "backlog_usd", "basis",
 )

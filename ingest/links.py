@@ -9,6 +9,8 @@ what the graph holds for it:
 * participants: a deal's members, per deal; a member without a ``share``
   gets an even part of what the disclosed shares of its side leave
   (``share_basis: equal_split``); shares of one side add up to at most 1;
+  a participant of ``role`` arranger (a bond's bookrunner) is named but holds
+  no share;
 * sources: a deal's sources besides its own ``source_url`` (its first), per
   deal; ``kind`` is classified by ``ingest/sources.py`` when not given;
 * events: a deal's life, per deal; no event before the deal's date or after
@@ -32,6 +34,7 @@ from ..errors import RowError
 from ..graph.model import (
     DEAL_STATUSES,
     FINANCIAL_FIELDS,
+    PARTICIPANT_ROLES,
     PARTICIPANT_SIDES,
     SOURCE_KINDS,
     date_bounds,
@@ -113,6 +116,11 @@ def check_links(tables: list[RawTable], plan: Any, *, resolve: Callable[[str], s
         if share is not None and not 0 < share <= 1:
             errors.append(RowError(row.path, row.line, "share",
                                    f"{share!r} is not a fraction in (0, 1] of its side"))
+        role = v._choice(row, "role", PARTICIPANT_ROLES, errors, required=False) or "member"
+        if role == "arranger" and share is not None:
+            errors.append(RowError(row.path, row.line, "share",
+                                   "an arranger holds no share of the deal; leave share empty, or make "
+                                   "it a member"))
         source = v._url(row, "source_url", errors, required=False)
         if len(errors) > n or did is None or raw_member is None or side is None:
             continue
@@ -135,10 +143,13 @@ def check_links(tables: list[RawTable], plan: Any, *, resolve: Callable[[str], s
                                    f"{raw_member!r} is listed twice on the {side} side of {did!r}"))
             continue
         members[did].append((row, {"deal_id": did, "side": side, "member": member,
-                                   "share": share, "source_url": source}))
+                                   "share": share, "role": role, "source_url": source}))
     for did, rows in members.items():
         for side in PARTICIPANT_SIDES:
-            mine = [(r, m) for r, m in rows if m["side"] == side]
+            for _, m in rows:
+                if m["side"] == side and m["role"] == "arranger":
+                    m["share_basis"] = None  # named, holding nothing: no share to split
+            mine = [(r, m) for r, m in rows if m["side"] == side and m["role"] == "member"]
             if not mine:
                 continue
             disclosed = sum(m["share"] for _, m in mine if m["share"] is not None)

@@ -29,7 +29,7 @@ _DEAL_FIELDS = ("date", "payer", "payee", "type", "amount_usd", "amount_qualifie
 _ENTITY_FIELDS = ("name", "kind", "aliases", "country", "source_url")
 _HISTORY_FIELDS = ("ev_days", "ev_statuses")
 _FIN_FIELDS = ("as_of", "day", *FINANCIAL_FIELDS, "basis", "source_url")
-_MEMBER_FIELDS = ("deal_id", "side", "member", "share", "share_basis", "source_url")
+_MEMBER_FIELDS = ("deal_id", "side", "member", "share", "share_basis", "role", "source_url")
 _SOURCE_FIELDS = ("deal_id", "rank", "url", "kind", "publisher", "published")
 _EVENT_FIELDS = ("deal_id", "date", "day", "status", "source_url")
 

@@ -85,7 +85,8 @@ def member_parts(participants: Iterable[Mapping[str, Any]] | None, sides: Mappin
     """(deal id, side) -> the parts its members take, the syndicate's remainder last.
 
     ``sides``: deal id -> (payer, payee); members of other deals are ignored.
-    The shares of one side's parts add up to 1 (up to rounding); parts with
+    Arrangers (``role: arranger``) take no part. The shares of one side's parts
+    add up to 1 (up to rounding); parts with
     share 0 are left out. A member without a share (None or NaN) splits what
     the disclosed shares leave equally (``equal_split``); a row's own
     ``share_basis`` is kept (``snapshot()`` fills equal-split shares in).
@@ -100,8 +101,8 @@ def member_parts(participants: Iterable[Mapping[str, Any]] | None, sides: Mappin
     raw: dict[tuple[str, str], list[tuple[str, float | None, str]]] = {}
     for p in participants or ():
         did = str(p.get("deal_id"))
-        if did not in sides:
-            continue
+        if did not in sides or p.get("role") == "arranger":
+            continue  # an arranger (a bond's bookrunner) is named but holds no part
         side, member = str(p.get("side")), str(p.get("member"))
         if side not in SIDES:
             raise ValueError(f"deal {did}: member {member}: side must be payer or payee, got {side!r}")

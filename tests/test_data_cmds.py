@@ -67,8 +67,8 @@ X1 = {
     "sources": [{"url": "https://www.reuters.com/x1", "kind": "news"},
                 {"url": "https://www.sec.gov/Archives/x1", "kind": "filing"},
                 {"url": "https://www.bloomberg.com/news/x1", "kind": "news"}],
-    "participants": [{"entity": "First Bank", "side": "payer", "share": 0.6, "share_basis": "disclosed"},
-                     {"entity": "Second Bank", "side": "payer", "share": 0.4, "share_basis": "equal_split"}],
+    "participants": [{"entity": "First Bank", "side": "payer", "share": 0.6, "share_basis": "disclosed", "role": "member"},
+                     {"entity": "Second Bank", "side": "payer", "share": 0.4, "share_basis": "equal_split", "role": "member"}],
     "events": [{"date": "2025-03-01", "status": "announced"}, {"date": "2025-06-01", "status": "signed"},
                {"date": "2025-09-01", "status": "funded"}],
 }
@@ -271,7 +271,7 @@ def test_show_member_syndicates_and_as_of(data) -> None:
     assert page["syndicates"] == [{
         "deal_id": "X1", "date": "2025-03-01", "payer": "Lender Group", "payee": "Acme Cloud", "type": "loan",
         "amount_usd": 10000000000, "status": "signed", "side": "payer", "share": 0.6,
-        "share_basis": "disclosed", "share_usd": 6000000000}]
+        "share_basis": "disclosed", "role": "member", "share_usd": 6000000000}]
     assert page["deals_in"] == page["deals_out"] == []
     # Before the loop closed (Acme bought chips in January, Nvidia funded Bolt on 20 January).
     early = data("show", "Acme Cloud", "--as-of", "2025-01-15")

@@ -43,3 +43,31 @@ def test_ingest_says_what_the_new_tables_wrote(cli, tmp_path):
     again = cli("ingest", str(tmp_path), check=True).stdout
     assert "wrote: deals' members 0 new, 0 updated, 1 unchanged" in again
     assert "events" not in again  # no events table: no line for it
+
+
+BOND = """deal_id,date,payer,payee,type,amount_usd,amount_qualifier,status,description,source_url,confidence
+B9,2025-09-01,Bondholders,Oracle,bond,18000000000,exact,completed,notes,https://www.reuters.com/b9,high
+"""
+
+
+def test_a_bookrunner_is_named_but_holds_nothing(cli, tmp_path):
+    write(tmp_path / "deals.csv", BOND)
+    write(tmp_path / "members.csv", "deal_id,side,member,share,role,source_url\n"
+                                     "B9,payer,Goldman Sachs,,arranger,\nB9,payer,Pimco,0.25,,\n")
+    cli("ingest", str(tmp_path), check=True)
+    deal = json.loads(cli("deals", "--format", "json", check=True).stdout)["deals"][0]
+    roles = {p["entity"]: (p["role"], p["share"]) for p in deal["participants"]}
+    assert roles == {"Goldman Sachs": ("arranger", None), "Pimco": ("member", 0.25)}
+    shock = json.loads(cli("shock", "Oracle", "--format", "json", check=True).stdout)
+    losers = {h["id"]: h["loss_usd"] for h in shock["hits"]}
+    assert "goldman-sachs" not in losers  # it sold the notes; it does not hold them
+    assert losers["pimco"] == 0.25 * 18_000_000_000  # what it holds, at a full loss
+
+
+def test_an_arranger_with_a_share_is_refused(cli, tmp_path):
+    write(tmp_path / "deals.csv", BOND)
+    write(tmp_path / "members.csv", "deal_id,side,member,share,role,source_url\n"
+                                     "B9,payer,Goldman Sachs,0.1,arranger,\n")
+    proc = cli("ingest", str(tmp_path))
+    assert proc.returncode == 1 and "members.csv:2: field 'share'" in proc.stderr
+    assert "an arranger holds no share" in proc.stderr
