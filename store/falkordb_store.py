@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -56,6 +57,13 @@ def _check_params(params: Mapping[str, Any]) -> dict[str, Any]:
             return {k: check(x) for k, x in v.items()}
         return v
 
+    try:  # the common case, checked in C: plain JSON values, finite, no NUL
+        text = json.dumps(params, allow_nan=False, ensure_ascii=True)
+    except (TypeError, ValueError):
+        pass  # something to convert or refuse: the walk below says what
+    else:
+        if "\\u0000" not in text:
+            return dict(params)
     return {k: check(v) for k, v in params.items()}
 
 
