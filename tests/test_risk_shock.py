@@ -199,7 +199,8 @@ def test_seed_shock_nvidia(seeded):
     assert r.self_feedback_usd > 0  # via its stake in CoreWeave
     assert "D049" in {d for c in r.cut_legs for d in c["deal_ids"]}  # Oracle -> Nvidia closes Stargate
     assert "nvidia>openai>oracle" in r.loops
-    assert r.margin is None and "Magnetar Capital loan D003 on CoreWeave" in r.margin_note
+    # hedge funds hold stakes in the loops' members (Coatue in OpenAI's rounds): a margin spiral
+    assert r.margin is not None and "coatue" in {h["id"] for h in r.margin["holders"]}
     json.dumps(r.to_dict())
     c = shock(seeded, "nvidia", engine=ENGINE, model="clearing")
     assert all(0 <= h.distress <= 1 for h in c.hits) and c.amplification >= 1
