@@ -54,11 +54,10 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import pandas as pd
+from typing import Any
 
 from ..ingest.validate import name_key, skeleton
+from .snapshot import SnapshotLike
 
 __all__ = ["CHECKS", "FINANCIALS_MONTHS", "FINANCIER_KINDS", "NEAR_DUPLICATE_MIN_LEN",
            "NEAR_DUPLICATE_RATIO", "SEVERITIES", "STALE_STATUS_DAYS", "SYNDICATE_WORDS", "Finding",
@@ -81,18 +80,6 @@ NEAR_DUPLICATE_MIN_LEN = 5
 _SHARE_TOLERANCE = 1e-9
 _EPOCH = _dt.date(1970, 1, 1)
 _SYNDICATE_RE = re.compile(r"\b(?:" + "|".join(SYNDICATE_WORDS) + r")\b", re.IGNORECASE)
-
-
-class SnapshotLike(Protocol):
-    """The fields of ``loops.from_store.Snapshot`` the checks read."""
-
-    deals: pd.DataFrame
-    entities: list[dict[str, Any]]
-    participants: list[dict[str, Any]]
-    events: list[dict[str, Any]]
-    financials: list[dict[str, Any]]
-    sources: list[dict[str, Any]] | None
-    as_of: str | None
 
 
 @dataclass(frozen=True)

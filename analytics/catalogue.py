@@ -16,14 +16,13 @@ import datetime as _dt
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
-
-import pandas as pd
+from typing import Any
 
 from ..display import plain_number
 from ..errors import InputError
 from ..graph.model import DEAL_STATUSES, DEAL_TYPES, ENTITY_KINDS, FINANCIAL_FIELDS, date_bounds
 from ..ingest.validate import name_key
+from .snapshot import SnapshotLike
 
 __all__ = ["LATEST_FINANCIALS_FIELDS", "SnapshotLike", "check_choices", "deal_records", "entity_page",
            "entity_records", "exposures_of", "latest_financials", "syndicates_of"]
@@ -36,18 +35,6 @@ LATEST_FINANCIALS_FIELDS: tuple[str, ...] = (
     "total_liabilities_usd", "backlog_usd", "source_url",
 )
 _SIDE_ORDER = {"payer": 0, "payee": 1}
-
-
-class SnapshotLike(Protocol):
-    """The fields of ``loops.from_store.Snapshot`` these functions read."""
-
-    deals: pd.DataFrame
-    entities: list[dict[str, Any]]
-    participants: list[dict[str, Any]]
-    events: list[dict[str, Any]]
-    financials: list[dict[str, Any]]
-    sources: list[dict[str, Any]] | None
-    as_of: str | None
 
 
 # ---- small helpers -------------------------------------------------------------------------

@@ -32,7 +32,7 @@ L1@mufg mufg oracle 10800000000.0 L1 equal_split
 
 from __future__ import annotations
 
-__all__ = ["MemberPart", "member_parts", "split_members"]
+__all__ = ["MemberPart", "finite_number", "member_parts", "split_members"]
 
 import math
 from collections.abc import Iterable, Mapping
@@ -66,7 +66,8 @@ class MemberPart:
                 "estimate": self.share_basis == "equal_split"}
 
 
-def _share(v: Any) -> float | None:
+def finite_number(v: Any) -> float | None:
+    """``v`` as a finite float, or None (None, a bool, text that is no number, NaN, inf)."""
     if v is None or isinstance(v, bool):
         return None
     try:
@@ -107,7 +108,7 @@ def member_parts(participants: Iterable[Mapping[str, Any]] | None, sides: Mappin
         if side not in SIDES:
             raise ValueError(f"deal {did}: member {member}: side must be payer or payee, got {side!r}")
         given = p.get("share")
-        share = None if _missing(given) else _share(given)
+        share = None if _missing(given) else finite_number(given)
         if not _missing(given) and (share is None or not 0.0 <= share <= 1.0):
             raise ValueError(f"deal {did}: member {member}: share must be a number in [0, 1], got {given!r}")
         lst = raw.setdefault((did, side), [])

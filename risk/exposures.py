@@ -85,6 +85,7 @@ import numpy as np
 import pandas as pd
 
 from ..loops.members import MemberPart, combined_basis, member_parts
+from ..loops.members import finite_number as _num
 
 _FUNDED = ("signed", "funded", "completed")
 _UNPAID = ("announced", "signed")
@@ -213,16 +214,6 @@ class ExposureNetwork:
 
 
 _NO_INFO: dict[str, Any] = {"figure": None, "as_of": None, "source_url": None}
-
-
-def _num(v: Any) -> float | None:
-    if v is None or isinstance(v, bool):
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def entity_table(entities: Any) -> dict[str, dict[str, Any]]:
