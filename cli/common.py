@@ -112,3 +112,20 @@ def _as_of(value: str | None) -> str:
         raise InputError(f"--as-of: {e}") from None
     assert day is not None
     return (_dt.date(1970, 1, 1) + _dt.timedelta(days=day)).isoformat()
+
+
+_MIN_CONFIDENCE_HELP = ("A deal counts only if its sources' confidence is at least this: low (every "
+                        "deal, the default), medium or high.")
+
+
+def _min_confidence(value: str | None) -> tuple[str, ...] | None:
+    """The confidences a ``--min-confidence`` option lets count (None: all); InputError otherwise."""
+    from ..errors import InputError
+    from ..graph.model import confidences_at_least
+
+    if value is None or value == "low":
+        return None
+    try:
+        return confidences_at_least(value)
+    except ValueError as e:
+        raise InputError(f"--min-confidence: {e}") from None

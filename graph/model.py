@@ -18,6 +18,7 @@ from ..display import plain_number
 __all__ = [
     "AMOUNT_QUALIFIERS",
     "CONFIDENCES",
+    "confidences_at_least",
     "DEALS_COLUMNS",
     "DEAL_STATUSES",
     "DEAL_TYPES",
@@ -56,6 +57,20 @@ DEAL_STATUSES: tuple[str, ...] = (
     "announced", "signed", "funded", "completed", "stalled", "cancelled",
 )
 CONFIDENCES: tuple[str, ...] = ("high", "medium", "low")
+
+
+def confidences_at_least(level: str | None) -> tuple[str, ...] | None:
+    """The confidences at or above ``level`` (``--min-confidence``): None for no filter.
+
+    >>> confidences_at_least("medium"), confidences_at_least(None)
+    (('high', 'medium'), None)
+    """
+    if level is None:
+        return None
+    if level not in CONFIDENCES:
+        raise ValueError(f"confidence must be one of {', '.join(reversed(CONFIDENCES))}, not {level!r}")
+    return CONFIDENCES[: CONFIDENCES.index(level) + 1]
+
 # How firm a disclosed amount is; "undisclosed" goes with an empty amount.
 AMOUNT_QUALIFIERS: tuple[str, ...] = (
     "exact", "approx", "up_to", "at_least", "estimate", "undisclosed",
