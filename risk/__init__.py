@@ -9,6 +9,9 @@ Plain functions on numpy arrays (scipy.sparse accepted where noted):
 * :func:`margin_spiral` -- margin calls and fire sales of leveraged holders
   with linear (Greenwood-Landier-Thesmar 2015) or exponential
   (Cifuentes-Ferrucci-Shin 2005) price impact.
+* :func:`fire_sale` -- leverage-targeting fire sales of Greenwood, Landier &
+  Thesmar (2015): losses in rounds, aggregate and indirect vulnerability,
+  systemicness (dense or scipy.sparse holdings).
 
 And, on the deal graph (each module documents its definitions):
 
@@ -31,6 +34,7 @@ __all__ = [
     "ClearingResult",
     "DebtRankResult",
     "FLAGS",
+    "FireSaleResult",
     "Flag",
     "MarginResult",
     "ScoredLoop",
@@ -39,6 +43,7 @@ __all__ = [
     "build_exposures",
     "clearing_vector",
     "debtrank",
+    "fire_sale",
     "flag_loops",
     "flags_for",
     "margin_spiral",
@@ -52,6 +57,7 @@ __all__ = [
 from .clearing import ClearingResult, clearing_vector
 from .debtrank import DebtRankResult, debtrank
 from .exposures import build_exposures
+from .firesale import FireSaleResult, fire_sale
 from .flags import FLAGS, Flag, flag_loops, flags_for
 from .margin import MarginResult, margin_spiral
 from .nullmodel import Significance, significance
