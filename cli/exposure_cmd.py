@@ -1,0 +1,107 @@
+"""``circfin exposure``: each institution's direct exposure to the AI web, and each country's total;
+a thin shell over circfin.risk.country.
+
+``register(app)`` adds the command to the typer app.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.text import Text
+
+from ..errors import InputError
+from ..safe import json_dumps
+from . import common as cli
+from .options import TableJson as Fmt
+
+__all__ = ["register"]
+
+_TO_HELP = ("Exposure to whom: 'ai' (every AI lab, chipmaker, hyperscaler, neocloud, data-center "
+            "company and SPV), or entities by id, name or alias, comma-separated.")
+_KIND_HELP = ("Institutions of these kinds, comma-separated, or 'all'. Default: bank, private_credit, "
+              "hedge_fund, asset_manager, sovereign_fund.")
+
+
+def exposure(
+    country: Annotated[Optional[list[str]], typer.Option(
+        "--country", help="Only institutions of these countries (ISO codes, comma-separated).",
+        show_default=False)] = None,
+    kind: Annotated[Optional[list[str]], typer.Option("--kind", help=_KIND_HELP, show_default=False)] = None,
+    to: Annotated[str, typer.Option("--to", help=_TO_HELP)] = "ai",
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help=cli._AS_OF_HELP, show_default=False)] = None,
+    min_confidence: Annotated[Optional[str], typer.Option(
+        "--min-confidence", help=cli._MIN_CONFIDENCE_HELP, show_default=False)] = None,
+    top: Annotated[int, typer.Option(help="Show this many institutions in the table (JSON has all).")] = 25,
+    fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
+) -> None:
+    """How deep each bank and fund is in the AI web: its equity, warrants, loans, credit lines, bonds, SPV financing, backstops and guarantees, against its equity; totals per country.
+
+    A syndicate member carries its share. Deals without an amount are counted apart.
+    Holdings of traded assets are not in it yet: they come with the holdings table.
+
+    Example: circfin exposure --country FR,DE --format json
+    """
+    from ..loops.from_store import resolve_entity, snapshot
+    from ..risk.country import FINANCIAL_KINDS, exposure_by_institution
+
+    if top < 0:
+        raise InputError("--top must be >= 0")
+    day = cli._as_of(as_of)
+    confidences = cli._min_confidence(min_confidence)
+    kinds_opt = cli._split(kind)
+    kinds: tuple[str, ...] | None = FINANCIAL_KINDS
+    if kinds_opt == ["all"]:
+        kinds = None
+    elif kinds_opt:
+        kinds = tuple(kinds_opt)
+    with cli._store() as store:
+        snap = snapshot(store, as_of=day)
+    targets: Any = "ai"
+    names = cli._split([to]) or ["ai"]
+    if names != ["ai"]:
+        targets = [resolve_entity(n, snap.entities) for n in names]
+    try:
+        rep = exposure_by_institution(snap, to=targets, countries=cli._split(country), kinds=kinds,
+                                      confidences=confidences)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    if fmt == Fmt.json:
+        cli._write(json_dumps(rep.to_dict(), indent=2))
+        return
+    from .render import money, records_table
+
+    what = "the AI web" if rep.to == "ai" else ", ".join(snap.names.get(t, t) for t in rep.targets)
+    if not rep.institutions:
+        cli.out.print(Text(f"As of {day}: no institution has a counted exposure to {what}."))
+        return
+    shown = rep.institutions[:top]
+    rows = []
+    for i in shown:
+        ratio = i.exposure_to_equity
+        rows.append({"name": i.name, "country": i.country or "", "kind": i.kind,
+                     "exposure_usd": i.exposure_usd, "equity_usd": i.equity_usd,
+                     "of_equity": "" if ratio is None else f"{100 * ratio:.2f}%",
+                     "undisclosed": i.undisclosed_deals,
+                     "instruments": ", ".join(f"{k} {money(v)}" for k, v in i.by_instrument.items()),
+                     "estimated_usd": i.estimated_usd or None})
+    cli.out.print(records_table(rows, [
+        ("name", "institution"), ("country", "country"), ("kind", "kind"), ("exposure_usd", "exposure"),
+        ("equity_usd", "equity"), ("of_equity", "of equity"), ("undisclosed", "deals w/o amount"),
+        ("instruments", "by instrument"), ("estimated_usd", "of which estimated shares")],
+        title=f"Exposure to {what} as of {day}: {len(rep.institutions)} institutions, "
+              f"{money(rep.total_usd)} (top {len(shown)})"))
+    cli.out.print(records_table(
+        [{"country": c.country or "unknown", "exposure_usd": c.exposure_usd, "institutions": c.institutions,
+          "undisclosed": c.undisclosed_deals} for c in rep.by_country],
+        [("country", "country"), ("exposure_usd", "exposure"), ("institutions", "institutions"),
+         ("undisclosed", "deals w/o amount")], title="By country"))
+    cli.out.print(Text("Holdings of traded assets are not counted yet (they come with the holdings table). "
+                       "'Of which estimated shares': members' equal splits of a syndicate's part.",
+                       style="dim"))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``exposure`` to the circfin app."""
+    app.command("exposure")(exposure)
