@@ -12,7 +12,7 @@ import typer
 from rich.text import Text
 
 from ..errors import InputError
-from ..safe import json_dumps
+from ..safe import json_dumps, visible
 from . import common as cli
 from .options import TableJson as Fmt
 
@@ -74,32 +74,39 @@ def exposure(
 
     what = "the AI web" if rep.to == "ai" else ", ".join(snap.names.get(t, t) for t in rep.targets)
     if not rep.institutions:
-        cli.out.print(Text(f"As of {day}: no institution has a counted exposure to {what}."))
+        cli.out.print(Text(visible(f"As of {day}: no institution has a counted exposure to {what}.")))
         return
     shown = rep.institutions[:top]
+    cli.out.print(Text(visible(f"Exposure to {what} as of {day}")))  # names are data: never markup
     rows = []
     for i in shown:
         ratio = i.exposure_to_equity
-        rows.append({"name": i.name, "country": i.country or "", "kind": i.kind,
-                     "exposure_usd": i.exposure_usd, "equity_usd": i.equity_usd,
-                     "of_equity": "" if ratio is None else f"{100 * ratio:.2f}%",
+        rows.append({"name": i.name, "country": i.country or "", "exposure_usd": i.exposure_usd,
+                     "equity_usd": i.equity_usd, "of_equity": "" if ratio is None else f"{100 * ratio:.2f}%",
                      "undisclosed": i.undisclosed_deals,
-                     "instruments": ", ".join(f"{k} {money(v)}" for k, v in i.by_instrument.items()),
-                     "estimated_usd": i.estimated_usd or None})
+                     "largest": next((f"{k} {money(v)}" for k, v in i.by_instrument.items()), "")})
     cli.out.print(records_table(rows, [
-        ("name", "institution"), ("country", "country"), ("kind", "kind"), ("exposure_usd", "exposure"),
-        ("equity_usd", "equity"), ("of_equity", "of equity"), ("undisclosed", "deals w/o amount"),
-        ("instruments", "by instrument"), ("estimated_usd", "of which estimated shares")],
-        title=f"Exposure to {what} as of {day}: {len(rep.institutions)} institutions, "
-              f"{money(rep.total_usd)} (top {len(shown)})"))
+        ("name", "institution"), ("country", "country"), ("exposure_usd", "exposure"),
+        ("equity_usd", "equity"), ("of_equity", "of equity"), ("undisclosed", "no amount"),
+        ("largest", "largest instrument")],
+        title=f"{len(rep.institutions)} institutions, {money(rep.total_usd)} (top {len(shown)})"))
+    instruments: dict[str, float] = {}
+    for i in rep.institutions:
+        for k, v in i.by_instrument.items():
+            instruments[k] = instruments.get(k, 0.0) + v
+    cli.out.print(records_table(
+        [{"instrument": k, "exposure_usd": v} for k, v in sorted(instruments.items(), key=lambda kv: -kv[1])],
+        [("instrument", "instrument"), ("exposure_usd", "exposure")], title="By instrument"))
     cli.out.print(records_table(
         [{"country": c.country or "unknown", "exposure_usd": c.exposure_usd, "institutions": c.institutions,
           "undisclosed": c.undisclosed_deals} for c in rep.by_country],
         [("country", "country"), ("exposure_usd", "exposure"), ("institutions", "institutions"),
-         ("undisclosed", "deals w/o amount")], title="By country"))
-    cli.out.print(Text("Holdings of traded assets are not counted yet (they come with the holdings table). "
-                       "'Of which estimated shares': members' equal splits of a syndicate's part.",
-                       style="dim"))
+         ("undisclosed", "deals with no amount")], title="By country"))
+    estimated = sum(i.estimated_usd for i in rep.institutions)
+    cli.out.print(Text(f"{money(estimated)} of it rests on members' equal splits of a syndicate's part "
+                       "(estimates). 'No amount': deals that count but disclose no amount. Holdings of "
+                       "traded assets are not counted yet: they come with the holdings table. "
+                       "--format json has every institution by instrument and deal.", style="dim"))
 
 
 def register(app: typer.Typer) -> None:
