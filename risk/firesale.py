@@ -13,6 +13,7 @@ from __future__ import annotations
 
 __all__ = ["FireSaleResult", "fire_sale"]
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,8 +165,8 @@ def fire_sale(
     * prices fall by ``p = L * s``, i.e. ``L M' B A M F``;
     * second-round loss ``l2 = a * (M @ p)``, i.e. ``A M L M' B A M F``.
 
-    Hence the closed forms of Greenwood, Landier & Thesmar (2015), section 2
-    (without forced sales and with one round):
+    Hence the closed forms of Greenwood, Landier & Thesmar (2015) (without
+    forced sales and with one round):
 
     * aggregate vulnerability ``AV = 1' A M L M' B A M F / E``;
     * indirect vulnerability of ``n``: ``IV_n = d_n' A M L M' B A M F / e_n``;
@@ -195,8 +196,8 @@ def fire_sale(
     ----------
     .. [1] R. Greenwood, A. Landier, D. Thesmar, "Vulnerable banks", Journal
        of Financial Economics 115(3):471-485 (2015); NBER Working Paper 18537
-       (2012), doi:10.3386/w18537. AV, IV_n and S_n as defined in its
-       section 2, with the notation above.
+       (2012), doi:10.3386/w18537. AV, IV_n and S_n as the paper defines
+       them, in the notation above.
     .. [2] D. Di Gangi, F. Lillo, D. Pirino, "Assessing systemic risk due to
        fire sales spillover through maximum entropy network reconstruction",
        arXiv:1509.00607 (2015), which uses the same three measures.
@@ -218,7 +219,9 @@ def fire_sale(
     >>> round(r.aggregate_vulnerability, 6), r.systemicness.round(6).tolist()
     (0.20625, [0.0, 0.20625])
     """
-    if isinstance(rounds, bool) or int(rounds) != rounds or rounds < 1:
+    whole = (isinstance(rounds, (int, float, np.integer, np.floating)) and not isinstance(rounds, bool)
+             and math.isfinite(rounds) and int(rounds) == rounds)
+    if not whole or rounds < 1:
         raise ValueError(f"rounds must be a whole number >= 1, got {rounds!r}")
     r = int(rounds)
     h, (n, k) = _holdings(holdings)

@@ -10,7 +10,7 @@ import pytest
 from circfin.ingest import ingest
 from circfin.loops.from_store import snapshot
 from circfin.risk.country import AI_KINDS, INSTRUMENTS, exposure_by_institution
-from circfin.risk.exposures import EXPOSURE_RULES
+from circfin.risk.exposures import EXPOSURE_RULES, build_exposures
 
 from .conftest import SEED, write
 
@@ -181,3 +181,10 @@ def test_seed_french_banks_are_in_it(store):
     assert fr.exposure_usd == pytest.approx(sum(i.exposure_usd for i in rep.institutions if i.country == "FR"))
     assert all(i.kind in ("bank", "private_credit", "hedge_fund", "asset_manager", "sovereign_fund")
                for i in rep.institutions)
+    # nothing lost: every kind, every entity a target -> the shock models' equity and claim
+    # records of these deal types, dollar for dollar
+    snap = snapshot(store)
+    every = exposure_by_institution(snap, to=[e["id"] for e in snap.entities], kinds=None)
+    net = build_exposures(snap.deals, snap.entities, participants=snap.participants)
+    assert every.total_usd == pytest.approx(sum(r.amount_usd for r in net.records if r.type in INSTRUMENTS))
+    assert every.total_usd > rep.total_usd

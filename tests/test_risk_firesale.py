@@ -321,6 +321,8 @@ def call(**over):
     ({"rounds": 0}, "rounds must be a whole number >= 1"),
     ({"rounds": 1.5}, "rounds must be a whole number >= 1"),
     ({"rounds": True}, "rounds must be a whole number >= 1"),
+    ({"rounds": float("nan")}, "rounds must be a whole number >= 1"),
+    ({"rounds": "2"}, "rounds must be a whole number >= 1"),
 ])
 def test_bad_input_is_refused_with_a_clear_message(over, message) -> None:
     with pytest.raises(ValueError, match=message):
