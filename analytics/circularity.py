@@ -62,7 +62,7 @@ UNDISCLOSED_MODES: tuple[str, ...] = ("skip", "impute")
 # of the larger (published models print 4-5 significant digits) before it is an error.
 BALANCE_RTOL = 1e-3
 # Components up to this many nodes are inverted densely; larger ones by sparse LU.
-_DENSE_MAX = 600
+_DENSE_MAX = 1500
 # Eliminate nodes with at most this many neighbours before inverting the rest densely.
 _ELIM_DEGREE = 64
 _CLOSED_LEAK = 1e-12  # a component whose every node leaks less than this share is closed
