@@ -61,7 +61,7 @@ UNDISCLOSED_MODES: tuple[str, ...] = ("skip", "impute")
 # With imports and exports, a node's inflow and outflow may differ by this share
 # of the larger (published models print 4-5 significant digits) before it is an error.
 BALANCE_RTOL = 1e-3
-# Components up to this many nodes are inverted densely; larger ones by sparse LU.
+# Components up to this many nodes are inverted densely; larger ones by elimination (_sparse_returns).
 _DENSE_MAX = 1500
 # Eliminate nodes with at most this many neighbours before inverting the rest densely.
 _ELIM_DEGREE = 64
