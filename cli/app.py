@@ -490,6 +490,10 @@ from .exposure_cmd import register as _register_exposure_command  # noqa: E402
 
 _register_exposure_command(app)
 
+from .circularity_cmd import register as _register_circularity_command  # noqa: E402
+
+_register_circularity_command(app)
+
 
 def main() -> None:
     """Entry point: run the app, turning circfin errors into one red line."""
