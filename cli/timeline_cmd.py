@@ -90,6 +90,8 @@ def timeline(
             since_day = date_bounds(since)[0]
         except ValueError as e:
             raise InputError(f"--since: {e}") from None
+        if since_day.isoformat() > day:
+            raise InputError(f"--since {since_day.isoformat()} is after --as-of {day}")
     confidences = cli._min_confidence(min_confidence)
     budget = Budget(time_budget=time_budget, max_loops=max_loops)
     with cli._store() as store, cli._status(fmt.value, "reading the web"):
