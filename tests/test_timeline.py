@@ -245,3 +245,15 @@ def test_timeline_chart_is_reproducible_and_refuses_other_formats():
     assert chart_format("x.Svg") == "svg"
     with pytest.raises(InputError, match="must end in .svg or .png"):
         chart_format("x.pdf")
+
+
+def test_a_date_whose_loop_search_was_cut_says_so(store, tmp_path):
+    from circfin.loops.from_store import Budget
+
+    ingest(store, _files(tmp_path))
+    budget = Budget(time_budget=0, max_loops=1)  # no clock; at most one loop per date
+    result = timeline(snapshot(store), every="year", as_of=AS_OF, budget=budget)
+    rows = {r.as_of: r for r in result.rows}
+    assert (rows["2024-12-31"].loops, rows["2024-12-31"].loops_complete) == (1, True)
+    assert (rows[AS_OF].loops, rows[AS_OF].loops_complete) == (1, False)  # a>b and c>d: one shown
+    assert not result.complete and "max-loops" in budget.note
