@@ -162,6 +162,16 @@ def _first_day(snap: Snapshot, types: list[str] | None, confidences: Sequence[st
     return None if days.empty else int(days.min())
 
 
+def _change_days(snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted days on which deals are dated, and on which their events fall."""
+    frame = snap.deals
+    if not len(frame):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    days = pd.to_numeric(frame["day"], errors="coerce").dropna().to_numpy(dtype=np.int64)
+    events = [int(d) for ds in frame["ev_days"] if isinstance(ds, (list, tuple)) for d in ds]
+    return np.sort(days), np.sort(np.asarray(events, dtype=np.int64))
+
+
 @dataclass
 class Timeline:
     """The rows, oldest first, and the budget that bounded the loop searches."""
@@ -216,8 +226,18 @@ def timeline(snap: Snapshot, *, every: str = "quarter", since: str | _dt.date | 
         first = last if fd is None else min(last, _EPOCH + _dt.timedelta(days=fd))
     names = snap.names
     parents = snap.parents
+    deal_days, event_days = _change_days(snap)
     rows: list[TimelineRow] = []
+    seen: tuple[int, int] | None = None
     for end in period_ends(first, last, every):
+        # The web as of a day changes only when a deal is dated or an event falls between
+        # two dates: with neither, the row before holds (as of this date).
+        changes = (int(np.searchsorted(deal_days, _day(end), "right")),
+                   int(np.searchsorted(event_days, _day(end), "right")))
+        if rows and changes == seen:
+            rows.append(replace(rows[-1], as_of=end.isoformat()))
+            continue
+        seen = changes
         view = snapshot_as_of(snap, _day(end), confidences=confidences)
         counted = _counted(view.deals, types_l, status_l)
         found = find_loops(view.deals, min_len=min_len, max_len=max_len, types=types_l,
