@@ -15,6 +15,11 @@ is drawn as written; control and bidirectional characters are shown as escapes
 the metadata, a fixed hash salt for SVG ids, the fonts matplotlib ships.
 matplotlib is imported on the first call, so other commands don't pay for it.
 
+To put a chart in an HTML page: the SVG bytes from ``<svg`` on can be inlined (drop
+the XML declaration and DOCTYPE before it), or either format used as an
+``<img src="data:image/svg+xml;base64,...">`` / ``data:image/png;base64,...``; the
+SVG names its font (DejaVu Sans; a browser without it uses another) and loads nothing.
+
 >>> svg = timeline_chart([{"as_of": "2025-03-31", "committed_usd": 5e9, "loops": 1, "fci": 0.2}])
 >>> svg[:5], svg == timeline_chart([{"as_of": "2025-03-31", "committed_usd": 5e9, "loops": 1, "fci": 0.2}])
 (b'<?xml', True)
