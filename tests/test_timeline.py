@@ -257,3 +257,35 @@ def test_a_date_whose_loop_search_was_cut_says_so(store, tmp_path):
     assert (rows["2024-12-31"].loops, rows["2024-12-31"].loops_complete) == (1, True)
     assert (rows[AS_OF].loops, rows[AS_OF].loops_complete) == (1, False)  # a>b and c>d: one shown
     assert not result.complete and "max-loops" in budget.note
+
+
+def test_hostile_names_stay_text_in_every_format(store, cli, tmp_path):
+    """Names with a spreadsheet formula, terminal escapes and bidi controls (the loop
+    a > b > ... > f > a of tests/test_output_safety.py): shown escaped in the table,
+    faithful in JSON, never a formula in CSV; a --chart that is a symlink is refused."""
+    import csv
+    import io
+    import os
+
+    from .graphload import load_frame
+    from .test_output_safety import NAMES, _clean, _frame
+
+    load_frame(store, _frame(list(NAMES), NAMES))
+    table = cli("timeline", "--as-of", "2025-03-31", check=True)
+    _clean(table.stdout + table.stderr)
+    assert "Bidi \\u202egnp.exe" in table.stdout
+    got = json.loads(cli("timeline", "--as-of", "2025-03-31", "--format", "json", check=True).stdout)
+    assert len(got[-1]["top"]) == 5 and got[-1]["loops"] == 1
+    assert all(t["name"] == NAMES[t["id"]] for t in got[-1]["top"])  # the very same names
+    proc = cli("timeline", "--as-of", "2025-03-31", "--format", "csv", check=True)
+    _clean(proc.stdout)
+    for row in csv.DictReader(io.StringIO(proc.stdout)):
+        for k, v in row.items():
+            assert not v.startswith(("=", "+", "-", "@", "\t", "\r")), (k, v)
+    victim = tmp_path / "victim.svg"
+    victim.write_text("keep me")
+    link = tmp_path / "link.svg"
+    os.symlink(victim, link)
+    refused = cli("timeline", "--chart", str(link))
+    assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1
+    assert "symbolic link" in refused.stderr and victim.read_text() == "keep me"
