@@ -106,13 +106,16 @@ def _day(d: _dt.date) -> int:
 
 
 def snapshot_as_of(snap: Snapshot, day: int, *, confidences: Sequence[str] | None = None) -> Snapshot:
-    """``snap`` (read as of no date) as :func:`~circfin.loops.from_store.snapshot` reads the
-    store as of day number ``day``, in memory: only deals dated on or before it, each with
-    its status then; members, events and financials of those deals up to it. Entities keep
-    their latest financials of the full read (the timeline reads none of them).
-    ``confidences``: only deals of these confidences (``--min-confidence``)."""
-    if snap.as_of is not None:
-        raise ValueError(f"snapshot_as_of needs a snapshot read as of no date, not {snap.as_of}")
+    """``snap`` as :func:`~circfin.loops.from_store.snapshot` reads the store as of day
+    number ``day``, in memory: only deals dated on or before it, each with its status then
+    (from the deal's whole status history, which every snapshot keeps); members, events
+    and financials of those deals up to it. ``snap`` is read as of no date, or as of
+    ``day`` or later. Entities keep their latest financials of that read (the timeline
+    reads none of them). ``confidences``: only deals of these confidences (``--min-confidence``)."""
+    read = as_of_day(snap.as_of)
+    if read is not None and day > read:
+        raise ValueError(f"the snapshot is as of {snap.as_of}: it cannot show the web on a later day "
+                         f"({(_EPOCH + _dt.timedelta(days=day)).isoformat()})")
     frame = snap.deals
     if len(frame):
         days = pd.to_numeric(frame["day"], errors="coerce")
@@ -192,11 +195,12 @@ def timeline(snap: Snapshot, *, every: str = "quarter", since: str | _dt.date | 
              undisclosed: str = "skip", top: int = TOP, budget: Budget | None = None) -> Timeline:
     """The web at each period end from ``since`` to ``as_of``: a :class:`Timeline`.
 
-    ``snap``: :func:`~circfin.loops.from_store.snapshot` of the store read as of no date
-    (everything, with current statuses). ``every``: quarter, month or year. ``since``
+    ``snap``: :func:`~circfin.loops.from_store.snapshot` of the store, read as of no date
+    (everything, with current statuses) or as of ``as_of`` or later (each deal keeps its
+    whole status history, so earlier days are derived from it). ``every``: quarter, month or year. ``since``
     (a date or YYYY[-MM[-DD]]; default: the first dated deal that counts under ``types``
     and ``confidences``): the first period is the one its first day falls in.
-    ``as_of`` (default: today): the last row, the web on that day. ``types``,
+    ``as_of`` (default: the snapshot's date, else today): the last row, the web on that day. ``types``,
     ``status`` (None: every status), ``confidences`` (None: every confidence):
     which deals count, as in ``circfin loops`` and ``circfin circularity``.
     Each row's loops are the loops of ``min_len..max_len`` entities; the searches
@@ -213,8 +217,12 @@ def timeline(snap: Snapshot, *, every: str = "quarter", since: str | _dt.date | 
     status_l = _check(status, DEAL_STATUSES, "status")
     if budget is None:
         budget = Budget(time_budget=DEFAULT_TIME_BUDGET, max_loops=DEFAULT_MAX_LOOPS)
-    last_day = as_of_day(as_of if as_of is not None else _dt.date.today())
+    last_day = as_of_day(as_of if as_of is not None else (snap.as_of or _dt.date.today()))
     assert last_day is not None
+    read = as_of_day(snap.as_of)
+    if read is not None and last_day > read:
+        raise ValueError(f"the snapshot is as of {snap.as_of}; a timeline to {_EPOCH + _dt.timedelta(days=last_day)} "
+                         "needs one read as of that day or later (or of no date)")
     last = _EPOCH + _dt.timedelta(days=last_day)
     if since is not None:
         try:

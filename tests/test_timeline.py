@@ -289,3 +289,13 @@ def test_hostile_names_stay_text_in_every_format(store, cli, tmp_path):
     refused = cli("timeline", "--chart", str(link))
     assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1
     assert "symbolic link" in refused.stderr and victim.read_text() == "keep me"
+
+
+def test_a_snapshot_read_as_of_a_date_gives_the_same_rows_up_to_it(store, tmp_path):
+    # The report reads its snapshot as of its own date and draws the timeline from it.
+    ingest(store, _files(tmp_path))
+    whole = timeline(snapshot(store), every="month", as_of=AS_OF).rows
+    dated = timeline(snapshot(store, as_of=AS_OF), every="month").rows  # to the snapshot's date
+    assert [r.to_dict() for r in dated] == [r.to_dict() for r in whole]
+    with pytest.raises(ValueError, match="the snapshot is as of 2024-06-30"):
+        timeline(snapshot(store, as_of="2024-06"), as_of=AS_OF)
