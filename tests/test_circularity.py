@@ -385,3 +385,64 @@ def test_circularity_json_shape():
     assert d["cycled_usd"] == 4_000_000_000 and isinstance(d["cycled_usd"], int)
     assert set(d["entities"][0]) == {"id", "name", "return_share", "throughflow_usd"}
     json.dumps(d)  # plain JSON types only
+
+
+# ---- `circfin circularity` on the embedded store ------------------------------------------------
+
+
+def test_circularity_command_on_the_seed(cli, store):
+    from circfin.loops.from_store import snapshot
+
+    assert cli("seed").returncode == 0
+    r = cli("circularity", "--as-of", "2025-12-31", "--format", "json", check=True)
+    d = json.loads(r.stdout)
+    assert set(d) == {"as_of", "fci", "cycled_usd", "total_usd", "deals", "undisclosed", "entities"}
+    assert d["as_of"] == "2025-12-31" and d["undisclosed"]["mode"] == "skip"
+    assert 0 < d["fci"] < 1 and d["cycled_usd"] < d["total_usd"]
+    assert d["undisclosed"]["deals"] == d["undisclosed"]["left_out"] > 0
+    ranked = [(-e["return_share"], -e["throughflow_usd"], e["id"]) for e in d["entities"]]
+    assert ranked == sorted(ranked) and len({e["id"] for e in d["entities"]}) == len(ranked)
+    # the command is the library on the store's snapshot as of that day
+    lib = circularity(snapshot(store, as_of="2025-12-31"))
+    assert d["fci"] == pytest.approx(lib.fci) and d["deals"] == lib.deals
+    assert [e["id"] for e in d["entities"]] == [e["id"] for e in lib.entities]
+    # the entities' throughflows add up to the total
+    assert sum(e["throughflow_usd"] for e in d["entities"]) == pytest.approx(d["total_usd"])
+
+    imputed = json.loads(cli("circularity", "--as-of", "2025-12-31", "--format", "json",
+                             "--undisclosed", "impute", check=True).stdout)
+    assert imputed["undisclosed"]["mode"] == "impute"
+    assert imputed["undisclosed"]["deals"] == d["undisclosed"]["deals"]
+    assert imputed["deals"] == d["deals"] + d["undisclosed"]["deals"] - imputed["undisclosed"]["left_out"]
+    firm = json.loads(cli("circularity", "--as-of", "2025-12-31", "--format", "json",
+                          "--min-confidence", "high", check=True).stdout)
+    assert firm["deals"] < d["deals"]
+    earlier = json.loads(cli("circularity", "--as-of", "2023-12-31", "--format", "json",
+                             check=True).stdout)
+    assert earlier["deals"] < d["deals"] and earlier["total_usd"] < d["total_usd"]
+    buys = json.loads(cli("circularity", "--format", "json", "--types",
+                          "chip_purchase,compute_purchase", "--limit", "3", check=True).stdout)
+    assert buys["deals"] < d["deals"] and len(buys["entities"]) == 3
+
+    table = cli("circularity", "--as-of", "2025-12-31", "--limit", "5", check=True).stdout
+    assert "Circularity as of 2025-12-31: FCI" in table
+    assert f"{d['deals']} deals counted" in table and "left out" in table
+    assert d["entities"][0]["name"] in table and f"of {len(d['entities'])} entities" in table
+
+
+def test_circularity_command_refuses_bad_options(cli):
+    r = cli("circularity", "--types", "gift")
+    assert r.returncode == 1 and "--types" in r.stderr and "gift" in r.stderr
+    r = cli("circularity", "--status", "rumoured")
+    assert r.returncode == 1 and "--status" in r.stderr
+    r = cli("circularity", "--min-confidence", "certain")
+    assert r.returncode == 1 and "--min-confidence" in r.stderr
+    assert cli("circularity", "--undisclosed", "guess").returncode == 2
+    assert cli("circularity", "--limit", "-1").returncode != 0
+    empty = cli("circularity", check=True)
+    assert "FCI 0.000" in empty.stdout and "no entity has throughflow" in empty.stdout
+
+
+def test_circularity_command_has_help_with_an_example(cli):
+    out = cli("circularity", "--help", check=True).stdout
+    assert "Example:" in out and "--undisclosed" in out and "--min-confidence" in out
