@@ -178,6 +178,9 @@ def test_cli_timeline_json_csv_table_and_charts(cli, tmp_path, store):
     # the oracle on the command line: `circfin loops --as-of` the row's day
     loops = json.loads(cli("loops", "--as-of", "2024-09-30", "--format", "json", check=True).stdout)
     assert [lp["key"] for lp in loops] == ["a>b"] and got[2]["loops"] == 1
+    circ = json.loads(cli("circularity", "--as-of", "2024-09-30", "--format", "json", check=True).stdout)
+    assert got[2]["fci"] == pytest.approx(circ["fci"]) and got[2]["fci"] > 0
+    assert [t["id"] for t in got[2]["top"]] == [e["id"] for e in circ["entities"] if e["return_share"] > 0][:5]
     monthly = json.loads(cli("timeline", "--every", "month", "--since", "2024-02", "--as-of", "2024-04-10",
                              "--min-confidence", "medium", "--format", "json", check=True).stdout)
     assert [r["as_of"] for r in monthly] == ["2024-02-29", "2024-03-31", "2024-04-10"]
