@@ -494,6 +494,10 @@ from .circularity_cmd import register as _register_circularity_command  # noqa: 
 
 _register_circularity_command(app)
 
+from .timeline_cmd import register as _register_timeline_command  # noqa: E402
+
+_register_timeline_command(app)
+
 
 def main() -> None:
     """Entry point: run the app, turning circfin errors into one red line."""
