@@ -261,14 +261,16 @@ def significance(
             flat.update({f"{m}_mean": _f(r[m]["null_mean"], 1), f"{m}_z": _f(r[m]["z"], 2),
                          f"{m}_p": _f(r[m]["p_value"], 3)})
         srows.append(flat)
-    srows.append({"length": "distinct pairs", "observed": _f(sens["pairs"]["observed"], 0),
+    srows.append({"length": "pairs", "observed": _f(sens["pairs"]["observed"], 0),
                   **{f"{m}_mean": _f(sens["pairs"][m], 1) for m in models}})
     scols = [("length", "length"), ("observed", "observed")]
     for m in models:
-        scols += [(f"{m}_mean", f"{m} null mean"), (f"{m}_z", f"{m} z"), (f"{m}_p", f"{m} p")]
-    cli.out.print(records_table(srows, scols, title="Sensitivity to the null model ("
-                                + ", ".join(f"{m}: {sens['n'][m]} graphs, {100 * sens['acceptance'][m]:.0f}% "
-                                            "of swaps made" for m in models) + ")"))
+        scols += [(f"{m}_mean", f"{m} mean"), (f"{m}_z", f"{m} z"), (f"{m}_p", f"{m} p")]
+    cli.out.print(records_table(srows, scols, title="Sensitivity to the null model"))
+    cli.out.print(Text("; ".join(f"{m}: {sens['n'][m]} graphs, {100 * sens['acceptance'][m]:.0f}% of swaps "
+                                 "made" for m in models)
+                       + ". pairs: distinct payer->payee pairs, which rewire keeps and types spreads.",
+                       style="dim"))
 
 
 # ---- shock --------------------------------------------------------------------------------

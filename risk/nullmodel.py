@@ -262,7 +262,8 @@ def _check_null(null: str) -> str:
 def null_samples(edges: np.ndarray, n_nodes: int, *, n: int, seed: int, max_len: int,
                  swaps_per_deal: float = 10.0, allow_parallel: bool = False,
                  progress: Callable[[int], None] | None = None, budget: Any = None,
-                 null: str = "types") -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+                 null: str = "types", until: float | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
     """Loop counts of ``n`` null graphs: (by length: n x (max_len+1), by node: n x nodes,
     acceptance, distinct payer -> payee pairs per graph).
 
@@ -273,7 +274,9 @@ def null_samples(edges: np.ndarray, n_nodes: int, *, n: int, seed: int, max_len:
     With a ``budget`` (:class:`circfin.loops.from_store.Budget`) the sampling stops
     when its time is up, or at a graph with more than ``budget.max_loops``
     loops (whose counts would be lower bounds); the arrays then hold only the
-    graphs counted in full, and ``budget`` records the cut."""
+    graphs counted in full, and ``budget`` records the cut. ``until``
+    (``time.perf_counter()``) stops the sampling earlier than the budget's end,
+    recorded the same way."""
     _check_null(null)
     rng = np.random.default_rng(np.random.PCG64(seed))
     lens = np.zeros((n, max_len + 1), dtype=np.int64)
@@ -283,6 +286,8 @@ def null_samples(edges: np.ndarray, n_nodes: int, *, n: int, seed: int, max_len:
     cap = None if budget is None else budget.max_loops
     deadline = (None if budget is None or budget.time_budget is None
                 else budget.t0 + budget.time_budget)
+    if until is not None:
+        deadline = until if deadline is None else min(deadline, until)
     folded = _fold(edges) if null == "rewire" else edges
     done = n
     for s in range(n):
@@ -361,8 +366,10 @@ def significance_by_model(deals: pd.DataFrame, *, models: Sequence[str] = NULL_M
     observed graph counted once; each model draws its ``n`` graphs from ``seed``.
 
     ``progress(i)`` counts random graphs over all models (``n * len(models)`` in
-    all). A shared ``budget`` may leave a later model with fewer graphs, or
-    none (its null fields None); each result's ``complete`` and ``note`` say so.
+    all). With a time ``budget`` each model gets an equal share of the time
+    left when its turn comes (a model that finishes early leaves the rest to
+    the next), so a cut leaves every model some graphs; each result's ``n``,
+    ``complete`` and ``note`` say what was cut.
     """
     if not (isinstance(n, int) and not isinstance(n, bool) and n >= 1):
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
@@ -391,9 +398,12 @@ def significance_by_model(deals: pd.DataFrame, *, models: Sequence[str] = NULL_M
             acc, pairs = 0.0, np.zeros(0, dtype=np.int64)
         else:
             step = None if progress is None else (lambda k, off=i * n: progress(off + k))
+            # a fair share of the time left, so that a later model is not starved
+            until = (None if deadline is None
+                     else time.perf_counter() + (deadline - time.perf_counter()) / (len(models) - i))
             lens, nodes, acc, pairs = null_samples(
                 edges, len(ids), n=n, seed=int(seed), max_len=max_len, swaps_per_deal=swaps_per_deal,
-                allow_parallel=allow_parallel, progress=step, budget=budget, null=null)
+                allow_parallel=allow_parallel, progress=step, budget=budget, null=null, until=until)
         by_length = {k: _stats(int(obs_len[k]), lens[:, k]) for k in range(2, max_len + 1)}
         by_entity = {e: _stats(int(obs_node[j]), nodes[:, j]) for j, e in enumerate(ids)}
         out[null] = Significance(

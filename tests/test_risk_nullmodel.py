@@ -25,6 +25,7 @@ from circfin.risk.nullmodel import (
     sensitivity,
     sensitivity_markdown,
     shuffle_deals,
+    significance_by_model,
 )
 
 from .conftest import SEED
@@ -304,7 +305,7 @@ def test_cli_significance_null_models_and_sensitivity(store, risk_cli):  # noqa:
     proc = risk_cli("significance", "--n", "5", "--max-len", "3")
     assert proc.returncode == 0, proc.stderr
     assert "rewire null model" in proc.stdout and "Sensitivity to the null model" in proc.stdout
-    assert "distinct pairs" in proc.stdout and "types null mean" in proc.stdout
+    assert "distinct payer->payee pairs" in proc.stdout and "types mean" in proc.stdout
     proc = risk_cli("significance", "--null", "configuration")
     assert proc.returncode != 0
 
@@ -324,3 +325,14 @@ def test_cli_significance_min_confidence(store, risk_cli):  # noqa: F811
     assert every["min_confidence"] == "low" and every["deals"] == len(counting)
     proc = risk_cli("significance", "--min-confidence", "certain")
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "--min-confidence" in proc.stderr
+
+
+def test_a_time_budget_leaves_every_null_model_some_graphs():
+    from circfin.loops.from_store import Budget
+
+    ring = _frame([(a, b, t) for a, b, t in _ring_with_chords(12).tolist()])
+    b = Budget(time_budget=1.0, max_loops=0)
+    runs = significance_by_model(ring, n=100_000, max_len=4, budget=b)
+    assert list(runs) == ["rewire", "types"] and not b.complete and "shuffles" in b.note
+    for res in runs.values():
+        assert 0 < res.n < 100_000 and not res.complete and res.params["n_requested"] == 100_000
