@@ -13,9 +13,10 @@ those pairs and applies ``swaps_per_deal * m`` attempted double-edge swaps
 rejected when it would make a self-pair (``a == d`` or ``c == b``) or a pair
 that already exists. Every entity's in- and out-degree on the simple graph
 and the number of distinct pairs are therefore exactly those observed, so
-the null's mean pair count equals the observed one. Proposals are symmetric
-and rejected ones keep the graph, so the chain's stationary distribution is
-uniform over the simple digraphs it can reach. (On directed graphs double-edge
+the null's mean pair count equals the observed one. Each proposal is as
+likely as its reverse and a rejected one keeps the current graph (it is not
+retried), so the chain does not favour graphs that admit more swaps; the
+acceptance rate is reported. (On directed graphs double-edge
 swaps alone do not reach every graph with the same degrees: reversing a
 directed triangle needs a three-edge move; see Berger & Mueller-Hannemann
 2010. It matters only on small, tightly constrained graphs.)
