@@ -333,6 +333,6 @@ def test_a_time_budget_leaves_every_null_model_some_graphs():
     ring = _frame([(a, b, t) for a, b, t in _ring_with_chords(12).tolist()])
     b = Budget(time_budget=1.0, max_loops=0)
     runs = significance_by_model(ring, n=100_000, max_len=4, budget=b)
-    assert list(runs) == ["rewire", "types"] and not b.complete and "shuffles" in b.note
+    assert list(runs) == ["rewire", "types"] and not b.complete and "shuffle" in b.note
     for res in runs.values():
         assert 0 < res.n < 100_000 and not res.complete and res.params["n_requested"] == 100_000
