@@ -40,6 +40,11 @@ class Method(str, Enum):
     original = "original"
 
 
+class NullModel(str, Enum):
+    rewire = "rewire"
+    types = "types"
+
+
 _STATUS_HELP = cli._STATUS_HELP
 
 
@@ -180,10 +185,16 @@ def _shuffle_progress(fmt: Fmt, n: int) -> Iterator[Callable[[int], None] | None
 
 
 def significance(
-    n: Annotated[int, typer.Option("--n", help="Number of random graphs.")] = 200,
+    n: Annotated[int, typer.Option("--n", help="Number of random graphs per null model.")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same result).")] = 1,
     max_len: Annotated[int, typer.Option("--max-len", help="Longest loop, in entities.")] = 5,
+    null: Annotated[NullModel, typer.Option(
+        "--null", help="The null model of the detailed tables: rewire (degree-preserving swaps of the "
+                       "distinct payer->payee pairs, keeping their number) or types (payees shuffled "
+                       "among deals of one type). The sensitivity table shows both.")] = NullModel.rewire,
     status: Annotated[Optional[list[str]], typer.Option("--status", help=_STATUS_HELP, show_default=False)] = None,
+    min_confidence: Annotated[Optional[str], typer.Option(
+        "--min-confidence", help=cli._MIN_CONFIDENCE_HELP, show_default=False)] = None,
     top: Annotated[int, typer.Option(help="Show this many entities (most loops first).")] = 15,
     fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
     time_budget: Annotated[float, typer.Option("--time-budget", help=cli._TIME_BUDGET_HELP)] = 30.0,
@@ -192,12 +203,12 @@ def significance(
                             "limit.")] = 100_000,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help=cli._AS_OF_HELP, show_default=False)] = None,
 ) -> None:
-    """How unusual the loops are: counts by length and per entity against degree- and type-preserving shuffles.
+    """How unusual the loops are: counts by length and per entity against degree-preserving null models.
 
-    Example: circfin significance --n 200 --seed 1 --max-len 5
+    Example: circfin significance --n 200 --seed 1 --max-len 5 --null rewire
     """
     from ..loops.from_store import Budget, snapshot
-    from ..risk.nullmodel import significance as run
+    from ..risk.nullmodel import NULL_MODELS, sensitivity_from, significance_by_model
 
     budget = Budget(time_budget=time_budget, max_loops=max_loops)  # reading, counting, shuffles
     if top < 0:
@@ -205,34 +216,61 @@ def significance(
     if not 1 <= n <= 100_000:
         raise InputError("--n must be in 1..100000")
     statuses = cli._statuses_opt(status)
+    allowed = cli._min_confidence(min_confidence)
     day = cli._as_of(as_of)
     with cli._store() as store:
         deals = snapshot(store, as_of=day).deals
-    with _shuffle_progress(fmt, n) as progress:
-        res = _checked(lambda: run(deals, n=n, seed=seed, max_len=max_len, status=statuses,
-                                   progress=progress, budget=budget))
+    if allowed is not None:
+        deals = deals[deals["confidence"].isin(allowed)].reset_index(drop=True)
+    models = (null.value, *(m for m in NULL_MODELS if m != null.value))  # the chosen one first
+    with _shuffle_progress(fmt, n * len(models)) as progress:
+        runs = _checked(lambda: significance_by_model(
+            deals, models=models, n=n, seed=seed, max_len=max_len, status=statuses,
+            progress=progress, budget=budget))
+    res = runs[null.value]
+    sens = sensitivity_from(runs)
     from .budget import warn
 
     warn(cli.err, budget)
     if fmt == Fmt.json:
-        _dump({"as_of": day, **res.to_dict(), **budget.to_dict()})
+        _dump({"as_of": day, "min_confidence": min_confidence or "low", **res.to_dict(),
+               "sensitivity": sens, **budget.to_dict()})
         return
     from .render import records_table
+
+    def cell(k: str, v: Any) -> Any:
+        return _f(v, 2) if isinstance(v, float) or (v is None and k == "z") else v
 
     rows = [{"length": k, **v} for k, v in res.by_length.items()]
     cols = [("observed", "observed"), ("null_mean", "null mean"), ("null_std", "null std"),
             ("z", "z"), ("p_value", "p (one-sided)")]
-    fmt_rows = [{k: (_f(v, 2) if isinstance(v, float) or (v is None and k == "z") else v)
-                 for k, v in r.items()} for r in rows]
+    fmt_rows = [{k: cell(k, v) for k, v in r.items()} for r in rows]
+    conf = "" if allowed is None else f", confidence {min_confidence} or higher"
     cli.out.print(records_table(fmt_rows, [("length", "length"), *cols],
-                                title=f"Loops by length against {res.n} shuffles (seed {res.seed}; "
-                                      f"{res.deals} deals as of {day}, {100 * res.acceptance:.0f}% "
-                                      f"of swaps made)"))
+                                title=f"Loops by length against {res.n} random graphs of the {res.null} "
+                                      f"null model (seed {res.seed}; {res.deals} deals as of {day}{conf}; "
+                                      f"{100 * res.acceptance:.0f}% of swaps made)"))
     ents = sorted(res.by_entity.items(), key=lambda kv: (-kv[1]["observed"], kv[0]))[:top]
-    erows = [{"entity": e, **{k: (_f(v, 2) if isinstance(v, float) or (v is None and k == "z") else v)
-                              for k, v in st.items()}} for e, st in ents]
+    erows = [{"entity": e, **{k: cell(k, v) for k, v in st.items()}} for e, st in ents]
     cli.out.print(records_table(erows, [("entity", "entity"), *cols],
                                 title=f"Loops through each entity (2..{res.max_len} entities)"))
+    srows: list[dict[str, Any]] = []
+    for r in sens["rows"]:
+        flat: dict[str, Any] = {"length": str(r["length"]), "observed": str(r["observed"])}
+        for m in models:
+            flat.update({f"{m}_mean": _f(r[m]["null_mean"], 1), f"{m}_z": _f(r[m]["z"], 2),
+                         f"{m}_p": _f(r[m]["p_value"], 3)})
+        srows.append(flat)
+    srows.append({"length": "pairs", "observed": _f(sens["pairs"]["observed"], 0),
+                  **{f"{m}_mean": _f(sens["pairs"][m], 1) for m in models}})
+    scols = [("length", "length"), ("observed", "observed")]
+    for m in models:
+        scols += [(f"{m}_mean", f"{m} mean"), (f"{m}_z", f"{m} z"), (f"{m}_p", f"{m} p")]
+    cli.out.print(records_table(srows, scols, title="Sensitivity to the null model"))
+    cli.out.print(Text("; ".join(f"{m}: {sens['n'][m]} graphs, {100 * sens['acceptance'][m]:.0f}% of swaps "
+                                 "made" for m in models)
+                       + ". pairs: distinct payer->payee pairs, which rewire keeps and types spreads.",
+                       style="dim"))
 
 
 # ---- shock --------------------------------------------------------------------------------
