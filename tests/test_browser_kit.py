@@ -119,6 +119,8 @@ def test_browser_queries_agree_with_circfin_on_falkordb(seeded, tmp_path):
     top = counting.assign(a=counting.amount_usd.fillna(0)).sort_values(["a"], ascending=False, kind="stable")
     assert [r["r"]["amount_usd"] for r in rows] == list(top.a[:5])
     assert len(_rows(seeded, "browser_web", {"statuses": None, "confidences": None, "limit": 1000})) == len(deals)
+    sure = _rows(seeded, "browser_web", {"statuses": None, "confidences": ["high"], "limit": 1000})
+    assert len(sure) == int((deals.confidence == "high").sum()) < len(deals)  # --min-confidence high
 
     assert _rows(seeded, "browser_new_loops", {}) == []
     assert _rows(seeded, "browser_report_runs", {}) == []
