@@ -102,6 +102,8 @@ def score(
     fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
     time_budget: Annotated[float, typer.Option("--time-budget", help=cli._TIME_BUDGET_HELP)] = 30.0,
     max_loops: Annotated[int, typer.Option("--max-loops", help=cli._MAX_LOOPS_HELP)] = 100_000,
+    min_confidence: Annotated[Optional[str], typer.Option(
+        "--min-confidence", help=cli._MIN_CONFIDENCE_HELP, show_default=False)] = None,
 ) -> None:
     """Score the loops from named parts (size, bottleneck, round trip, confidence, recency, types) and flag insider patterns.
 
@@ -119,10 +121,11 @@ def score(
     day = cli._as_of(as_of)
     now = _dt.date.fromisoformat(day)
     statuses = cli._statuses_opt(status)
+    confidences = cli._min_confidence(min_confidence)
     budget = Budget(time_budget=time_budget, max_loops=max_loops)  # search, scoring, writing
     with cli._store() as store:
         # Scoring takes ~0.15 ms a loop (twice that on a busy machine), writing them back more.
-        snap = snapshot(store, as_of=day)
+        snap = snapshot(store, as_of=day, confidences=confidences)
         loops, complete, note = loops_from_store(store, engine=engine.value, max_len=max_len,
                                                  status=statuses, budget=budget, snap=snap,
                                                  reserve_per_loop=1e-3 if write else 3e-4)
@@ -135,7 +138,8 @@ def score(
     shown = [s for s in scored if flag is None or flag in s.flag_names]
     top = shown[:limit]
     if fmt == Fmt.json:
-        _dump({"as_of": now.isoformat(), "total": len(scored), "matching": len(shown),
+        _dump({"as_of": now.isoformat(), "min_confidence": min_confidence or "low",
+               "total": len(scored), "matching": len(shown),
                **budget.to_dict(),
                "written": written,
                "loops": [{"rank": i, **s.to_dict()} for i, s in enumerate(top, 1)]})
@@ -147,7 +151,8 @@ def score(
         return
     from .render import money
 
-    table = Table(title=f"Top {len(top)} of {len(shown)} loops by risk score (recency as of {now})",
+    table = Table(title=f"Top {len(top)} of {len(shown)} loops by risk score (recency as of {now}"
+                        f"{cli._confidence_note(min_confidence)})",
                   title_justify="left", show_lines=True)
     for col, just in (("#", "right"), ("loop", "left"), ("key", "left"), ("score", "right"),
                       ("bottleneck", "right"), ("flags", "left")):
@@ -293,6 +298,8 @@ def shock(
     time_budget: Annotated[float, typer.Option("--time-budget", help=cli._TIME_BUDGET_HELP)] = 30.0,
     max_loops: Annotated[int, typer.Option("--max-loops", help=cli._MAX_LOOPS_HELP)] = 100_000,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help=cli._AS_OF_HELP, show_default=False)] = None,
+    min_confidence: Annotated[Optional[str], typer.Option(
+        "--min-confidence", help=cli._MIN_CONFIDENCE_HELP, show_default=False)] = None,
 ) -> None:
     """Shock one entity and follow the losses through the deals, with and without its loops.
 
@@ -306,20 +313,21 @@ def shock(
     if top < 0:
         raise InputError("--top must be >= 0")
     day = cli._as_of(as_of)
+    confidences = cli._min_confidence(min_confidence)
     with cli._store() as store:
         res = _checked(lambda: run(store, entity, loss=loss, model=model.value, method=method.value,
                                    engine=engine.value, max_len=max_len,
                                    margin={"haircut": haircut, "leverage": leverage, "depth": depth},
-                                   budget=budget, as_of=day))
+                                   budget=budget, as_of=day, confidences=confidences))
     warn(cli.err, budget)
     if fmt == Fmt.json:
-        _dump({"as_of": day, **res.to_dict(), **budget.to_dict()})
+        _dump({"as_of": day, "min_confidence": min_confidence or "low", **res.to_dict(), **budget.to_dict()})
         return
     from .render import money, records_table
 
     amp = "n/a" if res.amplification is None else f"{res.amplification:.3f}x"
     cli.out.print(Text(
-        f"As of {day}: {res.name} loses {100 * res.loss:g}% ({res.model}): total losses {money(res.total_loss_usd)}, "
+        f"As of {day}{cli._confidence_note(min_confidence)}: {res.name} loses {100 * res.loss:g}% ({res.model}): total losses {money(res.total_loss_usd)}, "
         f"{money(res.network_loss_usd)} beyond the initial loss, in {res.rounds} round(s). With the "
         f"legs that close its {len(res.loops)} loop(s) cut: {money(res.cut_total_loss_usd)}. "
         f"Loop amplification {amp}; its own losses fed back {money(res.self_feedback_usd)}."))
