@@ -442,8 +442,9 @@ def demo(
     report = (result.out_dir / "report.html").resolve()
     out.print(Text.assemble("The full report (every loop and deal, with sources): ",
                             (visible(str(report)), "bold")))
-    out.print(Text(visible(f"also {result.out_dir / 'report.md'} and report.json beside it; "
-                           "`circfin brief` shows this screen again")))
+    out.print(Text(visible(f"also {result.out_dir / 'report.md'} and report.json beside it. The report is "
+                           "recorded: the next `circfin report` and `circfin brief` say what changed "
+                           "since; `circfin brief` shows this screen again.")))
 
 
 @db_app.command("start")

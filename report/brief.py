@@ -310,6 +310,9 @@ def build_brief(store: GraphStore, *, as_of: str | _dt.date | None = None,
     for k in ("deals", "committed_usd", "loops", "fci"):
         headline[k] = {"now": now[k], "quarter_ago": before[k], "change": _delta(now[k], before[k])}
     headline["committed_usd"]["undisclosed_deals"] = now["undisclosed"]
+    if now["circ"] is not None:
+        headline["fci"]["cycled_usd"] = _num(round(float(now["circ"].cycled_usd), 2))
+        headline["fci"]["total_usd"] = _num(round(float(now["circ"].total_usd), 2))
     headline["loops"]["complete"] = now["loops_complete"] and before["loops_complete"]
     if not headline["loops"]["complete"]:
         notes.append("the loop search was cut by its budget: the loop counts are lower bounds")

@@ -442,7 +442,7 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
     from .brief import build_brief
 
     brief = build_brief(store, snap=snap, loops=loops, max_len=max_len, status=statuses,
-                        last_report=prev, as_of=snap.as_of)
+                        last_report=prev, as_of=snap.as_of, budget=budget)
 
     data = {
         "generated_at": at,
