@@ -427,7 +427,7 @@ def demo(
 
     Example: circfin demo
     """
-    from ..report.report import write_report
+    from ..report.report import default_charts, write_report
     from .brief_cmd import print_brief
 
     if not 2 <= max_len <= 12:
@@ -435,7 +435,7 @@ def demo(
     seed(fmt=Fmt2.table)
     day = _as_of(None)
     with _store() as store, _status("table", "writing the report"):
-        result = write_report(store, out_dir, max_len=max_len, as_of=day)
+        result = write_report(store, out_dir, max_len=max_len, as_of=day, charts=default_charts)
     out.print()
     print_brief(result.brief)
     out.print()

@@ -61,8 +61,8 @@ from .graph_page import build_graph_data, checked_loops, loop_record, render_gra
 from .runs import last_run
 from .runs import stored_loops as _stored_loops
 
-__all__ = ["Rank", "ReportResult", "bottleneck_rank", "build_report", "last_run", "shock_function",
-           "write_report"]
+__all__ = ["Rank", "ReportResult", "bottleneck_rank", "build_report", "default_charts", "last_run",
+           "shock_function", "store_kind", "write_report"]
 
 # A ranking: a loop's importance (higher first); None ranks last. The default is
 # the bottleneck (bottleneck_rank); by default the report ranks by circfin.risk's loop score.
@@ -296,6 +296,30 @@ def _publish(out: Path, texts: Mapping[str, str]) -> None:
 
 
 # ---- the report ------------------------------------------------------------------------
+
+def default_charts(snap: Snapshot, data: dict[str, Any]) -> list[tuple[str, str, bytes]]:
+    """The report's charts: the web over time (committed dollars, loops and FCI each quarter up
+    to the report's date) and the top loops' legs, as SVG; none where circfin.report has no
+    charts module."""
+    try:
+        from .charts import loop_legs_chart, timeline_chart
+        from .timeline import timeline
+    except ImportError:
+        return []
+    from ..loops.from_store import Budget
+
+    out: list[tuple[str, str, bytes]] = []
+    day = data.get("as_of") or _dt.date.today().isoformat()
+    rows = timeline(snap, as_of=day, status=data["params"]["statuses"],
+                    max_len=data["params"]["max_len"], budget=Budget()).rows
+    if rows:
+        out.append(("timeline", "The web over time: disclosed committed dollars, loops and the flow "
+                                "cycling index at each quarter's end", timeline_chart(rows)))
+    if data["top_loops"]:
+        out.append(("top-loops", "What goes round: the top loops by risk score, leg by leg",
+                    loop_legs_chart(data["top_loops"][:5])))
+    return out
+
 
 def store_kind(store: GraphStore) -> str:
     """What kind of store, fit to publish: no socket, path, host or graph name.
