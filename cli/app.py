@@ -528,6 +528,10 @@ from .data_cmds import register as _register_data_commands  # noqa: E402
 
 _register_data_commands(app)
 
+from .circularity_cmd import register as _register_circularity_command  # noqa: E402
+
+_register_circularity_command(app)
+
 from .brief_cmd import register as _register_brief_command  # noqa: E402
 
 _register_brief_command(app)
