@@ -532,6 +532,10 @@ from .circularity_cmd import register as _register_circularity_command  # noqa: 
 
 _register_circularity_command(app)
 
+from .timeline_cmd import register as _register_timeline_command  # noqa: E402
+
+_register_timeline_command(app)
+
 from .brief_cmd import register as _register_brief_command  # noqa: E402
 
 _register_brief_command(app)
