@@ -242,6 +242,11 @@ def test_report_opens_with_the_brief_names_no_local_path_and_counts_agree(cli, s
     assert re.search(r"entities without a deal that counts \| 1 \|", md)
     html = files["report.html"]
     assert html.index("circfin brief as of") < html.index("<h2>Summary</h2>") < html.index("Appendix A")
+    # The charts: files beside report.md, linked from it, and inside report.html as data: images.
+    assert files["timeline.svg"].startswith("<?xml") and files["top-loops.svg"].startswith("<?xml")
+    assert "](timeline.svg)" in md and "](top-loops.svg)" in md
+    assert html.count('<img src="data:image/svg+xml;base64,') == 2
+    assert [c["file"] for c in data["charts"]] == ["timeline.svg", "top-loops.svg"]
 
 
 def test_report_embeds_charts_as_files_and_inline(store, tmp_path):
