@@ -318,7 +318,7 @@ def build_brief(store: GraphStore, *, as_of: str | _dt.date | None = None,
         notes.append("the loop search was cut by its budget: the loop counts are lower bounds")
     if now["circ"] is None:
         notes.append("FCI not available: circfin.analytics has no circularity yet")
-    elif getattr(now["circ"], "undisclosed", None):
+    elif (getattr(now["circ"], "undisclosed", None) or {}).get("deals"):
         und = now["circ"].undisclosed
         notes.append(f"FCI and return shares: {und.get('deals', 0)} deals of undisclosed amount "
                      f"{'left out' if und.get('mode') == 'skip' else 'imputed'}")
