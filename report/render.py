@@ -198,6 +198,11 @@ _METHOD = ("A loop is a simple directed cycle of entities, each paying the next 
            "by entities it funded. Every deal cites its source.")
 
 
+def _rank_name(data: Mapping[str, Any]) -> str:
+    """The ranking's name for people: "risk score", not "risk_score"."""
+    return str(data["params"]["rank"]).replace("_", " ")
+
+
 def _new_note(data: Mapping[str, Any]) -> str:
     n = len(data["new_loops"])
     if not n:
@@ -291,7 +296,7 @@ def report_markdown(data: Mapping[str, Any]) -> str:
     if sens:
         out += ["## Significance across null models", "",
                 *_md_table([e(h) for h in sens[0]], [[e(c) for c in r] for r in sens[1]]), ""]
-    out += [f"## Top loops by {e(data['params']['rank'])}", ""]
+    out += [f"## Top loops by {e(_rank_name(data))}", ""]
     if not data["top_loops"]:
         out += ["No loops.", ""]
     else:
@@ -341,7 +346,7 @@ def report_markdown(data: Mapping[str, Any]) -> str:
         if c.get("reasons"):
             out += ["", *(f"- {e(r['deal_id'])}: {e(r['reason'])}" for r in c["reasons"])]
         out += ["", "Deals:", "", *_md_deals(c["deals"]), ""]
-    out += [f"## Appendix C: top loops by {e(data['params']['rank'])}", ""]
+    out += [f"## Appendix C: top loops by {e(_rank_name(data))}", ""]
     if not data["top_loops"]:
         out += ["No loops.", ""]
     for i, lp in enumerate(data["top_loops"], 1):
@@ -464,7 +469,7 @@ def report_html(data: Mapping[str, Any], graph_page_html: str,
           'sources; filter by date and deal type on the right. The same page is in graph.html.</p>',
           f'<iframe title="financing graph" sandbox="allow-scripts allow-popups '
           f'allow-popups-to-escape-sandbox" srcdoc="{html.escape(graph_page_html, quote=True)}"></iframe>',
-          f"<h2>Top loops by {_h(data['params']['rank'])}</h2>"]
+          f"<h2>Top loops by {_h(_rank_name(data))}</h2>"]
     if data["top_loops"]:
         b += [_h_table(("#", "loop", "key", "bottleneck", "flags"),
                        [(str(i), _path(lp["entities"]), lp["key"], money(lp["bottleneck_usd"]),
@@ -513,7 +518,7 @@ def report_html(data: Mapping[str, Any], graph_page_html: str,
             b.append("<ul>" + "".join(f"<li>{_h(r['deal_id'])}: {_h(r['reason'])}</li>"
                                       for r in c["reasons"]) + "</ul>")
         b.append(_h_deals(c["deals"]))
-    b.append(f"<h2>Appendix C: top loops by {_h(data['params']['rank'])}</h2>")
+    b.append(f"<h2>Appendix C: top loops by {_h(_rank_name(data))}</h2>")
     for i, lp in enumerate(data["top_loops"], 1):
         b += [f"<h3>C{i}. {_h(_path(lp['entities']))}: {_h(money(lp['bottleneck_usd']))}</h3>",
               f"<p><code>{_h(lp['key'])}</code></p>",
