@@ -11,7 +11,9 @@ Two functions, each returning the file's bytes:
 Entity names are data, never markup: matplotlib escapes text in SVG, and its
 math mode (``$...$``) is switched off, so a name with ``$`` or ``<script>``
 is drawn as written; control and bidirectional characters are shown as escapes
-(:func:`circfin.safe.visible`). The same data gives the same bytes: no date in
+(:func:`circfin.safe.visible`). An SVG keeps text as text, so a browser draws every
+letter; a PNG is drawn with DejaVu Sans, where letters it lacks (CJK) are boxes.
+The same data gives the same bytes: no date in
 the metadata, a fixed hash salt for SVG ids, the fonts matplotlib ships.
 matplotlib is imported on the first call, so other commands don't pay for it.
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -82,8 +85,12 @@ def _render(fig: Any, fmt: str) -> bytes:
     buf = io.BytesIO()
     # No date (SVG) and no software version (PNG): the same data gives the same bytes.
     meta = {"Date": None} if fmt == "svg" else {"Software": None}
-    fig.savefig(buf, format=fmt, dpi=_DPI, metadata=meta, bbox_inches="tight",
-                facecolor="white", pad_inches=0.15)
+    with warnings.catch_warnings():
+        # A letter DejaVu Sans lacks (CJK, say) is a box in a PNG and text in an SVG: not
+        # worth a warning per letter on the terminal.
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
+        fig.savefig(buf, format=fmt, dpi=_DPI, metadata=meta, bbox_inches="tight",
+                    facecolor="white", pad_inches=0.15)
     return buf.getvalue()
 
 
