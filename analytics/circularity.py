@@ -20,8 +20,9 @@ The index, for ``flows[i, j]`` the money flowing from i to j:
 
 A dollar can only come back through its own strongly connected component, so
 ``N_ii`` is the diagonal of the inverse of ``I - P`` restricted to i's
-component: small components are inverted densely, a large one is factorised
-once (sparse LU) and solved for its diagonal in blocks. A node outside every
+component: small components are inverted densely; in a large one the nodes of
+few neighbours are eliminated first and the rest inverted densely (see
+:func:`_sparse_returns`). A node outside every
 cycle (including a self-loop) has cycling 0. A *closed* component, one no money
 enters or leaves (a balanced circulation such as A pays B 1 and B pays A 1 and
 nothing else), has ``I - P`` singular: every dollar comes back forever, so its
@@ -43,6 +44,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.linalg
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
@@ -59,9 +61,10 @@ UNDISCLOSED_MODES: tuple[str, ...] = ("skip", "impute")
 # With imports and exports, a node's inflow and outflow may differ by this share
 # of the larger (published models print 4-5 significant digits) before it is an error.
 BALANCE_RTOL = 1e-3
-# Components up to this many nodes are inverted densely; larger ones by sparse LU.
-_DENSE_MAX = 600
-_BLOCK = 256  # right-hand sides per sparse solve
+# Components up to this many nodes are inverted densely; larger ones by elimination (_sparse_returns).
+_DENSE_MAX = 1500
+# Eliminate nodes with at most this many neighbours before inverting the rest densely.
+_ELIM_DEGREE = 64
 _CLOSED_LEAK = 1e-12  # a component whose every node leaks less than this share is closed
 
 
@@ -196,22 +199,115 @@ def _component_cycling(F: sp.csr_matrix, idx: np.ndarray, T: np.ndarray) -> np.n
 
 
 def _sparse_returns(P: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    """``(P N)_ii`` and ``N_ii`` for ``N = (I - P)^-1``: one sparse LU factorisation of
-    ``I - P``, then solves for the columns of N in blocks."""
-    from scipy.sparse.linalg import splu
+    """``(P N)_ii`` and ``N_ii`` for ``N = (I - P)^-1``, ``P`` one large component.
+
+    Exact, by Gaussian elimination in three steps. (1) Nodes of few neighbours are
+    eliminated one by one, fewest first (minimum degree), into the Schur complement of
+    the rest, while a node has at most :data:`_ELIM_DEGREE` neighbours; the
+    neighbours of an eliminated node become neighbours of each other, so the
+    pattern stays symmetric. (2) What is left, the core, is inverted densely.
+    (3) Going back through the eliminated nodes, last first, each node's row and
+    column of N on its neighbours follow from N on its neighbours, which are
+    already known (selected inversion, Takahashi et al. 1973): for node k with
+    pivot a, row u and column l of the remaining matrix on its neighbours S,
+    ``N_kS = -u N_SS / a``, ``N_Sk = -N_SS l / a``, ``N_kk = 1/a - N_kS l / a``.
+    ``I - P`` is an M-matrix, so elimination needs no pivoting and every
+    quantity above adds numbers of one sign. A sparse LU of the whole component
+    fills in far more on scale-free webs (their hubs join everything)."""
+    import heapq
 
     m = P.shape[0]
-    lu = splu((sp.identity(m, format="csc") - P).tocsc())
-    ret, diag = np.empty(m), np.empty(m)
-    for start in range(0, m, _BLOCK):
-        stop = min(m, start + _BLOCK)
-        cols = np.arange(start, stop)
-        rhs = np.zeros((m, cols.size))
-        rhs[cols, cols - start] = 1.0
-        X = lu.solve(rhs)  # columns start..stop of N
-        diag[start:stop] = X[cols, cols - start]
-        ret[start:stop] = np.diag(P[cols] @ X)
-    return ret, diag
+    C = P.tocoo()
+    diag = np.ones(m)  # the diagonal of the remaining matrix, I - P
+    out: list[dict[int, float]] = [{} for _ in range(m)]  # out[i][j] = A_ij, i != j
+    inn: list[dict[int, float]] = [{} for _ in range(m)]  # inn[j][i] = A_ij
+    for i, j, v in zip(C.row.tolist(), C.col.tolist(), C.data.tolist(), strict=True):
+        if i == j:
+            diag[i] -= v
+        else:
+            out[i][j] = -v
+            inn[j][i] = -v
+    nb = [set(out[i]) | set(inn[i]) for i in range(m)]
+    alive = np.ones(m, dtype=bool)
+    heap = [(len(nb[i]), i) for i in range(m)]
+    heapq.heapify(heap)
+    steps: list[tuple[int, list[int], float, dict[int, float], dict[int, float]]] = []
+    while heap:
+        d, k = heapq.heappop(heap)
+        if not alive[k] or d != len(nb[k]):
+            continue  # eliminated, or a stale entry
+        if d > _ELIM_DEGREE:
+            break
+        alive[k] = False
+        a = float(diag[k])
+        row, col = out[k], inn[k]  # A_kj and A_ik
+        for i, aik in col.items():
+            f = aik / a
+            oi = out[i]
+            for j, akj in row.items():
+                if i == j:
+                    diag[i] -= f * akj
+                else:
+                    v = oi.get(j, 0.0) - f * akj
+                    oi[j] = v
+                    inn[j][i] = v
+            del oi[k]
+        for j in row:
+            del inn[j][k]
+        S = nb[k]
+        for i in S:
+            si = nb[i]
+            si.discard(k)
+            si |= S
+            si.discard(i)
+            heapq.heappush(heap, (len(si), i))
+        steps.append((k, sorted(S), a, row, col))
+    core = np.flatnonzero(alive)
+    pos = np.full(m, -1)
+    pos[core] = np.arange(core.size)
+    A = np.zeros((core.size, core.size))
+    for ci, i in enumerate(core.tolist()):
+        A[ci, ci] = diag[i]
+        for j, v in out[i].items():
+            A[ci, pos[j]] = v
+    Zc = scipy.linalg.inv(A, overwrite_a=True, check_finite=False) if core.size else A
+    Z: dict[tuple[int, int], float] = {}  # N on the pairs that involve an eliminated node
+
+    def block(rows: list[int], cols: list[int]) -> np.ndarray:
+        return np.array([[Z[p, q] for q in cols] for p in rows]).reshape(len(rows), len(cols))
+
+    for k, nbrs, a, row, col in reversed(steps):
+        # N on S x S: the core's part from the dense inverse, the rest from earlier steps
+        sc = [q for q in nbrs if pos[q] >= 0]
+        se = [q for q in nbrs if pos[q] < 0]
+        order = sc + se
+        pc = pos[sc]
+        Zss = np.empty((len(nbrs), len(nbrs)))
+        nc = len(sc)
+        Zss[:nc, :nc] = Zc[np.ix_(pc, pc)]
+        if se:
+            Zss[:nc, nc:] = block(sc, se)
+            Zss[nc:, :nc] = block(se, sc)
+            Zss[nc:, nc:] = block(se, se)
+        u = np.array([row.get(q, 0.0) for q in order])
+        lv = np.array([col.get(p, 0.0) for p in order])
+        zr, zc = -(u @ Zss) / a, -(Zss @ lv) / a
+        Z[k, k] = 1.0 / a - float(zr @ lv) / a
+        for q, vr, vc in zip(order, zr.tolist(), zc.tolist(), strict=True):
+            Z[k, q] = vr
+            Z[q, k] = vc
+    dN = np.empty(m)
+    dN[core] = np.diag(Zc)
+    for k, *_ in steps:
+        dN[k] = Z[k, k]
+    # (P N)_ii = sum_j P_ij N_ji over the entries of P
+    both = (pos[C.row] >= 0) & (pos[C.col] >= 0)
+    ret = np.bincount(C.row[both], weights=C.data[both] * Zc[pos[C.col[both]], pos[C.row[both]]],
+                      minlength=m).astype(np.float64)
+    for i, j, v in zip(C.row[~both].tolist(), C.col[~both].tolist(), C.data[~both].tolist(),
+                       strict=True):
+        ret[i] += v * Z[j, i]
+    return ret, dN
 
 
 # -- the web's circularity -----------------------------------------------------------------

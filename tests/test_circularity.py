@@ -264,14 +264,17 @@ def test_per_component_equals_the_whole_matrix_inverted_densely(F, seed):
     expect = 1 - 1 / np.diag(N)
     np.testing.assert_allclose(c.node_cycling, expect, atol=1e-9)
     assert c.fci == pytest.approx(float(expect @ T / T.sum()), abs=1e-9)
-    # the sparse LU path for large components agrees with the dense one
-    old = C._DENSE_MAX
+    # the path for large components (eliminate nodes of few neighbours, invert the rest
+    # densely, go back for the eliminated ones) agrees with the dense one, whatever it eliminates
+    old = C._DENSE_MAX, C._ELIM_DEGREE
     try:
         C._DENSE_MAX = 0
-        s = finn_cycling_index(sp.csr_matrix(F), imports=z, exports=y)
+        for degree in (0, 1, 2, 3, 64):
+            C._ELIM_DEGREE = degree
+            s = finn_cycling_index(sp.csr_matrix(F), imports=z, exports=y)
+            np.testing.assert_allclose(s.node_cycling, c.node_cycling, atol=1e-9)
     finally:
-        C._DENSE_MAX = old
-    np.testing.assert_allclose(s.node_cycling, c.node_cycling, atol=1e-9)
+        C._DENSE_MAX, C._ELIM_DEGREE = old
 
 
 @settings(max_examples=150, deadline=None)
@@ -446,3 +449,32 @@ def test_circularity_command_refuses_bad_options(cli):
 def test_circularity_command_has_help_with_an_example(cli):
     out = cli("circularity", "--help", check=True).stdout
     assert "Example:" in out and "--undisclosed" in out and "--min-confidence" in out
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_large_components_by_elimination_match_the_dense_inverse(seed):
+    # A 300-node scale-free-like web (a few hubs join everything) with boundary flows:
+    # eliminating nodes of few neighbours and inverting the rest gives the dense answer.
+    rng = np.random.default_rng(seed)
+    n = 300
+    w = np.arange(1, n + 1) ** -0.8
+    payer = rng.choice(n, 1500, p=w / w.sum())
+    payee = rng.choice(n, 1500, p=rng.permutation(w) / w.sum())
+    F = sp.csr_matrix((rng.lognormal(0, 2, 1500), (payer, payee)), shape=(n, n)).toarray()
+    dense = finn_cycling_index(F)
+    T = dense.throughflow
+    with np.errstate(divide="ignore", invalid="ignore"):
+        P = np.where(T[:, None] > 0, F / T[:, None], 0.0)
+    N = np.linalg.inv(np.eye(n) - P)
+    np.testing.assert_allclose(dense.node_cycling, np.einsum("ij,ji->i", P, N) / np.diag(N),
+                               atol=1e-12)
+    old = C._DENSE_MAX, C._ELIM_DEGREE
+    try:
+        C._DENSE_MAX = 10
+        for degree in (4, 16, 64):
+            C._ELIM_DEGREE = degree
+            s = finn_cycling_index(sp.csr_matrix(F))
+            np.testing.assert_allclose(s.node_cycling, dense.node_cycling, rtol=1e-9, atol=1e-14)
+            assert s.fci == pytest.approx(dense.fci, rel=1e-9)
+    finally:
+        C._DENSE_MAX, C._ELIM_DEGREE = old
