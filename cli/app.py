@@ -76,6 +76,7 @@ db_app = typer.Typer(help="Start, stop and inspect the embedded database.", no_a
 app.add_typer(db_app, name="db")
 
 class Sort(str, Enum):
+    score = "score"
     length = "length"
     amount = "amount"
     date = "date"
@@ -225,7 +226,11 @@ def loops(
         "--members", help="Open syndicates up: each member bank, fund or firm takes its share of the "
                           "syndicate's legs (equal splits are estimates), so loops through single "
                           "members appear. Memory engine.")] = False,
-    sort: Annotated[Sort, typer.Option(help="length, amount (bottleneck) or date (latest).")] = Sort.length,
+    sort: Annotated[Optional[Sort], typer.Option(
+        help="score (circfin's risk score, highest first), length, amount (bottleneck) or date "
+             "(latest). Default: score for the table; length for json and csv, which stream in "
+             "a stable order that does not move when a score's inputs (today's date, financials) "
+             "do.", show_default=False)] = None,
     limit: Annotated[Optional[int], typer.Option(help="Show at most this many.", show_default=False)] = None,
     time_budget: Annotated[Optional[float], typer.Option(
         "--time-budget", help=_TIME_BUDGET_HELP)] = 30.0,
@@ -249,17 +254,32 @@ def loops(
     confidences = _min_confidence(min_confidence)
     if limit is not None and limit < 0:
         raise InputError("--limit must be >= 0")
+    order = sort or (Sort.score if fmt == Fmt.table else Sort.length)
+    by_score = order == Sort.score
     with _store() as store, _status(fmt.value, f"searching loops of up to {max_len} entities"):
+        snap = None
+        if by_score:
+            from ..loops.from_store import snapshot
+
+            snap = snapshot(store, as_of=day, confidences=confidences)  # one read for the search and the scores
         found, _, _ = loops_from_store(
             store, engine=engine.value, max_len=max_len, min_len=min_len, entity=entity,
             types=_split(types), status=statuses, min_amount=min_amount, since=since, until=until,
-            within=within, ordered=ordered, rollup=rollup, sort=sort.value, limit=limit,
+            within=within, ordered=ordered, rollup=rollup,
+            sort=Sort.length.value if by_score else order.value, limit=None if by_score else limit,
             budget=budget, reserve_per_loop=reserve_for(fmt.value), as_of=day, members=members,
-            confidences=confidences)
+            snap=snap, confidences=confidences)
+    if by_score:
+        from ..risk.score import rank_by_score
+
+        score = rank_by_score(store, now=day, snap=snap)
+        scored = sorted(((score(lp), lp) for lp in found), key=lambda s: (-s[0], s[1].length, s[1].key))
+        found = [lp for _, lp in scored][:limit]
     # Streamed loop by loop; a partial result says what was cut (stderr, and JSON fields).
     write_loops(found, fmt.value, budget, out=out, err=err,
                 title=f"{len(found)} circular-financing loop{'s' if len(found) != 1 else ''} "
-                      f"as of {day}{_confidence_note(min_confidence)}")
+                      f"as of {day}{_confidence_note(min_confidence)}"
+                      + (", highest risk score first" if by_score else ""))
 
 
 
@@ -415,19 +435,41 @@ def export(
               f"as of {day}{_confidence_note(min_confidence)}")
 
 
+DEMO_REPORT = Path("circfin-report")  # where `circfin report` writes by default, too
+
+
 @app.command()
 def demo(
-    max_len: Annotated[int, typer.Option("--max-len", help="Longest loop, in entities.")] = 4,
+    max_len: Annotated[int, typer.Option("--max-len", help="Longest loop, in entities.")] = 6,
+    out_dir: Annotated[Path, typer.Option(
+        "--out", help="Folder for the report (report.md, report.html, report.json, graph.html).")] = DEMO_REPORT,
 ) -> None:
-    """Load the seed dataset into the embedded database and show its loops.
+    """Load the seed dataset into the embedded database, write a report and show its brief.
+
+    The report goes where `circfin report` writes it by default: circfin-report/ in the
+    current folder. It is recorded in the graph, so the next report and brief say what
+    changed since.
 
     Example: circfin demo
     """
+    from ..report.report import default_charts, write_report
+    from .brief_cmd import print_brief
+
+    if not 2 <= max_len <= 12:
+        raise InputError("--max-len must be between 2 and 12")
     seed(fmt=Fmt2.table)
-    loops(max_len=max_len, min_len=2, entity=None, types=None, status=None, min_amount=None,
-          since=None, until=None, within=None, ordered=False, rollup=False, sort=Sort.length,
-          limit=None, time_budget=None, max_loops=None, engine=Engine.auto, fmt=Fmt.table,
-          as_of=None)
+    day = _as_of(None)
+    with _store() as store, _status("table", "writing the report"):
+        result = write_report(store, out_dir, max_len=max_len, as_of=day, charts=default_charts)
+    out.print()
+    print_brief(result.brief)
+    out.print()
+    report = (result.out_dir / "report.html").resolve()
+    out.print(Text.assemble("The full report (every loop and deal, with sources): ",
+                            (visible(str(report)), "bold")))
+    out.print(Text(visible(f"also {result.out_dir / 'report.md'} and report.json beside it. The report is "
+                           "recorded: the next `circfin report` and `circfin brief` say what changed "
+                           "since; `circfin brief` shows this screen again.")))
 
 
 @db_app.command("start")
@@ -522,6 +564,10 @@ _register_circularity_command(app)
 from .timeline_cmd import register as _register_timeline_command  # noqa: E402
 
 _register_timeline_command(app)
+
+from .brief_cmd import register as _register_brief_command  # noqa: E402
+
+_register_brief_command(app)
 
 
 def main() -> None:

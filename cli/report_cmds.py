@@ -80,7 +80,7 @@ def report(
     Example: circfin report --out reports/ --since last --fail-on-new
     """
     from ..loops.from_store import Budget
-    from ..report.report import write_report
+    from ..report.report import default_charts, write_report
 
     budget = Budget(time_budget=time_budget, max_loops=max_loops)
     statuses = cli._statuses_opt(status)
@@ -97,7 +97,8 @@ def report(
         result = write_report(store, out_dir, since=since, max_len=max_len, status=statuses,
                               engine=engine.value, top=top, record=not (no_record or past),
                               progress=progress,
-                              budget=budget, as_of=day, confidences=confidences)
+                              budget=budget, as_of=day, confidences=confidences,
+                              charts=default_charts)
     if fmt == Fmt.json:
         cli._write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:

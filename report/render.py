@@ -19,7 +19,8 @@ from ..display import money
 from ..safe import visible
 from .graph_page import csp, csp_hash, page_policy, safe_url
 
-__all__ = ["md_escape", "money", "report_html", "report_markdown"]
+__all__ = ["brief_html", "brief_markdown", "charts_html", "charts_markdown", "md_escape", "money", "report_html",
+           "report_markdown"]
 
 _MD_MARKUP = re.compile(r"([\\`*_\[\]|#~]|\$(?!\d))")
 # What a Markdown renderer may turn into a link by itself: GFM's extended autolinks
@@ -110,7 +111,7 @@ def _md_deals(deals: Sequence[Mapping[str, Any]]) -> list[str]:
 def _intro(data: Mapping[str, Any]) -> list[str]:
     since = data["since"]
     p = data["params"]
-    lines = [f"Generated {data['generated_at']} from {data['store']}."]
+    lines = [f"Generated {data['generated_at']} from the {data['store']} store."]
     if data.get("as_of"):
         lines.append(f"The web as of {data['as_of']}: only deals dated on or before it, each with its "
                      f"status on that day, and each entity's latest financials on or before it.")
@@ -127,12 +128,29 @@ def _intro(data: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _summary_rows(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _summary_rows(data: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(measure, count, why it may differ from another count) rows: every count in the report
+    agrees with the others (the graph, the brief) or says why it differs."""
     s = data["summary"]
-    return [("loops found", str(s["loops"])), ("new", str(s["new"])),
-            ("changed (grew, shrank)", str(s["changed"] - s["gone"])),
-            ("gone or cancelled", str(s["gone"])), ("deals in the graph", str(s["deals"])),
-            ("entities", str(s["entities"]))]
+    p = data["params"]
+    st = "any status" if p["statuses"] is None else "status " + ", ".join(p["statuses"])
+    not_counted = s.get("deals_not_counted") or {}
+    nc = sum(not_counted.values())
+    rows = [("loops found", str(s["loops"]), f"2 to {p['max_len']} entities; the brief's count"),
+            ("new", str(s["new"]), "not in the last report" + (
+                f", or with a deal dated on or after {data['since']['date']}" if data["since"]["date"] else "")),
+            ("changed (grew, shrank)", str(s["changed"] - s["gone"]), ""),
+            ("gone or cancelled", str(s["gone"]), ""),
+            ("deals that count", str(s["deals"]), f"{st}; as in the graph and the brief"),
+            ("entities with a deal that counts", str(s["entities"]), "as in the graph")]
+    if nc:
+        why = ", ".join(f"{n} {k}" for k, n in not_counted.items())
+        rows.append(("deals that do not count", str(nc), f"{why}: left out of every count above"))
+    if s.get("entities_without_deals"):
+        rows.append(("entities without a deal that counts", str(s["entities_without_deals"]),
+                     "in the data (a parent, a syndicate member, or only deals that do not count), "
+                     "not in the graph"))
+    return rows
 
 
 def _leg_rows(loop: Mapping[str, Any]) -> list[tuple[str, str, str]]:
@@ -182,48 +200,121 @@ _METHOD = ("A loop is a simple directed cycle of entities, each paying the next 
            "by entities it funded. Every deal cites its source.")
 
 
+def _rank_name(data: Mapping[str, Any]) -> str:
+    """The ranking's name for people: "risk score", not "risk_score"."""
+    return str(data["params"]["rank"]).replace("_", " ")
+
+
+def _new_note(data: Mapping[str, Any]) -> str:
+    n = len(data["new_loops"])
+    if not n:
+        return "No new loops."
+    why = ("every loop is new in the first report" if data["since"]["last_report"] is None
+           else "not in the last report" + (f", or with a deal dated on or after {data['since']['date']}"
+                                            if data["since"]["date"] else ""))
+    return f"{n} new loop{'s' if n != 1 else ''} ({why}): each with its legs and deals in appendix A."
+
+
+def _compact_rows(loops: Sequence[Mapping[str, Any]], *, change: bool = False) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for lp in loops:
+        last = (lp.get("date_span") or [None, None])[1]
+        rows.append((_path(lp["entities"]),
+                     _CHANGE_WORDS[lp["change"]] if change else money(lp.get("bottleneck_usd")),
+                     str(last or lp.get("last_seen") or "?")))
+    return rows
+
+
+def charts_markdown(charts: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Markdown lines linking the chart files written beside report.md (``data["charts"]``)."""
+    out: list[str] = []
+    for c in charts:
+        out += [f"![{md_escape(c['title'])}]({_md_url_path(c['file'])})", ""]
+    return out
+
+
+def _md_url_path(name: str) -> str:
+    """A file name beside report.md, as a relative Markdown link target."""
+    return "".join(ch if ch.isalnum() or ch in "-_." else f"%{ord(ch):02X}" for ch in str(name))
+
+
+def _sensitivity(data: Mapping[str, Any]) -> tuple[list[str], list[list[str]]] | None:
+    """The significance sensitivity table (``data["sensitivity"]``: rows of plain records), if any."""
+    rows = data.get("sensitivity") or []
+    if not rows:
+        return None
+    head = list(dict.fromkeys(k for r in rows for k in r))
+    return head, [[str(r.get(k, "")) for k in head] for r in rows]
+
+
+def brief_markdown(brief: Any, *, level: int = 1) -> str:
+    """The brief as Markdown, every piece of data escaped; ``level`` of its heading."""
+    from .brief import headline_rows, since_lines, title
+
+    e = md_escape
+    h = "#" * level
+    out = [f"{h} {e(title(brief))}", ""]
+    out += _md_table(("measure", "now", brief.quarter_ago, "change"),
+                     [tuple(map(e, r)) for r in headline_rows(brief)]) + [""]
+    out += [f"{h}# Top loops by risk score", ""]
+    if not brief.top_loops:
+        out += ["No loops.", ""]
+    for i, lp in enumerate(brief.top_loops, 1):
+        out.append(f"{i}. {e(lp['sentence'])} (score {lp['score']:.2f}, bottleneck "
+                   f"{e(money(lp['bottleneck_usd']))})")
+    out += ["", f"{h}# Most self-funded", "",
+            "The share of a dollar passing through an entity that comes back to it, through any chain.", ""]
+    if brief.self_funded:
+        out += _md_table(("entity", "return share", "throughflow"),
+                         [(e(r["name"]), f"{100 * float(r['return_share']):.1f}%", e(money(r["throughflow_usd"])))
+                          for r in brief.self_funded])
+    else:
+        out += ["No entity gets money back." if brief.headline["fci"]["now"] is not None
+                else "Not available."]
+    out += ["", f"{h}# Since the last report", ""]
+    out += [f"- {e(x)}" for x in since_lines(brief)]
+    for n in brief.notes:
+        out += ["", f"Note: {e(n)}."]
+    return "\n".join(out) + "\n"
+
+
 def report_markdown(data: Mapping[str, Any]) -> str:
-    """report.md: every piece of data escaped for Markdown."""
+    """report.md: the brief first, then the summary and the findings in short, then the full
+    lists of loops and deals in appendices; every piece of data escaped for Markdown."""
+    from .brief import Brief
+
     e = md_escape
     out = [f"# circfin report {data['run']}" + (f", as of {e(data['as_of'])}" if data.get("as_of") else ""),
            ""]
     for line in _intro(data):
         out += [e(line), ""]
-    out += ["## Summary", "", *_md_table(("measure", "count"), _summary_rows(data)), ""]
-    out += [f"## New loops ({len(data['new_loops'])})", ""]
-    if not data["new_loops"]:
-        out += ["No new loops.", ""]
-    for i, lp in enumerate(data["new_loops"], 1):
-        first, last = lp["date_span"]
-        out += [f"### {i}. {e(_path(lp['entities']))}", "",
-                f"{md_code(lp['key'])} · why: {e('; '.join(lp['reasons']))} · bottleneck "
-                f"{money(lp['bottleneck_usd'])} · dates {e(first or '?')} … {e(last or '?')}", ""]
-        out += _md_table(("leg", "total", "deals"), [tuple(map(e, r)) for r in _leg_rows(lp)])
-        out += ["", "Deals:", "", *_md_deals(lp["deals"]), ""]
+    if data.get("brief"):
+        out += [brief_markdown(Brief.from_dict(data["brief"]), level=2)]
+    out += ["## Summary", "", *_md_table(("measure", "count", "counted how"),
+                                         [tuple(map(e, r)) for r in _summary_rows(data)]), ""]
+    if data.get("charts"):
+        out += ["## Charts", "", *charts_markdown(data["charts"])]
+    sens = _sensitivity(data)
+    if sens:
+        out += ["## Significance across null models", "",
+                *_md_table([e(h) for h in sens[0]], [[e(c) for c in r] for r in sens[1]]), ""]
+    out += [f"## Top loops by {e(_rank_name(data))}", ""]
+    if not data["top_loops"]:
+        out += ["No loops.", ""]
+    else:
+        out += _md_table(("#", "loop", "key", "bottleneck", "flags"),
+                         [(str(i), e(_path(lp["entities"])), md_code(lp['key']), money(lp["bottleneck_usd"]),
+                           e(", ".join(dict.fromkeys(f["name"] for f in lp.get("flags", []))) or "-"))
+                          for i, lp in enumerate(data["top_loops"], 1)])
+        out += ["", "Their legs, flags and deals are in appendix C.", ""]
+    out += [f"## New loops ({len(data['new_loops'])})", "", e(_new_note(data)), ""]
     out += [f"## Changed loops ({len(data['changed_loops'])})", ""]
     if not data["changed_loops"]:
         out += ["No loop grew, shrank or went away.", ""]
-    for c in data["changed_loops"]:
-        out += [f"### {e(_path(c['entities']))}: {e(_CHANGE_WORDS[c['change']])}", "",
-                f"{md_code(c['key'])} · last reported {e(c.get('last_seen') or '?')}", ""]
-        out += _md_table(("leg", "before", "now", "deals added", "deals removed"),
-                         [tuple(map(e, r)) for r in _change_rows(c)])
-        if c.get("reasons"):
-            out += ["", *(f"- {e(r['deal_id'])}: {e(r['reason'])}" for r in c["reasons"])]
-        out += ["", "Deals:", "", *_md_deals(c["deals"]), ""]
-    out += [f"## Top loops by {e(data['params']['rank'])}", ""]
-    if not data["top_loops"]:
-        out += ["No loops.", ""]
-    out += _md_table(("#", "loop", "key", "bottleneck", "legs"),
-                     [(str(i), e(_path(lp["entities"])), md_code(lp['key']), money(lp["bottleneck_usd"]),
-                       e("; ".join(f"{a}: {b} ({c})" for a, b, c in _leg_rows(lp))))
-                      for i, lp in enumerate(data["top_loops"], 1)])
-    out += [""]
-    for i, lp in enumerate(data["top_loops"], 1):
-        out += [f"{i}. {e(_path(lp['entities']))}:", ""]
-        out += [f"   - flag **{e(f['name'])}** ({e(', '.join(f['deal_ids']))}): {e(f['why'])}"
-                for f in lp.get("flags", [])]
-        out += [*("   " + x for x in _md_deals(lp["deals"])), ""]
+    else:
+        out += _md_table(("loop", "change", "last reported"),
+                         [tuple(map(e, r)) for r in _compact_rows(data["changed_loops"], change=True)])
+        out += ["", "Their legs before and after, and their deals, are in appendix B.", ""]
     out += ["## Concentration", "", "Entities with more than one counterparty, most concentrated first.", ""]
     out += _md_table(_CONC_HEAD, [tuple(map(e, r)) for r in _conc_rows(data["concentration"])]) + [""]
     out += ["## Self-funded demand", "", "Inflows paid by entities the payee funded.", ""]
@@ -235,6 +326,38 @@ def report_markdown(data: Mapping[str, Any]) -> str:
     else:
         out += [f"Shock summary {e(data['shock']['note'])}.", ""]
     out += ["## How to read this", "", e(_METHOD), ""]
+
+    out += [f"## Appendix A: new loops ({len(data['new_loops'])})", ""]
+    if not data["new_loops"]:
+        out += ["No new loops.", ""]
+    for i, lp in enumerate(data["new_loops"], 1):
+        first, last = lp["date_span"]
+        out += [f"### A{i}. {e(_path(lp['entities']))}", "",
+                f"{md_code(lp['key'])} · why: {e('; '.join(lp['reasons']))} · bottleneck "
+                f"{money(lp['bottleneck_usd'])} · dates {e(first or '?')} … {e(last or '?')}", ""]
+        out += _md_table(("leg", "total", "deals"), [tuple(map(e, r)) for r in _leg_rows(lp)])
+        out += ["", "Deals:", "", *_md_deals(lp["deals"]), ""]
+    out += [f"## Appendix B: changed loops ({len(data['changed_loops'])})", ""]
+    if not data["changed_loops"]:
+        out += ["No loop grew, shrank or went away.", ""]
+    for c in data["changed_loops"]:
+        out += [f"### {e(_path(c['entities']))}: {e(_CHANGE_WORDS[c['change']])}", "",
+                f"{md_code(c['key'])} · last reported {e(c.get('last_seen') or '?')}", ""]
+        out += _md_table(("leg", "before", "now", "deals added", "deals removed"),
+                         [tuple(map(e, r)) for r in _change_rows(c)])
+        if c.get("reasons"):
+            out += ["", *(f"- {e(r['deal_id'])}: {e(r['reason'])}" for r in c["reasons"])]
+        out += ["", "Deals:", "", *_md_deals(c["deals"]), ""]
+    out += [f"## Appendix C: top loops by {e(_rank_name(data))}", ""]
+    if not data["top_loops"]:
+        out += ["No loops.", ""]
+    for i, lp in enumerate(data["top_loops"], 1):
+        out += [f"### C{i}. {e(_path(lp['entities']))}", "",
+                f"{md_code(lp['key'])} · bottleneck {money(lp['bottleneck_usd'])}", ""]
+        out += _md_table(("leg", "total", "deals"), [tuple(map(e, r)) for r in _leg_rows(lp)]) + [""]
+        out += [f"- flag **{e(f['name'])}** ({e(', '.join(f['deal_ids']))}): {e(f['why'])}"
+                for f in lp.get("flags", [])]
+        out += ["", "Deals:", "", *_md_deals(lp["deals"]), ""]
     return "\n".join(out)
 
 
@@ -249,6 +372,7 @@ th { background: #f4f6f9; } td.n { text-align: right; white-space: nowrap; }
 code { background: #f4f6f9; padding: 0 3px; border-radius: 3px; }
 .muted { color: #5a6272; } ul.deals { margin: 4px 0 8px; padding-left: 20px; } ul.deals li { overflow-wrap: anywhere; }
 iframe { width: 100%; height: 760px; border: 1px solid #dde1e8; }
+figure { margin: 8px 0 16px; } figure img { max-width: 100%; height: auto; } figcaption { color: #5a6272; }
 """.strip()
 
 
@@ -282,48 +406,87 @@ def _h_deals(deals: Sequence[Mapping[str, Any]]) -> str:
                                            for d in deals) + "</ul>")
 
 
-def report_html(data: Mapping[str, Any], graph_page_html: str) -> str:
-    """report.html: the report, then the graph page in a sandboxed iframe (no scripts of its own)."""
+def brief_html(brief: Any) -> str:
+    """The brief (a :class:`circfin.report.brief.Brief`) as HTML, every piece of data escaped."""
+    from .brief import headline_rows, since_lines, title
+
+    b = [f"<h2>{_h(title(brief))}</h2>",
+         _h_table(("measure", "now", brief.quarter_ago, "change"), headline_rows(brief), numeric=[1, 2, 3]),
+         "<h3>Top loops by risk score</h3>"]
+    if brief.top_loops:
+        b.append("<ol>" + "".join(f"<li>{_h(lp['sentence'])} <span class=\"muted\">(score "
+                                  f"{lp['score']:.2f}, bottleneck {_h(money(lp['bottleneck_usd']))})</span></li>"
+                                  for lp in brief.top_loops) + "</ol>")
+    else:
+        b.append("<p>No loops.</p>")
+    b.append("<h3>Most self-funded</h3><p class=\"muted\">The share of a dollar passing through an "
+             "entity that comes back to it, through any chain.</p>")
+    if brief.self_funded:
+        b.append(_h_table(("entity", "return share", "throughflow"),
+                          [(str(r["name"]), f"{100 * float(r['return_share']):.1f}%",
+                            money(r["throughflow_usd"])) for r in brief.self_funded], numeric=[1, 2]))
+    else:
+        b.append("<p>No entity gets money back.</p>" if brief.headline["fci"]["now"] is not None
+                 else "<p>Not available.</p>")
+    b.append("<h3>Since the last report</h3><ul>" + "".join(f"<li>{_h(x)}</li>" for x in since_lines(brief))
+             + "</ul>")
+    b += [f"<p class=\"muted\">Note: {_h(n)}.</p>" for n in brief.notes]
+    return "".join(b)
+
+
+def charts_html(charts: Sequence[tuple[str, bytes]]) -> str:
+    """Charts as images inside the page: each SVG (``(title, svg bytes)``) as a data: URL of an
+    ``<img>``, so the page still works offline, and an SVG runs no script and loads nothing
+    (a browser shows an SVG image in its secure static mode; the page's policy allows data: images)."""
+    import base64
+
+    out = []
+    for title, svg in charts:
+        src = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+        out.append(f'<figure><img src="{src}" alt="{_h(title)}"><figcaption>{_h(title)}</figcaption></figure>')
+    return "".join(out)
+
+
+def report_html(data: Mapping[str, Any], graph_page_html: str,
+                charts: Sequence[tuple[str, bytes]] = ()) -> str:
+    """report.html: the brief, the summary, the charts (``(title, svg bytes)``), the graph page in
+    a sandboxed iframe (no scripts of its own), the findings in short, then the appendices."""
+    from .brief import Brief
+
     scripts, styles = page_policy()
     policy = csp(scripts, [*styles, csp_hash(_CSS)]) + "; frame-src 'self'"
     as_of = f", as of {_h(data['as_of'])}" if data.get("as_of") else ""
     b = [f"<h1>circfin report {_h(data['run'])}{as_of}</h1>",
-         *(f'<p class="muted">{_h(x)}</p>' for x in _intro(data)),
-         "<h2>Summary</h2>", _h_table(("measure", "count"), _summary_rows(data), numeric=[1]),
-         "<h2>Graph</h2>",
-         '<p class="muted">New loops are highlighted. Hover or click for deals, amounts, dates and '
-         'sources; filter by date and deal type on the right. The same page is in graph.html.</p>',
-         f'<iframe title="financing graph" sandbox="allow-scripts allow-popups '
-         f'allow-popups-to-escape-sandbox" srcdoc="{html.escape(graph_page_html, quote=True)}"></iframe>',
-         f"<h2>New loops ({len(data['new_loops'])})</h2>"]
-    if not data["new_loops"]:
-        b.append("<p>No new loops.</p>")
-    for i, lp in enumerate(data["new_loops"], 1):
-        first, last = lp["date_span"]
-        b += [f"<h3>{i}. {_h(_path(lp['entities']))}</h3>",
-              f"<p><code>{_h(lp['key'])}</code> · why: {_h('; '.join(lp['reasons']))} · bottleneck "
-              f"{_h(money(lp['bottleneck_usd']))} · dates {_h(first or '?')} … {_h(last or '?')}</p>",
-              _h_table(("leg", "total", "deals"), _leg_rows(lp), numeric=[1]), _h_deals(lp["deals"])]
-    b.append(f"<h2>Changed loops ({len(data['changed_loops'])})</h2>")
+         *(f'<p class="muted">{_h(x)}</p>' for x in _intro(data))]
+    if data.get("brief"):
+        b.append(brief_html(Brief.from_dict(data["brief"])))
+    b += ["<h2>Summary</h2>", _h_table(("measure", "count", "counted how"), _summary_rows(data), numeric=[1])]
+    if charts:
+        b += ["<h2>Charts</h2>", charts_html(charts)]
+    sens = _sensitivity(data)
+    if sens:
+        b += ["<h2>Significance across null models</h2>", _h_table(sens[0], sens[1])]
+    b += ["<h2>Graph</h2>",
+          '<p class="muted">New loops are highlighted. Hover or click for deals, amounts, dates and '
+          'sources; filter by date and deal type on the right. The same page is in graph.html.</p>',
+          f'<iframe title="financing graph" sandbox="allow-scripts allow-popups '
+          f'allow-popups-to-escape-sandbox" srcdoc="{html.escape(graph_page_html, quote=True)}"></iframe>',
+          f"<h2>Top loops by {_h(_rank_name(data))}</h2>"]
+    if data["top_loops"]:
+        b += [_h_table(("#", "loop", "key", "bottleneck", "flags"),
+                       [(str(i), _path(lp["entities"]), lp["key"], money(lp["bottleneck_usd"]),
+                         ", ".join(dict.fromkeys(f["name"] for f in lp.get("flags", []))) or "-")
+                        for i, lp in enumerate(data["top_loops"], 1)], numeric=[0, 3]),
+              '<p class="muted">Their legs, flags and deals are in appendix C.</p>']
+    else:
+        b.append("<p>No loops.</p>")
+    b += [f"<h2>New loops ({len(data['new_loops'])})</h2>", f"<p>{_h(_new_note(data))}</p>",
+          f"<h2>Changed loops ({len(data['changed_loops'])})</h2>"]
     if not data["changed_loops"]:
         b.append("<p>No loop grew, shrank or went away.</p>")
-    for c in data["changed_loops"]:
-        b += [f"<h3>{_h(_path(c['entities']))}: {_h(_CHANGE_WORDS[c['change']])}</h3>",
-              f"<p><code>{_h(c['key'])}</code> · last reported {_h(c.get('last_seen') or '?')}</p>",
-              _h_table(("leg", "before", "now", "deals added", "deals removed"), _change_rows(c),
-                       numeric=[1, 2])]
-        if c.get("reasons"):
-            b.append("<ul>" + "".join(f"<li>{_h(r['deal_id'])}: {_h(r['reason'])}</li>"
-                                      for r in c["reasons"]) + "</ul>")
-        b.append(_h_deals(c["deals"]))
-    b.append(f"<h2>Top loops by {_h(data['params']['rank'])}</h2>")
-    for i, lp in enumerate(data["top_loops"], 1):
-        b += [f"<h3>{i}. {_h(_path(lp['entities']))}: {_h(money(lp['bottleneck_usd']))}</h3>",
-              f"<p><code>{_h(lp['key'])}</code></p>",
-              "".join(f"<p class=\"flag\"><strong>{_h(f['name'])}</strong> "
-                      f"({_h(', '.join(f['deal_ids']))}): {_h(f['why'])}</p>"
-                      for f in lp.get("flags", [])),
-              _h_table(("leg", "total", "deals"), _leg_rows(lp), numeric=[1]), _h_deals(lp["deals"])]
+    else:
+        b += [_h_table(("loop", "change", "last reported"), _compact_rows(data["changed_loops"], change=True)),
+              '<p class="muted">Their legs before and after, and their deals, are in appendix B.</p>']
     b += ["<h2>Concentration</h2>",
           '<p class="muted">Entities with more than one counterparty, most concentrated first.</p>',
           _h_table(_CONC_HEAD, _conc_rows(data["concentration"]), numeric=[2, 3, 5, 6]),
@@ -335,7 +498,36 @@ def report_html(data: Mapping[str, Any], graph_page_html: str) -> str:
         b.append(_h_table(head, rows))
     else:
         b.append(f"<p>Shock summary {_h(data['shock']['note'])}.</p>")
-    b += ["<h2>How to read this</h2>", f"<p>{_h(_METHOD)}</p>"]
+    b += ["<h2>How to read this</h2>", f"<p>{_h(_METHOD)}</p>",
+          f"<h2>Appendix A: new loops ({len(data['new_loops'])})</h2>"]
+    if not data["new_loops"]:
+        b.append("<p>No new loops.</p>")
+    for i, lp in enumerate(data["new_loops"], 1):
+        first, last = lp["date_span"]
+        b += [f"<h3>A{i}. {_h(_path(lp['entities']))}</h3>",
+              f"<p><code>{_h(lp['key'])}</code> · why: {_h('; '.join(lp['reasons']))} · bottleneck "
+              f"{_h(money(lp['bottleneck_usd']))} · dates {_h(first or '?')} … {_h(last or '?')}</p>",
+              _h_table(("leg", "total", "deals"), _leg_rows(lp), numeric=[1]), _h_deals(lp["deals"])]
+    b.append(f"<h2>Appendix B: changed loops ({len(data['changed_loops'])})</h2>")
+    if not data["changed_loops"]:
+        b.append("<p>No loop grew, shrank or went away.</p>")
+    for c in data["changed_loops"]:
+        b += [f"<h3>{_h(_path(c['entities']))}: {_h(_CHANGE_WORDS[c['change']])}</h3>",
+              f"<p><code>{_h(c['key'])}</code> · last reported {_h(c.get('last_seen') or '?')}</p>",
+              _h_table(("leg", "before", "now", "deals added", "deals removed"), _change_rows(c),
+                       numeric=[1, 2])]
+        if c.get("reasons"):
+            b.append("<ul>" + "".join(f"<li>{_h(r['deal_id'])}: {_h(r['reason'])}</li>"
+                                      for r in c["reasons"]) + "</ul>")
+        b.append(_h_deals(c["deals"]))
+    b.append(f"<h2>Appendix C: top loops by {_h(_rank_name(data))}</h2>")
+    for i, lp in enumerate(data["top_loops"], 1):
+        b += [f"<h3>C{i}. {_h(_path(lp['entities']))}: {_h(money(lp['bottleneck_usd']))}</h3>",
+              f"<p><code>{_h(lp['key'])}</code></p>",
+              "".join(f"<p class=\"flag\"><strong>{_h(f['name'])}</strong> "
+                      f"({_h(', '.join(f['deal_ids']))}): {_h(f['why'])}</p>"
+                      for f in lp.get("flags", [])),
+              _h_table(("leg", "total", "deals"), _leg_rows(lp), numeric=[1]), _h_deals(lp["deals"])]
     return "".join([
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
         f'<meta http-equiv="Content-Security-Policy" content="{_h(policy)}">\n',

@@ -21,9 +21,14 @@ number; the later write then defines "last".
 
 report.json::
 
-    generated_at, as_of, run, store, params {max_len, statuses, confidences, engine, rank, top}
+    generated_at, as_of, run, store (its kind only: "embedded FalkorDB", "Neo4j", ...: a
+    published file names no local path), params {max_len, statuses, confidences, engine, rank, top}
     since          {last_report: {id, at} or null, date: "YYYY-MM-DD" or null}
-    summary        {loops, new, changed, gone, deals, entities}
+    brief          circfin.report.brief.Brief.to_dict(), from the same snapshot and loops
+    summary        {loops, new, changed, gone, deals, entities, deals_not_counted
+                    {status: count}, entities_without_deals}: deals and entities are those
+                    that count (the graph's and the brief's); the others are listed apart
+    charts         [{name, title, file}]: the charts embedded (none unless passed)
     new_loops      [{key, ids, entities, legs, bottleneck_usd, date_span, types,
                      reasons, first_seen, deals: [{id, ..., source_url}]}]
     changed_loops  [{key, entities, change: grew|shrank|changed|cancelled|gone,
@@ -38,6 +43,7 @@ report.json::
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,9 +58,11 @@ from ..loops.from_store import DEFAULT_STATUSES, Snapshot, at_confidence, loops_
 from ..safe import atomic_write_many, check_folder, check_target, json_dumps, visible
 from ..store.base import GraphStore, Statement
 from .graph_page import build_graph_data, checked_loops, loop_record, render_graph_page, safe_url
+from .runs import last_run
+from .runs import stored_loops as _stored_loops
 
-__all__ = ["Rank", "ReportResult", "bottleneck_rank", "build_report", "last_run", "shock_function",
-           "write_report"]
+__all__ = ["Rank", "ReportResult", "bottleneck_rank", "build_report", "default_charts", "last_run",
+           "shock_function", "store_kind", "write_report"]
 
 # A ranking: a loop's importance (higher first); None ranks last. The default is
 # the bottleneck (bottleneck_rank); by default the report ranks by circfin.risk's loop score.
@@ -62,6 +70,9 @@ Rank = Callable[[Loop], "float | None"]
 Progress = Callable[[str], None]
 
 FILES = ("report.json", "report.md", "report.html", "graph.html")
+# Charts to embed: (snapshot, report data) -> [(file stem, title, SVG bytes)].
+Charts = Callable[[Snapshot, dict[str, Any]], Iterable[tuple[str, str, bytes]]]
+_CHART_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 CHANGE_ORDER = ("cancelled", "gone", "shrank", "grew", "changed")
 
 
@@ -94,6 +105,13 @@ class ReportResult:
     def top_loops(self) -> list[dict[str, Any]]:
         loops: list[dict[str, Any]] = self.data["top_loops"]
         return loops
+
+    @property
+    def brief(self) -> Any:
+        """The report's brief (:class:`circfin.report.brief.Brief`), as the report opens with it."""
+        from .brief import Brief
+
+        return Brief.from_dict(self.data["brief"])
 
     def to_dict(self) -> dict[str, Any]:
         """A summary for programs (``circfin report --format json``)."""
@@ -157,27 +175,7 @@ def _iso(t: _dt.datetime) -> str:
 
 # ---- reading the last run's state ------------------------------------------------------
 
-def last_run(store: GraphStore) -> dict[str, Any] | None:
-    """The latest recorded report run: ``{id, at, keys}``, or None before the first."""
-    rows = store.read(queries.load("report_last_run").text)
-    if not rows:
-        return None
-    r = rows[0]
-    return {"id": int(r["id"]), "at": r["at"], "keys": list(r["keys"] or [])}
-
-
-def _stored_loops(store: GraphStore, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-    keys = sorted(set(keys))
-    out: dict[str, dict[str, Any]] = {}
-    for i in range(0, len(keys), 2000):
-        for r in store.read(queries.load("report_loop_state").text, {"keys": keys[i:i + 2000]}):
-            st = out.setdefault(r["key"], {"key": r["key"], "ids": list(r["ids"] or []),
-                                           "first_seen": r["first_seen"], "last_seen": r["last_seen"],
-                                           "legs": {}})
-            if r["payer"] is not None:
-                st["legs"][r["payer"]] = {"payee": r["payee"], "deal_ids": sorted(r["deal_ids"] or []),
-                                          "amount_usd": _num(r["amount_usd"])}
-    return out
+# last_run and the stored loops' state live in .runs (the brief reads them too).
 
 
 # ---- comparing -------------------------------------------------------------------------
@@ -304,6 +302,56 @@ def _publish(out: Path, texts: Mapping[str, str]) -> None:
 
 
 # ---- the report ------------------------------------------------------------------------
+
+def default_charts(snap: Snapshot, data: dict[str, Any]) -> list[tuple[str, str, bytes]]:
+    """The report's charts: the web over time (committed dollars, loops and FCI each quarter up
+    to the report's date) and the top loops' legs, as SVG; none where circfin.report has no
+    charts module."""
+    try:
+        from .charts import loop_legs_chart, timeline_chart
+        from .timeline import timeline
+    except ImportError:
+        return []
+    from ..loops.from_store import Budget
+
+    out: list[tuple[str, str, bytes]] = []
+    day = data.get("as_of") or _dt.date.today().isoformat()
+    rows = timeline(snap, as_of=day, status=data["params"]["statuses"],
+                    max_len=data["params"]["max_len"], budget=Budget()).rows
+    if rows:
+        out.append(("timeline", "The web over time: disclosed committed dollars, loops and the flow "
+                                "cycling index at each quarter's end", timeline_chart(rows)))
+    if data["top_loops"]:
+        out.append(("top-loops", "What goes round: the top loops by risk score, leg by leg",
+                    loop_legs_chart(data["top_loops"][:5])))
+    return out
+
+
+def store_kind(store: GraphStore) -> str:
+    """What kind of store, fit to publish: no socket, path, host or graph name.
+
+    ``describe()`` says where the store is ("embedded FalkorDB (/home/.../falkordb.sock),
+    graph 'circfin'", "Neo4j at bolt://db:7687"); a published report says only its kind."""
+    where = store.describe()
+    kind = re.split(r" at | \(|,", where, maxsplit=1)[0].strip()
+    return kind if kind and "/" not in kind and "\\" not in kind else "graph store"
+
+
+def _counts(snap: Snapshot, statuses: Sequence[str] | None) -> dict[str, Any]:
+    """How many deals and entities count, and how many do not and why: the same numbers
+    as the graph page (counted deals, and the entities they join) and the brief."""
+    frame = snap.deals
+    wanted = None if statuses is None else set(statuses)
+    counted = frame if wanted is None else frame[frame["status"].isin(sorted(wanted))]
+    left = frame if wanted is None else frame[~frame["status"].isin(sorted(wanted))]
+    not_counted: dict[str, int] = {}
+    for st in left["status"] if len(left) else []:
+        not_counted[str(st)] = not_counted.get(str(st), 0) + 1
+    joined = set(counted["payer"]) | set(counted["payee"]) if len(counted) else set()
+    return {"deals": int(len(counted)), "entities": len(joined),
+            "deals_not_counted": dict(sorted(not_counted.items())),
+            "entities_without_deals": sum(1 for e in snap.entities if e["id"] not in joined)}
+
 
 def build_report(store: GraphStore, *, since: str | None = None, now: _dt.datetime | None = None,
                  max_len: int = 6, status: Iterable[str] | None = DEFAULT_STATUSES,
@@ -432,6 +480,12 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
         kw = {name: v for name, (v, _) in wanted_kw.items() if _takes_as_of(shock_fn, name)}
         shock = {"available": True, "rows": [dict(r) for r in shock_fn(store, **kw)]}
 
+    step("the brief")
+    from .brief import build_brief
+
+    brief = build_brief(store, snap=snap, loops=loops, confidences=snap.confidences, max_len=max_len, status=statuses,
+                        last_report=prev, as_of=snap.as_of, budget=budget)
+
     data = {
         "generated_at": at,
         "as_of": snap.as_of,
@@ -442,10 +496,12 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
                    "confidences": None if snap.confidences is None else list(snap.confidences),
                    "engine": engine,
                    "rank": getattr(rank, "__name__", repr(rank)), "top": top},
-        "store": store.describe(),
+        "store": store_kind(store),
+        "brief": brief.to_dict(),
         "summary": {"loops": len(loops), "new": len(new_loops), "changed": len(changed),
                     "gone": sum(1 for c in changed if c["change"] in ("gone", "cancelled")),
-                    "deals": len(deals), "entities": len(snap.entities)},
+                    **_counts(snap, statuses)},
+        "charts": [],
         "new_loops": new_loops,
         "changed_loops": changed,
         "top_loops": top_loops,
@@ -462,7 +518,8 @@ def write_report(store: GraphStore, out_dir: Path | str, *, since: str | None = 
                  rank: Rank | None = None, top: int = 10, record: bool = True,
                  progress: Progress | None = None, budget: Any = None,
                  as_of: str | _dt.date | None = None,
-                 confidences: Iterable[str] | None = None) -> ReportResult:
+                 confidences: Iterable[str] | None = None,
+                 charts: Charts | None = None) -> ReportResult:
     """Write report.md, report.html, report.json (and graph.html) into ``out_dir``.
 
     ``since``: None or ``"last"`` reports what is new since the last recorded
@@ -471,6 +528,10 @@ def write_report(store: GraphStore, out_dir: Path | str, *, since: str | None = 
     With ``record=False`` the run leaves no trace in the graph (a preview).
     ``as_of``: the web as of that date, ``confidences``: only deals of these confidences
     count (see :func:`build_report`).
+    ``charts``: a function of the report's snapshot and data that returns the charts to
+    embed, ``[(name, title, svg bytes)]``: each is written beside the report as
+    ``<name>.svg`` (linked from report.md) and shown inside report.html (as a data: image,
+    so the page works offline); see :func:`default_charts`.
 
     Example: ``write_report(store, "out/", since="2025-06-01").new_loops``
     """
@@ -486,6 +547,12 @@ def write_report(store: GraphStore, out_dir: Path | str, *, since: str | None = 
                                      engine=engine, rank=rank, top=top, progress=progress,
                                      budget=budget, as_of=as_of, confidences=confidences)
     step("writing files")
+    made = list(charts(snap, data)) if charts is not None else []
+    for name, _, _ in made:
+        if not _CHART_NAME.fullmatch(name) or f"{name}.svg" in FILES:
+            raise ValueError(f"a chart's name must be a plain file stem, not {name!r}")
+        check_target(out / f"{name}.svg", "--out")
+    data["charts"] = [{"name": name, "title": title, "file": f"{name}.svg"} for name, title, _ in made]
     statuses = None if status is None else list(status)
     page = render_graph_page(build_graph_data(
         snap, loops, highlight=[lp["key"] for lp in data["new_loops"]], status=statuses,
@@ -500,10 +567,11 @@ def write_report(store: GraphStore, out_dir: Path | str, *, since: str | None = 
                          f"choose another --out") from None
     texts = {"report.json": json_dumps(data, indent=2) + "\n",
              "report.md": report_markdown(data),
-             "report.html": report_html(data, page),
+             "report.html": report_html(data, page, [(title, svg) for _, title, svg in made]),
              "graph.html": page}
+    texts.update({f"{name}.svg": svg.decode("utf-8") for name, _, svg in made})
     try:
-        _publish(out, {name: texts[name] for name in FILES})
+        _publish(out, texts)
     except OSError as e:
         raise InputError(f"cannot write the report into {visible(out)}: {e.strerror or e}; "
                          f"nothing was recorded, so the next run reports the same news") from None
@@ -513,5 +581,5 @@ def write_report(store: GraphStore, out_dir: Path | str, *, since: str | None = 
         step("recording the run")
         store.ensure_schema()
         store.write(_record_statements(loops, data["run"], data["generated_at"]))
-    return ReportResult(out_dir=out, files={n: out / n for n in FILES}, run_id=data["run"],
+    return ReportResult(out_dir=out, files={n: out / n for n in texts}, run_id=data["run"],
                         generated_at=data["generated_at"], data=data)
