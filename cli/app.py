@@ -460,7 +460,8 @@ def demo(
     seed(fmt=Fmt2.table)
     day = _as_of(None)
     with _store() as store, _status("table", "writing the report"):
-        result = write_report(store, out_dir, max_len=max_len, as_of=day, charts=default_charts)
+        result = write_report(store, out_dir, max_len=max_len, as_of=day, charts=default_charts,
+                              null_samples=100)
     out.print()
     print_brief(result.brief)
     out.print()

@@ -19,6 +19,7 @@ from typing import Annotated, Optional
 import typer
 from rich.text import Text
 
+from . import checks
 from . import common as cli
 from .options import Engine
 from .options import TableJson as Fmt
@@ -70,6 +71,10 @@ def report(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help=cli._AS_OF_HELP, show_default=False)] = None,
     min_confidence: Annotated[Optional[str], typer.Option(
         "--min-confidence", help=cli._MIN_CONFIDENCE_HELP, show_default=False)] = None,
+    null_samples: Annotated[int, typer.Option(
+        "--null-samples", help="Random graphs per null model for the table of loop counts against "
+                               "chance (as circfin significance; 0 leaves it out).",
+        callback=checks.int_range("--null-samples", 0, 100_000))] = 100,
 ) -> None:
     """Report the loops that are new, grew, shrank or broke since the last report.
 
@@ -98,7 +103,7 @@ def report(
                               engine=engine.value, top=top, record=not (no_record or past),
                               progress=progress,
                               budget=budget, as_of=day, confidences=confidences,
-                              charts=default_charts)
+                              charts=default_charts, null_samples=null_samples)
     if fmt == Fmt.json:
         cli._write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -353,13 +353,42 @@ def _counts(snap: Snapshot, statuses: Sequence[str] | None) -> dict[str, Any]:
             "entities_without_deals": sum(1 for e in snap.entities if e["id"] not in joined)}
 
 
+def _sensitivity_rows(table: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The sensitivity table's rows as the report shows them: per loop length, observed
+    and each null model's mean, z and p; then the distinct pairs."""
+    if not table:
+        return []
+
+    def num(v: Any, digits: int) -> str:
+        return "n/a" if v is None else f"{v:.{digits}f}"
+
+    models = list(table["models"])
+    rows: list[dict[str, Any]] = []
+    for r in table["rows"]:
+        row: dict[str, Any] = {"loop length": r["length"], "observed": r["observed"]}
+        for m in models:
+            row |= {f"{m}: null mean": num(r[m]["null_mean"], 1), f"{m}: z": num(r[m]["z"], 2),
+                    f"{m}: p": num(r[m]["p_value"], 3)}
+        rows.append(row)
+    pairs = {"loop length": "distinct pairs", "observed": table["pairs"]["observed"]}
+    for m in models:
+        pairs |= {f"{m}: null mean": num(table["pairs"].get(m), 1), f"{m}: z": "", f"{m}: p": ""}
+    return rows + [pairs]
+
+
 def build_report(store: GraphStore, *, since: str | None = None, now: _dt.datetime | None = None,
                  max_len: int = 6, status: Iterable[str] | None = DEFAULT_STATUSES,
                  engine: str = "auto", rank: Rank | None = None, top: int = 10,
                  progress: Progress | None = None, budget: Any = None,
                  as_of: str | _dt.date | None = None,
-                 confidences: Iterable[str] | None = None) -> tuple[dict[str, Any], list[Loop], Snapshot]:
+                 confidences: Iterable[str] | None = None,
+                 null_samples: int = 0) -> tuple[dict[str, Any], list[Loop], Snapshot]:
     """The report's data (report.json), the loops found, and the snapshot they came from.
+
+    ``null_samples`` (0: none): random graphs per null model for the table of loop
+    counts against both null models (``circfin significance``'s sensitivity table, loops
+    of up to 5 entities, seed 1), in ``significance`` (the whole table) and
+    ``sensitivity`` (its rows as the report shows them).
 
     ``confidences`` (None: all): only deals of these confidences count, everywhere in
     the report (``--min-confidence``); a loop gone because of it says so.
@@ -480,6 +509,14 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
         kw = {name: v for name, (v, _) in wanted_kw.items() if _takes_as_of(shock_fn, name)}
         shock = {"available": True, "rows": [dict(r) for r in shock_fn(store, **kw)]}
 
+    significance = None
+    if null_samples > 0:
+        step("loop counts against the null models")
+        from ..risk.nullmodel import sensitivity
+
+        significance = sensitivity(snap.deals, n=null_samples, seed=1, max_len=min(max_len, 5),
+                                   status=statuses)
+
     step("the brief")
     from .brief import build_brief
 
@@ -502,6 +539,8 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
                     "gone": sum(1 for c in changed if c["change"] in ("gone", "cancelled")),
                     **_counts(snap, statuses)},
         "charts": [],
+        "significance": significance,
+        "sensitivity": _sensitivity_rows(significance),
         "new_loops": new_loops,
         "changed_loops": changed,
         "top_loops": top_loops,
@@ -519,7 +558,7 @@ def write_report(store: GraphStore, out_dir: Path | str, *, since: str | None = 
                  progress: Progress | None = None, budget: Any = None,
                  as_of: str | _dt.date | None = None,
                  confidences: Iterable[str] | None = None,
-                 charts: Charts | None = None) -> ReportResult:
+                 charts: Charts | None = None, null_samples: int = 0) -> ReportResult:
     """Write report.md, report.html, report.json (and graph.html) into ``out_dir``.
 
     ``since``: None or ``"last"`` reports what is new since the last recorded
@@ -545,7 +584,8 @@ def write_report(store: GraphStore, out_dir: Path | str, *, since: str | None = 
     step = progress or (lambda _msg: None)
     data, loops, snap = build_report(store, since=since, now=now, max_len=max_len, status=status,
                                      engine=engine, rank=rank, top=top, progress=progress,
-                                     budget=budget, as_of=as_of, confidences=confidences)
+                                     budget=budget, as_of=as_of, confidences=confidences,
+                                     null_samples=null_samples)
     step("writing files")
     made = list(charts(snap, data)) if charts is not None else []
     for name, _, _ in made:

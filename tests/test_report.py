@@ -231,6 +231,28 @@ def test_concentration_and_self_funded_tables(seeded, tmp_path):
     assert "## Concentration" in md and "## Self-funded demand" in md
 
 
+def test_the_report_compares_loop_counts_across_both_null_models(seeded, tmp_path):
+    from circfin.loops.from_store import snapshot
+    from circfin.risk.nullmodel import sensitivity
+
+    rep = _run(seeded, tmp_path / "r", 0, record=False, null_samples=20, max_len=4)
+    table = rep.data["significance"]
+    # the same table circfin significance gives for the same deals, n and seed
+    assert table == json.loads(json.dumps(sensitivity(snapshot(seeded).deals, n=20, seed=1, max_len=4)))
+    assert table["pairs"]["rewire"] == table["pairs"]["observed"] != table["pairs"]["types"]
+    rows = rep.data["sensitivity"]
+    assert [r["loop length"] for r in rows] == [2, 3, 4, "distinct pairs"]
+    assert [r["observed"] for r in rows[:-1]] == [r["observed"] for r in table["rows"]]
+    md = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    html = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert "## Significance across null models" in md and "Significance across null models" in html
+    assert "rewire: null mean" in md and "types: null mean" in md
+    # none asked for: no table
+    plain = _run(seeded, tmp_path / "p", 0, record=False)
+    assert plain.data["sensitivity"] == [] and plain.data["significance"] is None
+    assert "null models" not in (tmp_path / "p" / "report.md").read_text(encoding="utf-8")
+
+
 HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "*bold* | [x](javascript:alert(1))"]
 
 
