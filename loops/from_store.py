@@ -18,7 +18,7 @@ import pandas as pd
 
 from .. import queries
 from ..errors import InputError, QueryTimeout
-from ..graph.model import DEAL_STATUSES, DEAL_TYPES, Leg, Loop, date_bounds
+from ..graph.model import DEAL_STATUSES, DEAL_TYPES, Leg, Loop, asset_depth, date_bounds
 from ..ingest.validate import name_key
 from ..store.base import GraphStore
 
@@ -183,6 +183,12 @@ class Snapshot:
     source_url`` up to ``as_of``; ``financials``: every dated row up to ``as_of``;
     ``sources`` (read with ``sources=True`` only): ``deal_id, rank, url, kind,
     publisher, published``.
+    ``holdings``: ``holder, asset, as_of, day, value_usd, shares, source_url``, the
+    latest holding of each holder in each asset dated on or before ``as_of``;
+    ``assets``: ``asset_id, name, class, issuer, depth_usd, source_url, implied``
+    and the depth used, ``depth`` (dollars) and ``depth_basis`` (``given``,
+    ``market_cap`` or ``class_default``: see :func:`circfin.graph.model.asset_depth`);
+    an entity's listed equity is named after the entity.
     """
 
     deals: pd.DataFrame
@@ -192,6 +198,8 @@ class Snapshot:
     financials: list[dict[str, Any]] = field(default_factory=list)
     sources: list[dict[str, Any]] | None = None
     as_of: str | None = None  # ISO day, or None: everything the graph holds
+    holdings: list[dict[str, Any]] = field(default_factory=list)
+    assets: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def names(self) -> dict[str, str]:
@@ -275,7 +283,19 @@ def snapshot(store: GraphStore, *, as_of: str | _dt.date | None = None,
         srcs = sorted((r for r in store.read(queries.load("sources").text) if r["deal_id"] in kept),
                       key=lambda r: (r["deal_id"], r["rank"]))
     iso = None if day is None else (_EPOCH + _dt.timedelta(days=day)).isoformat()
-    return Snapshot(frame, entities, participants, events, financials, srcs, iso)
+    held: dict[tuple[str, str], dict[str, Any]] = {}
+    for h in store.read(queries.load("holdings").text):  # oldest first: a later one replaces
+        if day is None or h["day"] <= day:
+            held[(h["holder"], h["asset"])] = h
+    by_id = {e["id"]: e for e in entities}
+    assets = store.read(queries.load("assets").text)
+    for a in assets:
+        issuer = by_id.get(a["issuer"] or "") or {}
+        if a["name"] is None:
+            a["name"] = issuer.get("name") or a["asset_id"]
+        a["depth"], a["depth_basis"] = asset_depth(a["class"], a["depth_usd"], issuer.get("market_cap_usd"))
+    return Snapshot(frame, entities, participants, events, financials, srcs, iso,
+                    holdings=sorted(held.values(), key=lambda h: (h["holder"], h["asset"])), assets=assets)
 
 
 def _did_you_mean(key: str, ents: list[dict[str, Any]], n: int = 3) -> str:
