@@ -492,6 +492,10 @@ from .exposure_cmd import register as _register_exposure_command  # noqa: E402
 
 _register_exposure_command(app)
 
+from .stress_cmd import register as _register_stress_command  # noqa: E402
+
+_register_stress_command(app)
+
 
 def main() -> None:
     """Entry point: run the app, turning circfin errors into one red line."""
