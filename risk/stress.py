@@ -336,15 +336,22 @@ def _run(sc: Scenario, snap: Any, net: Any, exclude: Iterable[str]) -> dict[str,
     fall = np.zeros(k)
     credit_prev = np.zeros(n)
     pending_credit = np.zeros(n)
+    ds_margin = np.zeros(k)  # the part of ds that margin sales caused (the rest: the shock, fire sales)
+    idx = np.flatnonzero(hf)
+    hf_units = hold[idx].copy()  # what the hedge funds still hold, in pre-shock value
+    hf_equity = np.array([_num(ents.get(ids[i], {}).get("equity_usd")) or hold[i].sum() / MARGIN_LEVERAGE
+                          for i in idx])
     rounds = 0
     for t in range(1, sc.rounds + 1):
         rounds = t
         step = {c: np.zeros(n) for c in LOSS_KINDS}
-        ds = np.minimum(ds, 1.0 - fall)  # nothing falls below zero
-        direct = hold @ ds
-        step["price" if t == 1 else "fire_sale"] += direct
+        scale = np.divide(np.minimum(ds, 1.0 - fall), ds, out=np.zeros(k), where=ds > 0)
+        ds, ds_margin = ds * scale, ds_margin * scale  # nothing falls below zero
+        step["margin"] += hold @ ds_margin
+        step["price" if t == 1 else "fire_sale"] += hold @ (ds - ds_margin)
+        external = ds - ds_margin  # margin sales already ran their own spiral
         fall += ds
-        nxt = np.zeros(k)
+        nxt, nxt_margin = np.zeros(k), np.zeros(k)
         if "fire_sale" in sc.channels:
             lev = np.where(hf, 0.0, leverage)
             # losses from other channels of the last round also make leverage targeters sell
@@ -352,24 +359,22 @@ def _run(sc: Scenario, snap: Any, net: Any, exclude: Iterable[str]) -> dict[str,
             res = fire_sale(hold, total_assets, lev, np.maximum(buffers, 1.0), ds, price_impact=impact,
                             forced_sales=(forced if t == 1 else np.zeros(k)) + extra, rounds=1)
             nxt += res.price_fall
-        if hf.any():
-            idx = np.flatnonzero(hf)
-            units = hold[idx] * (1.0 - fall + ds)  # values before this round's fall
-            eq_hf = np.array([_num(ents.get(ids[i], {}).get("equity_usd")) or hold[i].sum() / MARGIN_LEVERAGE
-                              for i in idx]) - np.sum([loss[c][idx] for c in LOSS_KINDS], axis=0)
-            eq_hf = np.maximum(eq_hf, 1e-9)
+        if len(idx) and (hf_units @ external).any():
+            price_before = np.maximum(1.0 - fall + ds, 1e-12)  # of the pre-shock price
+            # equity before this round's fall: the losses of earlier rounds taken off
+            eq_now = np.maximum(hf_equity - np.sum([loss[c][idx] for c in LOSS_KINDS], axis=0), 1e-9)
+            units = hf_units * price_before  # values at this round's opening prices
             keep = units.sum(axis=1) > 0
-            if keep.any():
-                mr = margin_spiral(units[keep], eq_hf[keep], np.clip(ds, 0, 1), haircut=MARGIN_HAIRCUT,
-                                   price_impact=np.minimum(impact, 1.0), impact="linear")
-                extra_fall = np.clip((1.0 - mr.prices) - ds, 0.0, None)
-                nxt += extra_fall
-                lost = units[keep] @ (1.0 - mr.prices) - units[keep] @ ds
-                step["margin"][idx[keep]] += np.maximum(lost, 0.0)
+            rel = np.clip(external / price_before, 0.0, 1.0)
+            mr = margin_spiral(units[keep], eq_now[keep], rel, haircut=MARGIN_HAIRCUT,
+                               price_impact=np.minimum(impact / price_before, 1e6), impact="linear")
+            nxt_margin = np.clip((1.0 - mr.prices) - rel, 0.0, None) * price_before
+            hf_units[keep] *= (1.0 - mr.sale_fraction)[:, None]
         if credit_on:
             # distress from every other channel; credit is what DebtRank adds on top
             so_far = np.sum([loss[c] + step[c] for c in LOSS_KINDS if c != "credit"], axis=0)
             h0 = np.clip(so_far[sub] / np.maximum(net.buffers, 1e-9) + seed[sub], 0.0, 1.0)
+            pending_credit = np.zeros(n)
             if h0.any():
                 dr = debtrank(x, np.maximum(net.buffers, 1e-9), h0, method="linear", keep_history=False)
                 credit_now = np.zeros(n)
@@ -377,13 +382,11 @@ def _run(sc: Scenario, snap: Any, net: Any, exclude: Iterable[str]) -> dict[str,
                 step["credit"] += np.maximum(credit_now - credit_prev, 0.0)
                 pending_credit = step["credit"]
                 credit_prev = np.maximum(credit_now, credit_prev)
-            else:
-                pending_credit = np.zeros(n)
         for c in LOSS_KINDS:
             loss[c] += step[c]
         by_round.append(step)
         moved = sum(float(v.sum()) for v in step.values())
-        ds = nxt
+        ds, ds_margin = nxt + nxt_margin, nxt_margin
         if t > 1 and moved <= _TOL_USD and float((hold @ ds).sum()) <= _TOL_USD \
                 and float(pending_credit.sum()) <= _TOL_USD:
             break
