@@ -6,7 +6,8 @@ Amounts are disclosed amounts only: an undisclosed deal adds to deal and
 partner counts, never to dollar totals. Each takes ``as_of`` (an ISO date, a
 partial date meaning its last day, or a date; None: everything, with current
 statuses): only deals dated on or before it count, each with its status on
-that day (as ``loops.from_store.snapshot`` reads the graph).
+that day (as ``loops.from_store.snapshot`` reads the graph), and ``confidences``
+(None: all): only deals of these confidences count (``--min-confidence``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from .. import queries
 from ..display import plain_number as _num
 from ..errors import InputError
-from ..graph.model import DEAL_TYPES, date_bounds
+from ..graph.model import CONFIDENCES, DEAL_TYPES, date_bounds
 from ..store.base import GraphStore
 
 __all__ = ["FUNDING_TYPES", "PURCHASE_TYPES", "concentration", "hubs", "loops_through",
@@ -35,6 +36,17 @@ assert set(FUNDING_TYPES) | set(PURCHASE_TYPES) <= set(DEAL_TYPES)
 
 def _statuses(status: Iterable[str] | None) -> list[str] | None:
     return None if status is None else list(status)
+
+
+def _confidences(confidences: Iterable[str] | None) -> list[str] | None:
+    """The ``$confidences`` list (None: every deal); InputError for an unknown confidence."""
+    if confidences is None:
+        return None
+    out = list(dict.fromkeys(confidences))
+    bad = [c for c in out if c not in CONFIDENCES]
+    if bad:
+        raise InputError(f"unknown confidence {', '.join(map(repr, bad))}; expected: {', '.join(CONFIDENCES)}")
+    return out
 
 
 def _as_of(as_of: str | _dt.date | None) -> int | None:
@@ -56,11 +68,13 @@ def _as_of(as_of: str | _dt.date | None) -> int | None:
 
 
 def concentration(store: GraphStore, *, status: Iterable[str] | None = None,
-                  as_of: str | _dt.date | None = None) -> list[dict[str, Any]]:
+                  as_of: str | _dt.date | None = None,
+                  confidences: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """Per entity and direction ('in': who pays it, 'out': whom it pays): total, number of
     counterparties, the top counterparty and its share, and the HHI (0..1)."""
     rows = store.read(queries.load("concentration").text,
-                      {"statuses": _statuses(status), "as_of": _as_of(as_of)})
+                      {"statuses": _statuses(status), "as_of": _as_of(as_of),
+                       "confidences": _confidences(confidences)})
     out = []
     for r in rows:
         total = float(r["total_usd"])
@@ -76,10 +90,11 @@ def concentration(store: GraphStore, *, status: Iterable[str] | None = None,
 
 def self_funded_demand(store: GraphStore, *, status: Iterable[str] | None = None,
                        funding_types: Iterable[str] = FUNDING_TYPES,
-                       as_of: str | _dt.date | None = None) -> list[dict[str, Any]]:
+                       as_of: str | _dt.date | None = None,
+                       confidences: Iterable[str] | None = None) -> list[dict[str, Any]]:
     rows = store.read(queries.load("self_funded_demand").text,
                       {"statuses": _statuses(status), "funding_types": list(funding_types),
-                       "as_of": _as_of(as_of)})
+                       "as_of": _as_of(as_of), "confidences": _confidences(confidences)})
     return [{"id": r["id"], "name": r["name"], "inflow_usd": _num(r["inflow_usd"]),
              "self_funded_usd": _num(r["self_funded_usd"]), "share": float(r["share"]),
              "funded_payers": sorted(r["funded_payers"])} for r in rows]
@@ -88,10 +103,12 @@ def self_funded_demand(store: GraphStore, *, status: Iterable[str] | None = None
 def reciprocal_pairs(store: GraphStore, *, status: Iterable[str] | None = None,
                      funding_types: Iterable[str] = FUNDING_TYPES,
                      purchase_types: Iterable[str] = PURCHASE_TYPES,
-                     as_of: str | _dt.date | None = None) -> list[dict[str, Any]]:
+                     as_of: str | _dt.date | None = None,
+                     confidences: Iterable[str] | None = None) -> list[dict[str, Any]]:
     rows = store.read(queries.load("reciprocal_pairs").text,
                       {"statuses": _statuses(status), "funding_types": list(funding_types),
-                       "purchase_types": list(purchase_types), "as_of": _as_of(as_of)})
+                       "purchase_types": list(purchase_types), "as_of": _as_of(as_of),
+                       "confidences": _confidences(confidences)})
     return [{"funder_id": r["funder_id"], "funder": r["funder"], "funded_id": r["funded_id"],
              "funded": r["funded"], "funding_deals": sorted(r["funding_deals"]),
              "funding_usd": _num(r["funding_usd"]) if r["funding_disclosed"] else None,
@@ -101,9 +118,11 @@ def reciprocal_pairs(store: GraphStore, *, status: Iterable[str] | None = None,
 
 
 def hubs(store: GraphStore, *, status: Iterable[str] | None = None,
-         limit: int | None = None, as_of: str | _dt.date | None = None) -> list[dict[str, Any]]:
+         limit: int | None = None, as_of: str | _dt.date | None = None,
+         confidences: Iterable[str] | None = None) -> list[dict[str, Any]]:
     rows = store.read(queries.load("hubs").text,
-                      {"statuses": _statuses(status), "as_of": _as_of(as_of)})
+                      {"statuses": _statuses(status), "as_of": _as_of(as_of),
+                       "confidences": _confidences(confidences)})
     out = [{**r, "in_usd": _num(r["in_usd"] or 0), "out_usd": _num(r["out_usd"] or 0),
             "volume_usd": _num(r["volume_usd"] or 0)} for r in rows]
     return out[:limit] if limit is not None else out
@@ -111,9 +130,11 @@ def hubs(store: GraphStore, *, status: Iterable[str] | None = None,
 
 def loops_through(store: GraphStore, entity_id: str, *, max_len: int = 6,
                   status: Iterable[str] | None = None,
-                  as_of: str | _dt.date | None = None) -> list[dict[str, Any]]:
+                  as_of: str | _dt.date | None = None,
+                  confidences: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """One row per path (a choice of one deal per leg) of loops through one entity."""
     q = queries.load("loops_through")
     rows = store.read(q.bounded(2, max_len), {"entity": entity_id, "statuses": _statuses(status),
-                                              "as_of": _as_of(as_of)})
+                                              "as_of": _as_of(as_of),
+                                              "confidences": _confidences(confidences)})
     return [{"ids": r["ids"], "deal_ids": r["deal_ids"]} for r in rows]

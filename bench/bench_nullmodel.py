@@ -1,14 +1,18 @@
-"""Time the degree- and type-preserving null model on the seed dataset.
+"""Time the two null models of ``circfin significance`` side by side on the seed dataset.
 
     python bench/bench_nullmodel.py                 # n=200, seed 1, max_len 4, 5 and 6
     python bench/bench_nullmodel.py --n 1000 --max-len 5
 
-prints markdown: one timing row per ``max_len`` (wall clock of
-``circfin.risk.significance`` on the seed's deals, best of ``--repeat``,
-and the share spent shuffling vs counting loops), then the observed loop
-counts against the null for the last ``max_len``. The seed is read from
-``seed/deals.csv`` directly (ids as given there), so no database is needed;
-``circfin significance`` reads the same deals from the store.
+prints markdown: for each ``max_len``, one timing row per null model
+(``rewire``: Maslov-Sneppen swaps of the distinct payer -> payee pairs, the
+default; ``types``: payees shuffled among deals of one type), with the wall
+clock of ``circfin.risk.significance`` on the seed's deals (best of
+``--repeat``, and its CPU time, steadier on a shared machine), the time spent making the random graphs vs counting their
+loops, and the rewire/types ratio; then the sensitivity table (observed loop
+counts against each model's null, and the distinct pairs) for the last
+``max_len``. Both models draw the same ``--n`` graphs from the same seed. The
+seed is read from ``seed/deals.csv`` directly (ids as given there), so no
+database is needed; ``circfin significance`` reads the same deals from the store.
 """
 
 from __future__ import annotations
@@ -40,35 +44,44 @@ def main() -> None:
     counting = deals[deals.status.isin(DEFAULT_STATUSES)]
     print(f"seed: {len(deals)} deals ({len(counting)} counting), "
           f"{len(set(deals.payer) | set(deals.payee))} entities; n={args.n}, seed={args.seed}\n")
-    print(f"| max_len | significance s (best of {args.repeat}) | shuffles s | loop counting s "
-          "| ms per null graph |")
-    print("| --- | --- | --- | --- | --- |")
-    res = None
+    print(f"| max_len | null model | significance s (best of {args.repeat}) | CPU s | random graphs s "
+          "| loop counting s | ms per null graph | rewire / types (CPU) |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    ids, _, edges = nullmodel._edges(deals, DEFAULT_STATUSES)
+    folded = nullmodel._fold(edges)
     for k in args.max_len:
-        best = float("inf")
-        for _ in range(args.repeat):
+        best: dict[str, float] = {}
+        cpu: dict[str, float] = {}  # process time of the best run: steadier on a shared machine
+        halves: dict[str, tuple[float, float]] = {}
+        for model in nullmodel.NULL_MODELS:
+            best[model] = cpu[model] = float("inf")
+            for _ in range(args.repeat):
+                t, c = time.perf_counter(), time.process_time()
+                significance(deals, n=args.n, seed=args.seed, max_len=k, null=model)
+                best[model] = min(best[model], time.perf_counter() - t)
+                cpu[model] = min(cpu[model], time.process_time() - c)
+            # the two halves, timed separately on the same random graphs
+            rng = np.random.default_rng(np.random.PCG64(args.seed))
             t = time.perf_counter()
-            res = significance(deals, n=args.n, seed=args.seed, max_len=k)
-            best = min(best, time.perf_counter() - t)
-        # the two halves, timed separately on the same shuffles
-        ids, _, edges = nullmodel._edges(deals, DEFAULT_STATUSES)
-        rng = np.random.default_rng(np.random.PCG64(args.seed))
-        t = time.perf_counter()
-        graphs = [nullmodel.shuffle_deals(edges, rng)[0] for _ in range(args.n)]
-        t_shuffle = time.perf_counter() - t
-        t = time.perf_counter()
-        for g in graphs:
-            nullmodel.count_loops(map(tuple, g[:, :2]), len(ids), k)
-        t_count = time.perf_counter() - t
-        print(f"| {k} | {best:.2f} | {t_shuffle:.2f} | {t_count:.2f} | {1000 * best / args.n:.1f} |")
-    assert res is not None
-    print(f"\nmax_len {res.max_len}: {100 * res.acceptance:.0f}% of swaps made; distinct payer->payee "
-          f"pairs observed {res.pairs['observed']:.0f}, null mean {res.pairs['null_mean']:.1f}\n")
-    print("| length | observed | null mean | null std | z | p (one-sided) |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for k, v in res.by_length.items():
-        z = "n/a" if v["z"] is None else f"{v['z']:.2f}"
-        print(f"| {k} | {v['observed']} | {v['null_mean']:.2f} | {v['null_std']:.2f} | {z} | {v['p_value']:.3f} |")
+            if model == "rewire":
+                graphs = [nullmodel.rewire_pairs(folded, rng)[0] for _ in range(args.n)]
+            else:
+                graphs = [nullmodel.shuffle_deals(edges, rng)[0] for _ in range(args.n)]
+            t_make = time.perf_counter() - t
+            t = time.perf_counter()
+            for g in graphs:
+                nullmodel.count_loops(map(tuple, g[:, :2]), len(ids), k)
+            halves[model] = (t_make, time.perf_counter() - t)
+        for model in nullmodel.NULL_MODELS:
+            ratio = (f"{best['rewire'] / best['types']:.2f} ({cpu['rewire'] / cpu['types']:.2f})"
+                     if model == "rewire" else "")
+            print(f"| {k} | {model} | {best[model]:.2f} | {cpu[model]:.2f} | {halves[model][0]:.2f} "
+                  f"| {halves[model][1]:.2f} "
+                  f"| {1000 * best[model] / args.n:.1f} | {ratio} |")
+    table = nullmodel.sensitivity(deals, n=args.n, seed=args.seed, max_len=args.max_len[-1])
+    acc = ", ".join(f"{m} {100 * table['acceptance'][m]:.0f}%" for m in table["models"])
+    print(f"\nmax_len {table['max_len']}, swaps made: {acc}\n")
+    print("\n".join(nullmodel.sensitivity_markdown(table)))
 
 
 if __name__ == "__main__":

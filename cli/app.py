@@ -26,9 +26,12 @@ from . import checks
 from .common import (
     _AS_OF_HELP,
     _MAX_LOOPS_HELP,
+    _MIN_CONFIDENCE_HELP,
     _STATUS_HELP,
     _TIME_BUDGET_HELP,
     _as_of,
+    _confidence_note,
+    _min_confidence,
     _split,
     _status,
     _statuses_opt,
@@ -107,6 +110,8 @@ def ingest(
         "--time-budget", help="With --watch-loops: " + _TIME_BUDGET_HELP)] = 30.0,
     max_loops: Annotated[int, typer.Option(
         "--max-loops", help="With --watch-loops: " + _MAX_LOOPS_HELP)] = 100_000,
+    min_confidence: Annotated[Optional[str], typer.Option(
+        "--min-confidence", help="With --watch-loops: " + _MIN_CONFIDENCE_HELP, show_default=False)] = None,
 ) -> None:
     """Load deals and entities; every row is checked before anything is written.
 
@@ -123,7 +128,7 @@ def ingest(
 
     budget = Budget(time_budget=time_budget, max_loops=max_loops)  # bounds --watch-loops
     watch = partial(watch_new_deals, max_len=max_len, budget=budget,
-                    reserve_per_loop=reserve_for(fmt.value))
+                    reserve_per_loop=reserve_for(fmt.value), confidences=_min_confidence(min_confidence))
     with _store() as store, _status(fmt.value, "reading") as progress:
         report = run_ingest(store, paths, dry_run=dry_run, progress=progress,
                             watch_loops=watch if watch_loops else None)
@@ -155,7 +160,8 @@ def ingest(
         n = len(report.closed_loops)
         if n:
             write_loops(report.closed_loops, "table", budget, out=out, err=err,
-                        title=f"{n} loop{'s' if n != 1 else ''} closed by the new deals")
+                        title=f"{n} loop{'s' if n != 1 else ''} closed by the new deals"
+                              f"{_confidence_note(min_confidence)}")
         else:
             out.print("the new deals close no loop")
             warn(err, budget)
@@ -229,6 +235,8 @@ def loops(
     engine: Annotated[Engine, typer.Option(help="memory (fast, in-process), cypher (in the database), or auto.")] = Engine.auto,
     fmt: Annotated[Fmt, typer.Option("--format", help="table, json or csv.")] = Fmt.table,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help=_AS_OF_HELP, show_default=False)] = None,
+    min_confidence: Annotated[Optional[str], typer.Option(
+        "--min-confidence", help=_MIN_CONFIDENCE_HELP, show_default=False)] = None,
 ) -> None:
     """Circular-financing loops: simple directed cycles of payers and payees.
 
@@ -240,6 +248,7 @@ def loops(
     budget = Budget(time_budget=time_budget, max_loops=max_loops, hint=NARROW_HINT)  # clock starts
     statuses = _statuses_opt(status)
     day = _as_of(as_of)
+    confidences = _min_confidence(min_confidence)
     if limit is not None and limit < 0:
         raise InputError("--limit must be >= 0")
     with _store() as store, _status(fmt.value, f"searching loops of up to {max_len} entities"):
@@ -247,11 +256,12 @@ def loops(
             store, engine=engine.value, max_len=max_len, min_len=min_len, entity=entity,
             types=_split(types), status=statuses, min_amount=min_amount, since=since, until=until,
             within=within, ordered=ordered, rollup=rollup, sort=sort.value, limit=limit,
-            budget=budget, reserve_per_loop=reserve_for(fmt.value), as_of=day, members=members)
+            budget=budget, reserve_per_loop=reserve_for(fmt.value), as_of=day, members=members,
+            confidences=confidences)
     # Streamed loop by loop; a partial result says what was cut (stderr, and JSON fields).
     write_loops(found, fmt.value, budget, out=out, err=err,
                 title=f"{len(found)} circular-financing loop{'s' if len(found) != 1 else ''} "
-                      f"as of {day}")
+                      f"as of {day}{_confidence_note(min_confidence)}")
 
 
 
@@ -264,6 +274,8 @@ def concentration(
     status: Annotated[Optional[list[str]], typer.Option("--status", help=_STATUS_HELP, show_default=False)] = None,
     fmt: Annotated[Fmt2, typer.Option("--format", help="table or json.")] = Fmt2.table,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help=_AS_OF_HELP, show_default=False)] = None,
+    min_confidence: Annotated[Optional[str], typer.Option(
+        "--min-confidence", help=_MIN_CONFIDENCE_HELP, show_default=False)] = None,
 ) -> None:
     """Customer and supplier concentration (top counterparty share, HHI) and self-funded demand.
 
@@ -276,13 +288,15 @@ def concentration(
         raise InputError("--direction must be in, out or both")
     statuses = _statuses_opt(status)
     day = _as_of(as_of)
+    confidences = _min_confidence(min_confidence)
     with _store() as store:
-        rows = [r for r in conc(store, status=statuses, as_of=day)
+        rows = [r for r in conc(store, status=statuses, as_of=day, confidences=confidences)
                 if direction in ("both", r["direction"])]
-        own = self_funded_demand(store, status=statuses, as_of=day)
+        own = self_funded_demand(store, status=statuses, as_of=day, confidences=confidences)
     rows, own = rows[:limit] if limit is not None else rows, own[:limit] if limit is not None else own
     if fmt == Fmt2.json:
-        _write(json.dumps({"as_of": day, "concentration": rows, "self_funded_demand": own}, indent=2,
+        _write(json.dumps({"as_of": day, "min_confidence": min_confidence or "low",
+                           "concentration": rows, "self_funded_demand": own}, indent=2,
                           ensure_ascii=False))
         return
     from .render import records_table
@@ -290,7 +304,8 @@ def concentration(
     out.print(records_table(rows, [("name", "entity"), ("direction", "flow"), ("total_usd", "total"),
                                    ("counterparties", "parties"), ("top_counterparty", "top party"),
                                    ("top_share", "top share"), ("hhi", "HHI")],
-                            title=f"Concentration of disclosed inflows (in) and outflows (out) as of {day}"))
+                            title=f"Concentration of disclosed inflows (in) and outflows (out) as of {day}"
+                                  f"{_confidence_note(min_confidence)}"))
     out.print(records_table(own, [("name", "entity"), ("inflow_usd", "inflows"),
                                   ("self_funded_usd", "from entities it funded"), ("share", "share"),
                                   ("funded_payers", "funded payers")],
@@ -304,6 +319,8 @@ def hubs(
     status: Annotated[Optional[list[str]], typer.Option("--status", help=_STATUS_HELP, show_default=False)] = None,
     fmt: Annotated[Fmt2, typer.Option("--format", help="table or json.")] = Fmt2.table,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help=_AS_OF_HELP, show_default=False)] = None,
+    min_confidence: Annotated[Optional[str], typer.Option(
+        "--min-confidence", help=_MIN_CONFIDENCE_HELP, show_default=False)] = None,
 ) -> None:
     """The hubs of the web: deals, counterparties and disclosed amounts in and out.
 
@@ -312,8 +329,9 @@ def hubs(
     from ..analytics.measures import hubs as find_hubs
 
     day = _as_of(as_of)
+    confidences = _min_confidence(min_confidence)
     with _store() as store:
-        rows = find_hubs(store, status=_statuses_opt(status), limit=limit, as_of=day)
+        rows = find_hubs(store, status=_statuses_opt(status), limit=limit, as_of=day, confidences=confidences)
     if fmt == Fmt2.json:
         _write(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -322,7 +340,8 @@ def hubs(
     out.print(records_table(rows, [("name", "entity"), ("kind", "kind"), ("in_deals", "in deals"),
                                    ("out_deals", "out deals"), ("in_partners", "payers"),
                                    ("out_partners", "payees"), ("in_usd", "in"), ("out_usd", "out"),
-                                   ("volume_usd", "volume")], title=f"Hubs by disclosed volume as of {day}"))
+                                   ("volume_usd", "volume")], title=f"Hubs by disclosed volume as of {day}"
+                                                                    f"{_confidence_note(min_confidence)}"))
 
 
 @app.command()
@@ -330,6 +349,8 @@ def pairs(
     status: Annotated[Optional[list[str]], typer.Option("--status", help=_STATUS_HELP, show_default=False)] = None,
     fmt: Annotated[Fmt2, typer.Option("--format", help="table or json.")] = Fmt2.table,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help=_AS_OF_HELP, show_default=False)] = None,
+    min_confidence: Annotated[Optional[str], typer.Option(
+        "--min-confidence", help=_MIN_CONFIDENCE_HELP, show_default=False)] = None,
 ) -> None:
     """Reciprocal pairs: one side funds the other, which buys back from its funder.
 
@@ -338,8 +359,9 @@ def pairs(
     from ..analytics.measures import reciprocal_pairs
 
     day = _as_of(as_of)
+    confidences = _min_confidence(min_confidence)
     with _store() as store:
-        rows = reciprocal_pairs(store, status=_statuses_opt(status), as_of=day)
+        rows = reciprocal_pairs(store, status=_statuses_opt(status), as_of=day, confidences=confidences)
     if fmt == Fmt2.json:
         _write(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -348,7 +370,7 @@ def pairs(
     out.print(records_table(rows, [("funder", "funder"), ("funded", "funded"),
                                    ("funding_deals", "funding deals"), ("funding_usd", "funding"),
                                    ("purchase_deals", "purchases back"), ("purchase_usd", "purchased")],
-                            title=f"Invest one way, buy the other (as of {day})"))
+                            title=f"Invest one way, buy the other (as of {day}{_confidence_note(min_confidence)})"))
 
 
 @app.command()
@@ -360,6 +382,8 @@ def export(
     time_budget: Annotated[float, typer.Option("--time-budget", help=_TIME_BUDGET_HELP)] = 30.0,
     max_loops: Annotated[int, typer.Option("--max-loops", help=_MAX_LOOPS_HELP)] = 100_000,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help=_AS_OF_HELP, show_default=False)] = None,
+    min_confidence: Annotated[Optional[str], typer.Option(
+        "--min-confidence", help=_MIN_CONFIDENCE_HELP, show_default=False)] = None,
 ) -> None:
     """The deal graph as GraphML or GEXF, with loop counts, for Gephi or Cytoscape.
 
@@ -376,6 +400,7 @@ def export(
     if not 2 <= max_len <= 12:
         raise InputError("--max-len must be between 2 and 12")
     day = _as_of(as_of)
+    confidences = _min_confidence(min_confidence)
     from ..safe import check_target
 
     check_target(out_path)  # a symlink, device or folder is refused before any work
@@ -384,12 +409,12 @@ def export(
 
     budget = Budget(time_budget=time_budget, max_loops=max_loops)
     with _store() as store:
-        graph = to_networkx(snapshot(store, as_of=day), status=_statuses_opt(status), max_len=max_len,
-                            budget=budget)
+        graph = to_networkx(snapshot(store, as_of=day, confidences=confidences),
+                            status=_statuses_opt(status), max_len=max_len, budget=budget)
     write_graph(graph, out_path, fmt)
     warn(err, budget)
     out.print(f"wrote {out_path}: {graph.number_of_nodes()} entities, {graph.number_of_edges()} deals "
-              f"as of {day}")
+              f"as of {day}{_confidence_note(min_confidence)}")
 
 
 @app.command()
@@ -491,6 +516,14 @@ _register_data_commands(app)
 from .exposure_cmd import register as _register_exposure_command  # noqa: E402
 
 _register_exposure_command(app)
+
+from .circularity_cmd import register as _register_circularity_command  # noqa: E402
+
+_register_circularity_command(app)
+
+from .timeline_cmd import register as _register_timeline_command  # noqa: E402
+
+_register_timeline_command(app)
 
 from .stress_cmd import register as _register_stress_command  # noqa: E402
 

@@ -129,3 +129,14 @@ def _min_confidence(value: str | None) -> tuple[str, ...] | None:
         return confidences_at_least(value)
     except ValueError as e:
         raise InputError(f"--min-confidence: {e}") from None
+
+
+def _confidence_note(value: str | None) -> str:
+    """For a title: which deals ``--min-confidence`` lets count ("" when all do).
+
+    >>> _confidence_note("medium"), _confidence_note("low"), _confidence_note(None)
+    (', deals of medium confidence or higher', '', '')
+    """
+    if value is None or value == "low":
+        return ""
+    return f", deals of {value} confidence" + (" or higher" if value != "high" else "")

@@ -110,6 +110,9 @@ def deals(
                                                  show_default=False)] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help=cli._AS_OF_HELP, show_default=False)] = None,
     fmt: Annotated[TableJsonCsv, typer.Option("--format", help="table, json or csv.")] = TableJsonCsv.table,
+    min_confidence: Annotated[Optional[str], typer.Option(
+        "--min-confidence", help="Only deals whose sources' confidence is at least this: low (every deal, "
+                                 "the default), medium or high.", show_default=False)] = None,
 ) -> None:
     """The deals: who pays whom, how much, their status, members, sources and events.
 
@@ -119,19 +122,22 @@ def deals(
     from ..loops.from_store import resolve_entity, snapshot
 
     day = cli._as_of(as_of)
+    confidences = cli._min_confidence(min_confidence)
     with cli._store() as store:
-        snap = snapshot(store, as_of=day, sources=True)
+        snap = snapshot(store, as_of=day, sources=True, confidences=confidences)
     eid = resolve_entity(entity, snap.entities) if entity else None
     rows = deal_records(snap, entity=eid, types=cli._split(type_), statuses=cli._split(status),
                         since=since, until=until)
     if fmt == TableJsonCsv.json:
-        cli._write(json_dumps({"as_of": day, "deals": rows}, indent=2))
+        cli._write(json_dumps({"as_of": day, "min_confidence": min_confidence or "low", "deals": rows},
+                              indent=2))
     elif fmt == TableJsonCsv.csv:
         cli._write(_deals_csv(rows))
     elif rows:
-        cli.out.print(_deals_table(rows, f"{len(rows)} deal{'s' if len(rows) != 1 else ''} as of {day}"))
+        cli.out.print(_deals_table(rows, f"{len(rows)} deal{'s' if len(rows) != 1 else ''} as of {day}"
+                                         f"{cli._confidence_note(min_confidence)}"))
     else:
-        _empty(f"no deals as of {day} match")
+        _empty(f"no deals as of {day}{cli._confidence_note(min_confidence)} match")
 
 
 # ---- entities ------------------------------------------------------------------------------

@@ -68,6 +68,8 @@ def report(
         "--max-loops", help="Give up beyond this many loops (nothing is written then); 0 for no "
                             "limit.")] = 100_000,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help=cli._AS_OF_HELP, show_default=False)] = None,
+    min_confidence: Annotated[Optional[str], typer.Option(
+        "--min-confidence", help=cli._MIN_CONFIDENCE_HELP, show_default=False)] = None,
 ) -> None:
     """Report the loops that are new, grew, shrank or broke since the last report.
 
@@ -83,6 +85,7 @@ def report(
     budget = Budget(time_budget=time_budget, max_loops=max_loops)
     statuses = cli._statuses_opt(status)
     day = cli._as_of(as_of)
+    confidences = cli._min_confidence(min_confidence)
     # A report as of a past date is a look back, not the news: recording it would make
     # the next report compare today's web against the past one.
     past = day < _dt.date.today().isoformat()
@@ -94,7 +97,7 @@ def report(
         result = write_report(store, out_dir, since=since, max_len=max_len, status=statuses,
                               engine=engine.value, top=top, record=not (no_record or past),
                               progress=progress,
-                              budget=budget, as_of=day)
+                              budget=budget, as_of=day, confidences=confidences)
     if fmt == Fmt.json:
         cli._write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -144,6 +147,8 @@ def graph(
     time_budget: Annotated[float, typer.Option("--time-budget", help=cli._TIME_BUDGET_HELP)] = 30.0,
     max_loops: Annotated[int, typer.Option("--max-loops", help=cli._MAX_LOOPS_HELP)] = 100_000,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help=cli._AS_OF_HELP, show_default=False)] = None,
+    min_confidence: Annotated[Optional[str], typer.Option(
+        "--min-confidence", help=cli._MIN_CONFIDENCE_HELP, show_default=False)] = None,
 ) -> None:
     """Write an interactive graph page: one HTML file that works offline.
 
@@ -157,11 +162,12 @@ def graph(
 
     budget = Budget(time_budget=time_budget, max_loops=max_loops)  # search and page together
     day = cli._as_of(as_of)
+    confidences = cli._min_confidence(min_confidence)
     check_target(out_file)  # a symlink, device or folder is refused before the search
     with cli._store() as store:
         data = graph_data(store, loop_key=loop, entity=entity, flag=flag, max_len=max_len,
                           status=cli._statuses_opt(status), engine=engine.value, budget=budget,
-                          as_of=day)
+                          as_of=day, confidences=confidences)
     page = render_graph_page(data)
     target = out_file.parent if str(out_file.parent) else Path(".")
     try:
@@ -169,7 +175,8 @@ def graph(
     except OSError as e:
         raise InputError(f"cannot write {out_file}: {e.strerror or e}; choose another --out") from None
     atomic_write(out_file, page)  # an unpredictable temp file beside it, renamed into place
-    info = {"out": str(out_file), "as_of": day, "bytes": len(page.encode("utf-8")),
+    info = {"out": str(out_file), "as_of": day, "min_confidence": min_confidence or "low",
+            "bytes": len(page.encode("utf-8")),
             "entities": len(data["entities"]),
             "deals": len(data["deals"]), "loops": data["loops_total"], "highlighted": data["highlight"],
             **budget.to_dict()}
@@ -177,7 +184,8 @@ def graph(
     if fmt == Fmt.json:
         cli._write(json.dumps(info, indent=2, ensure_ascii=False))
         return
-    cli.out.print(f"wrote {out_file} ({info['bytes'] // 1024} KB) as of {day}: {info['entities']} entities, "
+    cli.out.print(f"wrote {out_file} ({info['bytes'] // 1024} KB) as of {day}"
+                  f"{cli._confidence_note(min_confidence)}: {info['entities']} entities, "
                   f"{info['deals']} deals, {info['loops']} loops, {len(info['highlighted'])} highlighted")
 
 

@@ -40,6 +40,11 @@ class Method(str, Enum):
     original = "original"
 
 
+class NullModel(str, Enum):
+    rewire = "rewire"
+    types = "types"
+
+
 _STATUS_HELP = cli._STATUS_HELP
 
 
@@ -97,6 +102,8 @@ def score(
     fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
     time_budget: Annotated[float, typer.Option("--time-budget", help=cli._TIME_BUDGET_HELP)] = 30.0,
     max_loops: Annotated[int, typer.Option("--max-loops", help=cli._MAX_LOOPS_HELP)] = 100_000,
+    min_confidence: Annotated[Optional[str], typer.Option(
+        "--min-confidence", help=cli._MIN_CONFIDENCE_HELP, show_default=False)] = None,
 ) -> None:
     """Score the loops from named parts (size, bottleneck, round trip, confidence, recency, types) and flag insider patterns.
 
@@ -114,10 +121,11 @@ def score(
     day = cli._as_of(as_of)
     now = _dt.date.fromisoformat(day)
     statuses = cli._statuses_opt(status)
+    confidences = cli._min_confidence(min_confidence)
     budget = Budget(time_budget=time_budget, max_loops=max_loops)  # search, scoring, writing
     with cli._store() as store:
         # Scoring takes ~0.15 ms a loop (twice that on a busy machine), writing them back more.
-        snap = snapshot(store, as_of=day)
+        snap = snapshot(store, as_of=day, confidences=confidences)
         loops, complete, note = loops_from_store(store, engine=engine.value, max_len=max_len,
                                                  status=statuses, budget=budget, snap=snap,
                                                  reserve_per_loop=1e-3 if write else 3e-4)
@@ -130,7 +138,8 @@ def score(
     shown = [s for s in scored if flag is None or flag in s.flag_names]
     top = shown[:limit]
     if fmt == Fmt.json:
-        _dump({"as_of": now.isoformat(), "total": len(scored), "matching": len(shown),
+        _dump({"as_of": now.isoformat(), "min_confidence": min_confidence or "low",
+               "total": len(scored), "matching": len(shown),
                **budget.to_dict(),
                "written": written,
                "loops": [{"rank": i, **s.to_dict()} for i, s in enumerate(top, 1)]})
@@ -142,7 +151,8 @@ def score(
         return
     from .render import money
 
-    table = Table(title=f"Top {len(top)} of {len(shown)} loops by risk score (recency as of {now})",
+    table = Table(title=f"Top {len(top)} of {len(shown)} loops by risk score (recency as of {now}"
+                        f"{cli._confidence_note(min_confidence)})",
                   title_justify="left", show_lines=True)
     for col, just in (("#", "right"), ("loop", "left"), ("key", "left"), ("score", "right"),
                       ("bottleneck", "right"), ("flags", "left")):
@@ -180,10 +190,16 @@ def _shuffle_progress(fmt: Fmt, n: int) -> Iterator[Callable[[int], None] | None
 
 
 def significance(
-    n: Annotated[int, typer.Option("--n", help="Number of random graphs.")] = 200,
+    n: Annotated[int, typer.Option("--n", help="Number of random graphs per null model.")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same result).")] = 1,
     max_len: Annotated[int, typer.Option("--max-len", help="Longest loop, in entities.")] = 5,
+    null: Annotated[NullModel, typer.Option(
+        "--null", help="The null model of the detailed tables: rewire (degree-preserving swaps of the "
+                       "distinct payer->payee pairs, keeping their number) or types (payees shuffled "
+                       "among deals of one type). The sensitivity table shows both.")] = NullModel.rewire,
     status: Annotated[Optional[list[str]], typer.Option("--status", help=_STATUS_HELP, show_default=False)] = None,
+    min_confidence: Annotated[Optional[str], typer.Option(
+        "--min-confidence", help=cli._MIN_CONFIDENCE_HELP, show_default=False)] = None,
     top: Annotated[int, typer.Option(help="Show this many entities (most loops first).")] = 15,
     fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
     time_budget: Annotated[float, typer.Option("--time-budget", help=cli._TIME_BUDGET_HELP)] = 30.0,
@@ -192,12 +208,12 @@ def significance(
                             "limit.")] = 100_000,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help=cli._AS_OF_HELP, show_default=False)] = None,
 ) -> None:
-    """How unusual the loops are: counts by length and per entity against degree- and type-preserving shuffles.
+    """How unusual the loops are: counts by length and per entity against degree-preserving null models.
 
-    Example: circfin significance --n 200 --seed 1 --max-len 5
+    Example: circfin significance --n 200 --seed 1 --max-len 5 --null rewire
     """
     from ..loops.from_store import Budget, snapshot
-    from ..risk.nullmodel import significance as run
+    from ..risk.nullmodel import NULL_MODELS, sensitivity_from, significance_by_model
 
     budget = Budget(time_budget=time_budget, max_loops=max_loops)  # reading, counting, shuffles
     if top < 0:
@@ -205,34 +221,61 @@ def significance(
     if not 1 <= n <= 100_000:
         raise InputError("--n must be in 1..100000")
     statuses = cli._statuses_opt(status)
+    allowed = cli._min_confidence(min_confidence)
     day = cli._as_of(as_of)
     with cli._store() as store:
         deals = snapshot(store, as_of=day).deals
-    with _shuffle_progress(fmt, n) as progress:
-        res = _checked(lambda: run(deals, n=n, seed=seed, max_len=max_len, status=statuses,
-                                   progress=progress, budget=budget))
+    if allowed is not None:
+        deals = deals[deals["confidence"].isin(allowed)].reset_index(drop=True)
+    models = (null.value, *(m for m in NULL_MODELS if m != null.value))  # the chosen one first
+    with _shuffle_progress(fmt, n * len(models)) as progress:
+        runs = _checked(lambda: significance_by_model(
+            deals, models=models, n=n, seed=seed, max_len=max_len, status=statuses,
+            progress=progress, budget=budget))
+    res = runs[null.value]
+    sens = sensitivity_from(runs)
     from .budget import warn
 
     warn(cli.err, budget)
     if fmt == Fmt.json:
-        _dump({"as_of": day, **res.to_dict(), **budget.to_dict()})
+        _dump({"as_of": day, "min_confidence": min_confidence or "low", **res.to_dict(),
+               "sensitivity": sens, **budget.to_dict()})
         return
     from .render import records_table
+
+    def cell(k: str, v: Any) -> Any:
+        return _f(v, 2) if isinstance(v, float) or (v is None and k == "z") else v
 
     rows = [{"length": k, **v} for k, v in res.by_length.items()]
     cols = [("observed", "observed"), ("null_mean", "null mean"), ("null_std", "null std"),
             ("z", "z"), ("p_value", "p (one-sided)")]
-    fmt_rows = [{k: (_f(v, 2) if isinstance(v, float) or (v is None and k == "z") else v)
-                 for k, v in r.items()} for r in rows]
+    fmt_rows = [{k: cell(k, v) for k, v in r.items()} for r in rows]
+    conf = "" if allowed is None else f", confidence {min_confidence} or higher"
     cli.out.print(records_table(fmt_rows, [("length", "length"), *cols],
-                                title=f"Loops by length against {res.n} shuffles (seed {res.seed}; "
-                                      f"{res.deals} deals as of {day}, {100 * res.acceptance:.0f}% "
-                                      f"of swaps made)"))
+                                title=f"Loops by length against {res.n} random graphs of the {res.null} "
+                                      f"null model (seed {res.seed}; {res.deals} deals as of {day}{conf}; "
+                                      f"{100 * res.acceptance:.0f}% of swaps made)"))
     ents = sorted(res.by_entity.items(), key=lambda kv: (-kv[1]["observed"], kv[0]))[:top]
-    erows = [{"entity": e, **{k: (_f(v, 2) if isinstance(v, float) or (v is None and k == "z") else v)
-                              for k, v in st.items()}} for e, st in ents]
+    erows = [{"entity": e, **{k: cell(k, v) for k, v in st.items()}} for e, st in ents]
     cli.out.print(records_table(erows, [("entity", "entity"), *cols],
                                 title=f"Loops through each entity (2..{res.max_len} entities)"))
+    srows: list[dict[str, Any]] = []
+    for r in sens["rows"]:
+        flat: dict[str, Any] = {"length": str(r["length"]), "observed": str(r["observed"])}
+        for m in models:
+            flat.update({f"{m}_mean": _f(r[m]["null_mean"], 1), f"{m}_z": _f(r[m]["z"], 2),
+                         f"{m}_p": _f(r[m]["p_value"], 3)})
+        srows.append(flat)
+    srows.append({"length": "pairs", "observed": _f(sens["pairs"]["observed"], 0),
+                  **{f"{m}_mean": _f(sens["pairs"][m], 1) for m in models}})
+    scols = [("length", "length"), ("observed", "observed")]
+    for m in models:
+        scols += [(f"{m}_mean", f"{m} mean"), (f"{m}_z", f"{m} z"), (f"{m}_p", f"{m} p")]
+    cli.out.print(records_table(srows, scols, title="Sensitivity to the null model"))
+    cli.out.print(Text("; ".join(f"{m}: {sens['n'][m]} graphs, {100 * sens['acceptance'][m]:.0f}% of swaps "
+                                 "made" for m in models)
+                       + ". pairs: distinct payer->payee pairs, which rewire keeps and types spreads.",
+                       style="dim"))
 
 
 # ---- shock --------------------------------------------------------------------------------
@@ -255,6 +298,8 @@ def shock(
     time_budget: Annotated[float, typer.Option("--time-budget", help=cli._TIME_BUDGET_HELP)] = 30.0,
     max_loops: Annotated[int, typer.Option("--max-loops", help=cli._MAX_LOOPS_HELP)] = 100_000,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help=cli._AS_OF_HELP, show_default=False)] = None,
+    min_confidence: Annotated[Optional[str], typer.Option(
+        "--min-confidence", help=cli._MIN_CONFIDENCE_HELP, show_default=False)] = None,
 ) -> None:
     """Shock one entity and follow the losses through the deals, with and without its loops.
 
@@ -268,20 +313,21 @@ def shock(
     if top < 0:
         raise InputError("--top must be >= 0")
     day = cli._as_of(as_of)
+    confidences = cli._min_confidence(min_confidence)
     with cli._store() as store:
         res = _checked(lambda: run(store, entity, loss=loss, model=model.value, method=method.value,
                                    engine=engine.value, max_len=max_len,
                                    margin={"haircut": haircut, "leverage": leverage, "depth": depth},
-                                   budget=budget, as_of=day))
+                                   budget=budget, as_of=day, confidences=confidences))
     warn(cli.err, budget)
     if fmt == Fmt.json:
-        _dump({"as_of": day, **res.to_dict(), **budget.to_dict()})
+        _dump({"as_of": day, "min_confidence": min_confidence or "low", **res.to_dict(), **budget.to_dict()})
         return
     from .render import money, records_table
 
     amp = "n/a" if res.amplification is None else f"{res.amplification:.3f}x"
     cli.out.print(Text(
-        f"As of {day}: {res.name} loses {100 * res.loss:g}% ({res.model}): total losses {money(res.total_loss_usd)}, "
+        f"As of {day}{cli._confidence_note(min_confidence)}: {res.name} loses {100 * res.loss:g}% ({res.model}): total losses {money(res.total_loss_usd)}, "
         f"{money(res.network_loss_usd)} beyond the initial loss, in {res.rounds} round(s). With the "
         f"legs that close its {len(res.loops)} loop(s) cut: {money(res.cut_total_loss_usd)}. "
         f"Loop amplification {amp}; its own losses fed back {money(res.self_feedback_usd)}."))

@@ -18,13 +18,13 @@ import pandas as pd
 
 from .. import queries
 from ..errors import InputError, QueryTimeout
-from ..graph.model import DEAL_STATUSES, DEAL_TYPES, Leg, Loop, asset_depth, date_bounds
+from ..graph.model import CONFIDENCES, DEAL_STATUSES, DEAL_TYPES, Leg, Loop, asset_depth, date_bounds
 from ..ingest.validate import name_key
 from ..store.base import GraphStore
 
 __all__ = ["DEFAULT_MAX_LOOPS", "DEFAULT_STATUSES", "DEFAULT_TIME_BUDGET", "Budget", "Snapshot",
-           "as_of_day", "closed_loops", "loops_from_store", "resolve_entity", "snapshot",
-           "status_as_of", "watch_new_deals"]
+           "as_of_day", "at_confidence", "closed_loops", "loops_from_store", "resolve_entity",
+           "snapshot", "status_as_of", "watch_new_deals"]
 
 # Cancelled deals no longer move money: they stop counting unless asked for.
 DEFAULT_STATUSES: tuple[str, ...] = tuple(s for s in DEAL_STATUSES if s != "cancelled")
@@ -182,13 +182,16 @@ class Snapshot:
     the deals in ``deals``; ``events``: ``deal_id, date, day, status,
     source_url`` up to ``as_of``; ``financials``: every dated row up to ``as_of``;
     ``sources`` (read with ``sources=True`` only): ``deal_id, rank, url, kind,
-    publisher, published``.
+    publisher, published``. ``confidences``: when not None, only deals of these
+    confidences are in it (``--min-confidence``, see :func:`at_confidence`), and
+    the members, events and sources of the others are left out too.
     ``holdings``: ``holder, asset, as_of, day, value_usd, shares, source_url``, the
     latest holding of each holder in each asset dated on or before ``as_of``;
     ``assets``: ``asset_id, name, class, issuer, depth_usd, source_url, implied``
     and the depth used, ``depth`` (dollars) and ``depth_basis`` (``given``,
     ``market_cap`` or ``class_default``: see :func:`circfin.graph.model.asset_depth`);
-    an entity's listed equity is named after the entity.
+    an entity's listed equity is named after the entity (holdings carry no
+    confidence: a confidence filter leaves them as they are).
     """
 
     deals: pd.DataFrame
@@ -198,6 +201,7 @@ class Snapshot:
     financials: list[dict[str, Any]] = field(default_factory=list)
     sources: list[dict[str, Any]] | None = None
     as_of: str | None = None  # ISO day, or None: everything the graph holds
+    confidences: tuple[str, ...] | None = None  # None: deals of every confidence
     holdings: list[dict[str, Any]] = field(default_factory=list)
     assets: list[dict[str, Any]] = field(default_factory=list)
 
@@ -248,10 +252,42 @@ _FIN = ("revenue_usd", "equity_usd", "total_assets_usd", "total_liabilities_usd"
         "market_cap_usd", "backlog_usd")
 
 
+def _confidences(values: Iterable[str] | None) -> tuple[str, ...] | None:
+    """The allowed confidences, checked (InputError for one outside the vocabulary)."""
+    checked = _check_choices(values, CONFIDENCES, "confidence")
+    return None if checked is None else tuple(checked)
+
+
+def at_confidence(snap: Snapshot, confidences: Iterable[str] | None) -> Snapshot:
+    """``snap`` with only the deals whose confidence is one of ``confidences``
+    (None: ``snap`` itself), and only those deals' members, events and sources:
+    a deal counts only at or above ``--min-confidence``
+    (:func:`circfin.graph.model.confidences_at_least`). Entities and financials stay.
+    Filtering an already filtered snapshot again keeps the narrower filter."""
+    allowed = _confidences(confidences)
+    if allowed is None:
+        return snap
+    if snap.confidences is not None:
+        allowed = tuple(c for c in snap.confidences if c in allowed)
+    from dataclasses import replace
+
+    frame = snap.deals
+    if len(frame):
+        frame = frame[frame["confidence"].isin(allowed)].reset_index(drop=True)
+    kept = set(frame["deal_id"])
+    return replace(snap, deals=frame, confidences=allowed,
+                   participants=[r for r in snap.participants if r["deal_id"] in kept],
+                   events=[r for r in snap.events if r["deal_id"] in kept],
+                   sources=None if snap.sources is None else [r for r in snap.sources
+                                                              if r["deal_id"] in kept])
+
+
 def snapshot(store: GraphStore, *, as_of: str | _dt.date | None = None,
-             sources: bool = False) -> Snapshot:
+             sources: bool = False, confidences: Iterable[str] | None = None) -> Snapshot:
     """The store's deals, entities, members, events and financials, as of a date
-    (None: everything, with current statuses); see :class:`Snapshot`."""
+    (None: everything, with current statuses); see :class:`Snapshot`.
+    ``confidences`` (None: all): only deals of these confidences (:func:`at_confidence`)."""
+    allowed = _confidences(confidences)  # InputError before any reading
     day = as_of_day(as_of)
     q = queries.load("deals")
     frame = pd.DataFrame(store.read(q.text), columns=list(q.returns))
@@ -294,8 +330,9 @@ def snapshot(store: GraphStore, *, as_of: str | _dt.date | None = None,
         if a["name"] is None:
             a["name"] = issuer.get("name") or a["asset_id"]
         a["depth"], a["depth_basis"] = asset_depth(a["class"], a["depth_usd"], issuer.get("market_cap_usd"))
-    return Snapshot(frame, entities, participants, events, financials, srcs, iso,
-                    holdings=sorted(held.values(), key=lambda h: (h["holder"], h["asset"])), assets=assets)
+    return at_confidence(Snapshot(frame, entities, participants, events, financials, srcs, iso,
+                                  holdings=sorted(held.values(), key=lambda h: (h["holder"], h["asset"])),
+                                  assets=assets), allowed)
 
 
 def _did_you_mean(key: str, ents: list[dict[str, Any]], n: int = 3) -> str:
@@ -379,7 +416,7 @@ def _cypher_loops(store: GraphStore, *, min_len: int, max_len: int, entity: str 
                   since: str | None, until: str | None, within: int | None,
                   ordered: bool, rollup: bool = False, timeout_ms: int | None = None,
                   row_limit: int | None = None, cut: list[bool] | None = None,
-                  as_of: int | None = None) -> list[Loop]:
+                  as_of: int | None = None, confidences: list[str] | None = None) -> list[Loop]:
     """The loops by Cypher. ``timeout_ms``: the database stops the query after that
     long (QueryTimeout). ``row_limit``: at most that many rows (one per leg, in
     loop order) come back, since reading rows costs the client ~0.15 ms each; a
@@ -394,7 +431,7 @@ def _cypher_loops(store: GraphStore, *, min_len: int, max_len: int, entity: str 
     params = {
         "entity": entity, "types": types, "statuses": status, "min_amount": min_amount,
         "since": _day(since, end=False), "until": _day(until, end=True),
-        "within": within, "ordered": bool(ordered), "as_of": as_of,
+        "within": within, "ordered": bool(ordered), "as_of": as_of, "confidences": confidences,
     }
     legs: dict[tuple[str, ...], dict[int, Leg]] = defaultdict(dict)
     if row_limit is not None:
@@ -470,6 +507,7 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
                      max_loops: int | None = DEFAULT_MAX_LOOPS, budget: Budget | None = None,
                      reserve_per_loop: float = 0.0, snap: Snapshot | None = None,
                      as_of: str | _dt.date | None = None, members: bool = False,
+                     confidences: Iterable[str] | None = None,
                      ) -> tuple[list[Loop], bool, str | None]:
     """Loops in the store's graph: (loops, complete, note).
 
@@ -489,6 +527,9 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
     ``as_of`` (ISO date, partial date or date; None: everything, with current
     statuses): the graph as of that day, as :func:`snapshot` reads it: only deals
     dated on or before it count, each with its status on that day.
+    ``confidences`` (None: all): only deals of these confidences count
+    (``--min-confidence``; :func:`circfin.graph.model.confidences_at_least`); a
+    ``snap`` read with a confidence filter (:func:`at_confidence`) brings its own.
     """
     if budget is None:
         budget = Budget(time_budget=time_budget, max_loops=max_loops)
@@ -502,6 +543,7 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
         raise InputError("--min-amount must be >= 0")
     types_l = _check_choices(types, DEAL_TYPES, "deal type")
     status_l = _check_choices(status, DEAL_STATUSES, "status")
+    conf_t = _confidences(confidences)
     for d in (since, until):
         _day(d, end=False)
     day = as_of_day(as_of)  # InputError for a bad date
@@ -516,8 +558,11 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
             raise InputError("--members needs the memory engine: the database holds each "
                              "syndicate's legs, not its members'; use --engine memory or auto")
         engine = "memory"
-    if snap is None and (engine != "cypher" or entity is not None):
-        snap = snapshot(store, as_of=as_of)
+    if snap is not None:  # both engines count the deals the snapshot holds
+        snap = at_confidence(snap, conf_t)
+        conf_t = snap.confidences
+    elif engine != "cypher" or entity is not None:
+        snap = snapshot(store, as_of=as_of, confidences=conf_t)
     if members and snap is not None:
         from dataclasses import replace
 
@@ -543,7 +588,8 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
                                   types=types_l, status=status_l, min_amount=min_amount, since=since,
                                   until=until, within=within, ordered=ordered, rollup=rollup,
                                   timeout_ms=None if left is None else max(1, int(left * 1000)),
-                                  row_limit=row_limit, cut=cut, as_of=day)
+                                  row_limit=row_limit, cut=cut, as_of=day,
+                                  confidences=None if conf_t is None else list(conf_t))
         except QueryTimeout:
             budget.stop("cypher_timeout", 0, "with no loops returned")
             return [], False, budget.note
@@ -573,16 +619,23 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
 def closed_loops(deals: pd.DataFrame, new_deals: Iterable[Mapping[str, Any]], *,
                  names: Mapping[str, str], parents: Mapping[str, str | None], max_len: int = 6,
                  status: Iterable[str] | None = DEFAULT_STATUSES,
-                 budget: Budget | None = None, reserve_per_loop: float = 0.0) -> list[Loop]:
+                 budget: Budget | None = None, reserve_per_loop: float = 0.0,
+                 confidences: Iterable[str] | None = None) -> list[Loop]:
     """The loops that ``new_deals``, added one by one to ``deals``, close (``ingest --watch-loops``).
 
     A list sorted by (length, key) with ``complete`` and ``note`` attributes:
     the budget covers all the deals together, so a dense graph stops after
     ``max_loops`` loops in all, or when the time is up, whichever comes first.
+    ``confidences`` (None: all): only deals, old and new, of these confidences count.
     """
     from .engine import LoopIndex, LoopResult
 
     budget = budget or Budget()
+    allowed = _confidences(confidences)
+    if allowed is not None:
+        if len(deals):
+            deals = deals[deals["confidence"].isin(allowed)].reset_index(drop=True)
+        new_deals = [d for d in new_deals if d.get("confidence") in allowed]
     index = LoopIndex(deals, names=names, parents=parents, max_len=max_len, status=status)
     closed: dict[str, Loop] = {}
     for d in new_deals:
@@ -613,13 +666,15 @@ def closed_loops(deals: pd.DataFrame, new_deals: Iterable[Mapping[str, Any]], *,
 
 def watch_new_deals(store: GraphStore, new_deals: list[dict[str, Any]], *, max_len: int = 6,
                     status: Iterable[str] | None = DEFAULT_STATUSES, budget: Budget | None = None,
-                    reserve_per_loop: float = 0.0, as_of: str | _dt.date | None = None) -> list[Any]:
+                    reserve_per_loop: float = 0.0, as_of: str | _dt.date | None = None,
+                    confidences: Iterable[str] | None = None) -> list[Any]:
     """The loops the new deals close, found from the graph as it was before them:
     each deal is added to a snapshot index that searches only paths from its
     payee back to its payer, so no loop is recomputed that the deal is not on.
     ``as_of``: the graph before them as of that date (see :func:`snapshot`); the
-    new deals are taken as given."""
-    snap = snapshot(store, as_of=as_of)
+    new deals are taken as given. ``confidences`` (None: all): only deals of
+    these confidences count, old and new."""
+    snap = snapshot(store, as_of=as_of, confidences=confidences)
     known = {e["id"]: e.get("name") or e["id"] for e in snap.entities}
     names = {**known, **{d["payer"]: d["payer"] for d in new_deals if d["payer"] not in known},
              **{d["payee"]: d["payee"] for d in new_deals if d["payee"] not in known}}
@@ -627,4 +682,4 @@ def watch_new_deals(store: GraphStore, new_deals: list[dict[str, Any]], *, max_l
     # .complete and .note.
     return closed_loops(snap.deals, new_deals, names=names, parents=snap.parents,
                         max_len=max_len, status=status, budget=budget,
-                        reserve_per_loop=reserve_per_loop)
+                        reserve_per_loop=reserve_per_loop, confidences=snap.confidences)

@@ -1,10 +1,10 @@
 // name: concentration
 // description: How concentrated each entity's inflows (who pays it) and outflows (whom it pays) are, by disclosed amount: the top counterparty's share and the Herfindahl-Hirschman index (sum of squared shares, 0..1).
-// params: $statuses (list or null), $as_of (day number or null: only deals dated on or before it count, each with its status as of that day)
+// params: $statuses (list or null), $confidences (list or null: only deals of these confidences count), $as_of (day number or null: only deals dated on or before it count, each with its status as of that day)
 // returns: id, name, direction, total_usd, counterparties, top_usd, top_ids, hhi
 MATCH (e:Entity)<-[r:PAYS]-(c:Entity)
 WHERE r.amount_usd IS NOT NULL AND ($as_of IS NULL OR (r.day IS NOT NULL AND r.day <= $as_of))
-  AND ($statuses IS NULL OR (CASE WHEN $as_of IS NULL THEN r.status ELSE coalesce(last([ev IN range(0, size(coalesce(r.ev_days, [])) - 1) WHERE r.ev_days[ev] <= $as_of | r.ev_statuses[ev]]), head(r.ev_statuses), r.status) END) IN $statuses)
+  AND ($statuses IS NULL OR (CASE WHEN $as_of IS NULL THEN r.status ELSE coalesce(last([ev IN range(0, size(coalesce(r.ev_days, [])) - 1) WHERE r.ev_days[ev] <= $as_of | r.ev_statuses[ev]]), head(r.ev_statuses), r.status) END) IN $statuses) AND ($confidences IS NULL OR r.confidence IN $confidences)
 WITH e, c, sum(r.amount_usd) AS amount
 WITH e, collect({id: c.id, amount: amount}) AS parts, sum(amount) AS total
 WHERE total > 0
@@ -15,7 +15,7 @@ RETURN e.id AS id, e.name AS name, 'in' AS direction, total AS total_usd, size(p
 UNION ALL
 MATCH (e:Entity)-[r:PAYS]->(c:Entity)
 WHERE r.amount_usd IS NOT NULL AND ($as_of IS NULL OR (r.day IS NOT NULL AND r.day <= $as_of))
-  AND ($statuses IS NULL OR (CASE WHEN $as_of IS NULL THEN r.status ELSE coalesce(last([ev IN range(0, size(coalesce(r.ev_days, [])) - 1) WHERE r.ev_days[ev] <= $as_of | r.ev_statuses[ev]]), head(r.ev_statuses), r.status) END) IN $statuses)
+  AND ($statuses IS NULL OR (CASE WHEN $as_of IS NULL THEN r.status ELSE coalesce(last([ev IN range(0, size(coalesce(r.ev_days, [])) - 1) WHERE r.ev_days[ev] <= $as_of | r.ev_statuses[ev]]), head(r.ev_statuses), r.status) END) IN $statuses) AND ($confidences IS NULL OR r.confidence IN $confidences)
 WITH e, c, sum(r.amount_usd) AS amount
 WITH e, collect({id: c.id, amount: amount}) AS parts, sum(amount) AS total
 WHERE total > 0

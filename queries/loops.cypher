@@ -1,6 +1,6 @@
 // name: loops
 // description: Simple directed funding loops, each once (it starts at its smallest entity id), with every counting deal on each leg. A deal counts when it passes the filters; a path picks one counting deal per leg, so --within and --ordered hold for some choice of deals.
-// params: $entity (entity id or null), $types (list or null), $statuses (list or null), $min_amount (number or null), $since (day number or null), $until (day number or null), $within (days or null), $ordered (boolean), $as_of (day number or null: only deals dated on or before it count, each with its status as of that day from its ev_days/ev_statuses)
+// params: $entity (entity id or null), $types (list or null), $statuses (list or null), $confidences (list or null: only deals of these confidences count), $min_amount (number or null), $since (day number or null), $until (day number or null), $within (days or null), $ordered (boolean), $as_of (day number or null: only deals dated on or before it count, each with its status as of that day from its ev_days/ev_statuses)
 // bounds: *2..6 is replaced by the checked integers min_len..max_len (Cypher takes no parameter there)
 // returns: ids, leg, payer_id, payee_id, payer, payee, deal_ids, amount_usd, disclosed, types, first_day, last_day
 MATCH p = (a:Entity)-[:PAYS*2..6]->(a)
@@ -12,7 +12,7 @@ WITH a, CASE WHEN endNode(path_rels[0]) = startNode(path_rels[1]) THEN path_rels
              ELSE reverse(path_rels) END AS rs
 WHERE ($entity IS NULL OR any(r IN rs WHERE startNode(r).id = $entity))
   AND all(r IN rs WHERE ($types IS NULL OR r.type IN $types)
-      AND ($statuses IS NULL OR (CASE WHEN $as_of IS NULL THEN r.status ELSE coalesce(last([ev IN range(0, size(coalesce(r.ev_days, [])) - 1) WHERE r.ev_days[ev] <= $as_of | r.ev_statuses[ev]]), head(r.ev_statuses), r.status) END) IN $statuses)
+      AND ($statuses IS NULL OR (CASE WHEN $as_of IS NULL THEN r.status ELSE coalesce(last([ev IN range(0, size(coalesce(r.ev_days, [])) - 1) WHERE r.ev_days[ev] <= $as_of | r.ev_statuses[ev]]), head(r.ev_statuses), r.status) END) IN $statuses) AND ($confidences IS NULL OR r.confidence IN $confidences)
       AND ($as_of IS NULL OR (r.day IS NOT NULL AND r.day <= $as_of))
       AND ($min_amount IS NULL OR (r.amount_usd IS NOT NULL AND r.amount_usd >= $min_amount))
       AND ($since IS NULL OR (r.day IS NOT NULL AND r.day >= $since))
@@ -29,7 +29,7 @@ WITH DISTINCT [r IN rs | startNode(r).id] AS ids
 UNWIND range(0, size(ids) - 1) AS leg
 MATCH (x:Entity {id: ids[leg]})-[r:PAYS]->(y:Entity {id: ids[(leg + 1) % size(ids)]})
 WHERE ($types IS NULL OR r.type IN $types)
-  AND ($statuses IS NULL OR (CASE WHEN $as_of IS NULL THEN r.status ELSE coalesce(last([ev IN range(0, size(coalesce(r.ev_days, [])) - 1) WHERE r.ev_days[ev] <= $as_of | r.ev_statuses[ev]]), head(r.ev_statuses), r.status) END) IN $statuses)
+  AND ($statuses IS NULL OR (CASE WHEN $as_of IS NULL THEN r.status ELSE coalesce(last([ev IN range(0, size(coalesce(r.ev_days, [])) - 1) WHERE r.ev_days[ev] <= $as_of | r.ev_statuses[ev]]), head(r.ev_statuses), r.status) END) IN $statuses) AND ($confidences IS NULL OR r.confidence IN $confidences)
   AND ($as_of IS NULL OR (r.day IS NOT NULL AND r.day <= $as_of))
   AND ($min_amount IS NULL OR (r.amount_usd IS NOT NULL AND r.amount_usd >= $min_amount))
   AND ($since IS NULL OR (r.day IS NOT NULL AND r.day >= $since))

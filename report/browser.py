@@ -43,6 +43,7 @@ PARAM_EXAMPLES: dict[str, Any] = {
     "entity": "nvidia",
     "key": "nvidia>openai>oracle",
     "statuses": [s for s in DEAL_STATUSES if s != "cancelled"],
+    "confidences": None,  # e.g. ['high', 'medium'] (--min-confidence medium); null: every deal
     "types": None,
     "min_amount": None,
     "since": None,

@@ -16,7 +16,7 @@ from typing import Any
 import networkx as nx
 
 from ..errors import InputError
-from ..loops.from_store import DEFAULT_STATUSES, Budget, Snapshot, budget_from_engine_note
+from ..loops.from_store import DEFAULT_STATUSES, Budget, Snapshot, at_confidence, budget_from_engine_note
 from ..safe import atomic_write, visible
 
 __all__ = ["FORMATS", "to_networkx", "write_graph"]
@@ -44,8 +44,12 @@ def _clean(v: Any) -> Any:
 
 
 def to_networkx(snap: Snapshot, *, status: Iterable[str] | None = DEFAULT_STATUSES,
-                max_len: int = 6, budget: Budget | None = None) -> nx.MultiDiGraph:
+                max_len: int = 6, budget: Budget | None = None,
+                confidences: Iterable[str] | None = None) -> nx.MultiDiGraph:
     """A MultiDiGraph of the snapshot's entities and counting deals, with loop counts.
+
+    ``confidences`` (None: all, or the snapshot's own filter): only deals of these
+    confidences count (:func:`circfin.loops.from_store.at_confidence`).
 
     ``budget`` bounds the loop count (time and loops); when it cuts the search the
     counts are lower bounds, the budget records why, and the graph's
@@ -53,6 +57,7 @@ def to_networkx(snap: Snapshot, *, status: Iterable[str] | None = DEFAULT_STATUS
     """
     from ..loops.engine import find_loops
 
+    snap = at_confidence(snap, confidences)
     statuses = None if status is None else set(status)
     deals = snap.deals
     if statuses is not None and len(deals):
@@ -72,6 +77,8 @@ def to_networkx(snap: Snapshot, *, status: Iterable[str] | None = DEFAULT_STATUS
     g = nx.MultiDiGraph(loop_counts="complete" if getattr(loops, "complete", True) else "partial")
     if snap.as_of:  # the web as of this date: deals, statuses and financials
         g.graph["as_of"] = snap.as_of
+    if snap.confidences is not None:  # only deals of these confidences
+        g.graph["confidences"] = ", ".join(snap.confidences)
     for e in snap.entities:
         attrs = {k: _clean(e.get(k)) for k in _NODE_FIELDS}
         attrs["label"] = attrs.pop("name") or visible(e["id"])

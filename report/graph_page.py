@@ -262,11 +262,13 @@ def graph_data(store: GraphStore, *, loop_key: str | None = None, entity: str | 
                flag: str | None = None, max_len: int = 6,
                status: Iterable[str] | None = DEFAULT_STATUSES,
                engine: str = "auto", budget: Any = None,
-               as_of: str | _dt.date | None = None) -> dict[str, Any]:
+               as_of: str | _dt.date | None = None,
+               confidences: Iterable[str] | None = None) -> dict[str, Any]:
     """What :func:`graph_page` shows, as plain data. ``budget``: a
     :class:`circfin.loops.from_store.Budget` (default: its default limits); when it
     cuts the loops, ``selection["note"]`` says so. ``as_of`` (a date; None: everything):
-    the web as of that day (see :func:`circfin.loops.from_store.snapshot`)."""
+    the web as of that day (see :func:`circfin.loops.from_store.snapshot`).
+    ``confidences`` (None: all): only deals of these confidences are drawn and counted."""
     chosen = [n for n, v in (("loop", loop_key), ("entity", entity), ("flag", flag)) if v]
     if len(chosen) > 1:
         raise InputError(f"choose one of --loop, --entity and --flag (got {', '.join(chosen)})")
@@ -276,7 +278,7 @@ def graph_data(store: GraphStore, *, loop_key: str | None = None, entity: str | 
         if not 2 <= n <= 12:
             raise InputError(f"{loop_key!r} is not a loop key (like 'nvidia>openai>oracle')")
         max_len = max(max_len, n)
-    snap = snapshot(store, as_of=as_of)
+    snap = snapshot(store, as_of=as_of, confidences=confidences)
     eid = resolve_entity(entity, snap.entities) if entity else None
     loops, complete, note = loops_from_store(store, max_len=max_len, status=status, engine=engine,
                                              budget=budget, snap=snap, reserve_per_loop=3e-4)
@@ -380,17 +382,18 @@ def render_graph_page(data: Mapping[str, Any]) -> str:
 def graph_page(store: GraphStore, *, loop_key: str | None = None, entity: str | None = None,
                flag: str | None = None, max_len: int = 6,
                status: Iterable[str] | None = DEFAULT_STATUSES, engine: str = "auto",
-               as_of: str | _dt.date | None = None) -> str:
+               as_of: str | _dt.date | None = None, confidences: Iterable[str] | None = None) -> str:
     """A self-contained interactive HTML page of the store's financing web.
 
     Highlights one loop (``loop_key``, e.g. ``"nvidia>openai>oracle"``), every
     loop through an entity (id, name or alias), or the loops with a risk
     ``flag``; at most one of the three. Loops have up to ``max_len`` entities;
     deals with a status outside ``status`` are neither drawn nor counted.
-    ``as_of``: the web as of that date (None: everything the graph holds).
+    ``as_of``: the web as of that date (None: everything the graph holds);
+    ``confidences`` (None: all): only deals of these confidences are drawn and counted.
 
     Example: ``Path("g.html").write_text(graph_page(store, entity="Nvidia"))``
     """
     return render_graph_page(graph_data(store, loop_key=loop_key, entity=entity, flag=flag,
                                         max_len=max_len, status=status, engine=engine,
-                                        as_of=as_of))
+                                        as_of=as_of, confidences=confidences))

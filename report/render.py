@@ -121,7 +121,9 @@ def _intro(data: Mapping[str, Any]) -> list[str]:
     if since["date"]:
         lines.append(f"Also listed as new: every loop with a deal dated on or after {since['date']}.")
     st = "any status" if p["statuses"] is None else ", ".join(p["statuses"])
-    lines.append(f"Loops of 2 to {p['max_len']} entities; a deal counts with status {st}.")
+    conf = p.get("confidences")
+    at = "" if not conf else f" and confidence {', '.join(conf)}"
+    lines.append(f"Loops of 2 to {p['max_len']} entities; a deal counts with status {st}{at}.")
     return lines
 
 

@@ -21,7 +21,7 @@ number; the later write then defines "last".
 
 report.json::
 
-    generated_at, as_of, run, store, params {max_len, statuses, engine, rank, top}
+    generated_at, as_of, run, store, params {max_len, statuses, confidences, engine, rank, top}
     since          {last_report: {id, at} or null, date: "YYYY-MM-DD" or null}
     summary        {loops, new, changed, gone, deals, entities}
     new_loops      [{key, ids, entities, legs, bottleneck_usd, date_span, types,
@@ -48,7 +48,7 @@ from ..analytics import measures as analytics
 from ..display import plain_number as _num
 from ..errors import InputError
 from ..graph.model import Loop, date_bounds
-from ..loops.from_store import DEFAULT_STATUSES, Snapshot, loops_from_store, snapshot
+from ..loops.from_store import DEFAULT_STATUSES, Snapshot, at_confidence, loops_from_store, snapshot
 from ..safe import atomic_write_many, check_folder, check_target, json_dumps, visible
 from ..store.base import GraphStore, Statement
 from .graph_page import build_graph_data, checked_loops, loop_record, render_graph_page, safe_url
@@ -117,15 +117,16 @@ def shock_function() -> Callable[..., Any] | None:
 
 
 
-def _takes_as_of(fn: Callable[..., Any]) -> bool:
-    """Whether a shock function takes ``as_of`` (one without it sees only the web as it is now)."""
+def _takes_as_of(fn: Callable[..., Any], name: str = "as_of") -> bool:
+    """Whether a shock function takes ``as_of`` (one without it sees only the web as it is now),
+    or another keyword ``name``."""
     import inspect
 
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
         return False
-    return any(p.name == "as_of" or p.kind is p.VAR_KEYWORD for p in params)
+    return any(p.name == name or p.kind is p.VAR_KEYWORD for p in params)
 
 
 def _same_amount(a: Any, b: Any) -> bool:
@@ -228,14 +229,18 @@ def _compare(loop: Loop, before: dict[str, Any]) -> dict[str, Any] | None:
 
 def _why_gone(before: dict[str, Any], deals: Mapping[str, dict[str, Any]],
               statuses: set[str] | None, names: Mapping[str, str],
-              later: Mapping[str, str] | None = None) -> tuple[str, list[dict[str, Any]]]:
+              later: Mapping[str, str] | None = None,
+              below: Mapping[str, Any] | None = None) -> tuple[str, list[dict[str, Any]]]:
     """Why a loop the last report saw is no longer found, deal by deal. ``later``: deal id ->
-    the as-of date, for stored deals dated after it."""
+    the as-of date, for stored deals dated after it; ``below``: deal id -> its confidence,
+    for deals below the report's minimum confidence."""
     reasons, cancelled = [], False
     for payer, leg in sorted(before["legs"].items()):
         for did in leg["deal_ids"]:
             d = deals.get(did)
-            if d is None and later and did in later:
+            if d is None and below and did in below:
+                reasons.append({"deal_id": did, "reason": f"confidence {below[did]}, below the minimum"})
+            elif d is None and later and did in later:
                 reasons.append({"deal_id": did, "reason": f"dated after {later[did]}"})
             elif d is None:
                 reasons.append({"deal_id": did, "reason": "deleted from the graph"})
@@ -252,8 +257,9 @@ def _why_gone(before: dict[str, Any], deals: Mapping[str, dict[str, Any]],
 
 def _gone_entry(before: dict[str, Any], deals: Mapping[str, dict[str, Any]],
                 statuses: set[str] | None, names: Mapping[str, str],
-                later: Mapping[str, str] | None = None) -> dict[str, Any]:
-    change, reasons = _why_gone(before, deals, statuses, names, later)
+                later: Mapping[str, str] | None = None,
+                below: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    change, reasons = _why_gone(before, deals, statuses, names, later, below)
     ids = before["ids"] or before["key"].split(">")
     legs = []
     for payer in ids:
@@ -303,8 +309,12 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
                  max_len: int = 6, status: Iterable[str] | None = DEFAULT_STATUSES,
                  engine: str = "auto", rank: Rank | None = None, top: int = 10,
                  progress: Progress | None = None, budget: Any = None,
-                 as_of: str | _dt.date | None = None) -> tuple[dict[str, Any], list[Loop], Snapshot]:
+                 as_of: str | _dt.date | None = None,
+                 confidences: Iterable[str] | None = None) -> tuple[dict[str, Any], list[Loop], Snapshot]:
     """The report's data (report.json), the loops found, and the snapshot they came from.
+
+    ``confidences`` (None: all): only deals of these confidences count, everywhere in
+    the report (``--min-confidence``); a loop gone because of it says so.
 
     ``as_of`` (a date; None: everything the graph holds, with current statuses):
     the web as of that day: only deals dated on or before it, each with its
@@ -323,7 +333,13 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
     step("reading the last report")
     prev = last_run(store)
     step("finding loops")
-    snap = snapshot(store, as_of=as_of)
+    whole = snapshot(store, as_of=as_of)
+    snap = at_confidence(whole, confidences)
+    below: dict[str, Any] = {}  # deals left out by the minimum confidence: not "deleted"
+    if snap is not whole:
+        kept = set(snap.deals["deal_id"])
+        below = {str(d): c for d, c in zip(whole.deals["deal_id"], whole.deals["confidence"], strict=True)
+                 if d not in kept}
     if rank is None:  # scored from the same snapshot as the loops (concurrent ingests)
         from ..risk.score import rank_by_score
 
@@ -366,7 +382,7 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
     if snap.as_of is not None:
         unseen = sorted({d for key in prev_keys - set(current) if key in stored
                          for leg in stored[key]["legs"].values() for d in leg["deal_ids"]
-                         if d not in deals})
+                         if d not in deals and d not in below})
         for i in range(0, len(unseen), 2000):
             later.update({r["deal_id"]: snap.as_of for r in store.read(
                 queries.load("deals_by_id").text, {"ids": unseen[i:i + 2000]})})
@@ -380,7 +396,7 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
                 changed.append(_loop_entry(current[key], deals, names, change=diff["change"],
                                            legs_changed=diff["legs"], last_seen=before["last_seen"]))
         else:
-            changed.append(_gone_entry(before, deals, wanted, names, later))
+            changed.append(_gone_entry(before, deals, wanted, names, later, below))
     changed.sort(key=lambda c: (CHANGE_ORDER.index(c["change"]), c["key"]))
 
     scored = [(rank(lp), lp) for lp in loops]
@@ -395,24 +411,26 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
                  for score, lp in ranked[:top]]
 
     step("concentration and self-funded demand")
-    conc = [r for r in analytics.concentration(store, status=statuses, as_of=snap.as_of)
+    conc = [r for r in analytics.concentration(store, status=statuses, as_of=snap.as_of,
+                                               confidences=snap.confidences)
             if r["counterparties"] > 1][:top]
-    own = [r for r in analytics.self_funded_demand(store, status=statuses, as_of=snap.as_of)
+    own = [r for r in analytics.self_funded_demand(store, status=statuses, as_of=snap.as_of,
+                                                   confidences=snap.confidences)
            if r["self_funded_usd"]][:top]
     shock_fn = shock_function()
     shock: dict[str, Any]
+    wanted_kw = {"as_of": (snap.as_of, "as_of date"), "confidences": (snap.confidences, "minimum confidence")}
     if shock_fn is None:
         shock = {"available": False,
                  "note": "omitted: circfin.risk has no shock_summary(store) function yet"}
-    elif _takes_as_of(shock_fn):
-        step("shock summary")
-        shock = {"available": True, "rows": [dict(r) for r in shock_fn(store, as_of=snap.as_of)]}
-    elif snap.as_of is None:
-        step("shock summary")
-        shock = {"available": True, "rows": [dict(r) for r in shock_fn(store)]}
-    else:
+    elif lacking := [what for name, (v, what) in wanted_kw.items()
+                     if v is not None and not _takes_as_of(shock_fn, name)]:
         shock = {"available": False,
-                 "note": "omitted: circfin.risk's shock_summary(store) takes no as_of date"}
+                 "note": f"omitted: circfin.risk's shock_summary(store) takes no {' and no '.join(lacking)}"}
+    else:
+        step("shock summary")
+        kw = {name: v for name, (v, _) in wanted_kw.items() if _takes_as_of(shock_fn, name)}
+        shock = {"available": True, "rows": [dict(r) for r in shock_fn(store, **kw)]}
 
     data = {
         "generated_at": at,
@@ -420,7 +438,9 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
         "run": (prev["id"] + 1) if prev else 1,
         "since": {"last_report": {"id": prev["id"], "at": prev["at"]} if prev else None,
                   "date": since_day},
-        "params": {"max_len": max_len, "statuses": statuses, "engine": engine,
+        "params": {"max_len": max_len, "statuses": statuses,
+                   "confidences": None if snap.confidences is None else list(snap.confidences),
+                   "engine": engine,
                    "rank": getattr(rank, "__name__", repr(rank)), "top": top},
         "store": store.describe(),
         "summary": {"loops": len(loops), "new": len(new_loops), "changed": len(changed),
@@ -441,14 +461,16 @@ def write_report(store: GraphStore, out_dir: Path | str, *, since: str | None = 
                  status: Iterable[str] | None = DEFAULT_STATUSES, engine: str = "auto",
                  rank: Rank | None = None, top: int = 10, record: bool = True,
                  progress: Progress | None = None, budget: Any = None,
-                 as_of: str | _dt.date | None = None) -> ReportResult:
+                 as_of: str | _dt.date | None = None,
+                 confidences: Iterable[str] | None = None) -> ReportResult:
     """Write report.md, report.html, report.json (and graph.html) into ``out_dir``.
 
     ``since``: None or ``"last"`` reports what is new since the last recorded
     run; a date (``YYYY-MM-DD``) also lists every loop with a deal dated on or
     after it. ``rank`` orders the top loops (default: :func:`bottleneck_rank`).
     With ``record=False`` the run leaves no trace in the graph (a preview).
-    ``as_of``: the web as of that date (see :func:`build_report`).
+    ``as_of``: the web as of that date, ``confidences``: only deals of these confidences
+    count (see :func:`build_report`).
 
     Example: ``write_report(store, "out/", since="2025-06-01").new_loops``
     """
@@ -462,7 +484,7 @@ def write_report(store: GraphStore, out_dir: Path | str, *, since: str | None = 
     step = progress or (lambda _msg: None)
     data, loops, snap = build_report(store, since=since, now=now, max_len=max_len, status=status,
                                      engine=engine, rank=rank, top=top, progress=progress,
-                                     budget=budget, as_of=as_of)
+                                     budget=budget, as_of=as_of, confidences=confidences)
     step("writing files")
     statuses = None if status is None else list(status)
     page = render_graph_page(build_graph_data(

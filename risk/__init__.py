@@ -20,7 +20,9 @@ And, on the deal graph (each module documents its definitions):
 * :mod:`~circfin.risk.score` -- :func:`score_loops`: an explainable score
   per loop from named parts and weights.
 * :mod:`~circfin.risk.nullmodel` -- :func:`significance`: loop counts
-  against a degree- and type-preserving null model.
+  against a degree-preserving null model (Maslov-Sneppen rewiring of the
+  distinct pairs by default, or payees shuffled within each deal type), and
+  :func:`~circfin.risk.nullmodel.sensitivity` across both.
 * :mod:`~circfin.risk.exposures` and :mod:`~circfin.risk.shock` --
   :func:`build_exposures`, :func:`shock`, :func:`shock_summary`: exposures
   per deal type, shocks with and without the loops' closing legs.

@@ -1,26 +1,47 @@
-"""Are there more loops than chance would give? A degree- and type-preserving null model.
+"""Are there more loops than chance would give? Two degree-preserving null models.
 
-The observed deal graph is compared with ``n`` random graphs that keep, for
-every deal type separately, every entity's number of deals paid (out-degree)
-and received (in-degree): the *directed configuration model within each
-type*. Each random graph starts from the observed deals and applies
-``swaps_per_deal * m_t`` attempted swaps within each type ``t`` (``m_t``
-deals of that type): two deals ``a -> b`` and ``c -> d`` of the same type
-become ``a -> d`` and ``c -> b``. A swap is rejected when it would create a
-self-deal (``a == d`` or ``c == b``) or, with ``allow_parallel=False`` (the
-default), a second deal of the same type between the same payer and payee
-that was not there before. Payers, payees, types and every entity's
-per-type degrees are therefore exactly those observed.
+The observed deal graph is compared with ``n`` random graphs drawn from a null
+model. Two are offered (:data:`NULL_MODELS`):
+
+``rewire`` (the default): the standard degree-preserving rewiring of the
+*simple* directed graph the loops are counted on (Maslov & Sneppen 2002).
+The deals are first folded into distinct payer -> payee pairs (parallel deals
+and deal types merge, self-deals drop out). Each random graph starts from
+those pairs and applies ``swaps_per_deal * m`` attempted double-edge swaps
+(``m`` distinct pairs; 10 per pair by default): two pairs ``a -> b`` and
+``c -> d``, picked uniformly, become ``a -> d`` and ``c -> b``. A swap is
+rejected when it would make a self-pair (``a == d`` or ``c == b``) or a pair
+that already exists. Every entity's in- and out-degree on the simple graph
+and the number of distinct pairs are therefore exactly those observed, so
+the null's mean pair count equals the observed one. Each proposal is as
+likely as its reverse and a rejected one keeps the current graph (it is not
+retried), so the chain does not favour graphs that admit more swaps; the
+acceptance rate is reported. (On directed graphs double-edge
+swaps alone do not reach every graph with the same degrees: reversing a
+directed triangle needs a three-edge move; see Berger & Mueller-Hannemann
+2010. It matters only on small, tightly constrained graphs.)
+
+``types``: the directed configuration model *within each deal type*: for every
+type separately, every entity's number of deals paid and received is kept.
+Each random graph starts from the observed deals and applies
+``swaps_per_deal * m_t`` attempted swaps within each type ``t`` (``m_t`` deals
+of that type): two deals ``a -> b`` and ``c -> d`` of the same type become
+``a -> d`` and ``c -> b``. A swap is rejected when it would create a self-deal
+or, with ``allow_parallel=False`` (the default), a second deal of the same
+type between the same payer and payee that was not there before. Because
+parallel deals of different types fold into one edge when loops are counted,
+this model spreads the deals over more distinct pairs than the data has (on
+the seed, ``pairs.null_mean`` well above ``pairs.observed``), and more pairs
+make more loops: longer loops then look rarer than chance partly because of
+the null itself. It was circfin's only model and is kept for comparison.
 
 Loops are counted as circfin counts them: entity-level simple directed
 cycles of 2..``max_len`` entities, parallel deals between the same two
 entities folded into one edge, each loop once. Deals that count are those
 whose status is in ``status`` (default: all but cancelled). Counting uses
 networkx's bounded ``simple_cycles``; it does not depend on circfin's loop
-engine. Because parallel deals fold, a shuffle that spreads two deals of
-different types between the same two entities over two pairs adds an edge
-to the folded graph: ``pairs`` reports the distinct payer -> payee pairs
-observed and their null mean, to read the loop counts against.
+engine. ``pairs`` reports the distinct payer -> payee pairs observed and
+their null mean, to read the loop counts against.
 
 For each loop length ``k`` and each entity ``e`` (loops through ``e``, all
 lengths) the result holds the observed count, the null mean and standard
@@ -28,15 +49,32 @@ deviation (``ddof=1``), ``z = (observed - mean) / std`` (``None`` when the
 null never varies: std 0) and the one-sided empirical p-value
 ``(1 + #{null >= observed}) / (n + 1)``. Same deals, ``n``, ``seed`` and
 options give the same result.
+
+:func:`sensitivity` runs several null models on the same deals (the observed
+graph counted once) and tabulates, per loop length, the observed count and
+each model's null mean, z and p, with each model's pair counts and swap
+acceptance; :func:`sensitivity_markdown` renders it as markdown rows.
 """
 
 from __future__ import annotations
 
-__all__ = ["Significance", "count_loops", "null_samples", "shuffle_deals", "significance"]
+__all__ = [
+    "NULL_MODELS",
+    "Significance",
+    "count_loops",
+    "null_samples",
+    "rewire_pairs",
+    "sensitivity",
+    "sensitivity_from",
+    "sensitivity_markdown",
+    "shuffle_deals",
+    "significance",
+    "significance_by_model",
+]
 
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +83,10 @@ import numpy as np
 import pandas as pd
 
 from ..loops.from_store import DEFAULT_STATUSES
+
+# The null models, the default first: "rewire" keeps the simple graph's degrees and
+# pair count (Maslov-Sneppen swaps); "types" keeps every entity's deals per type.
+NULL_MODELS: tuple[str, ...] = ("rewire", "types")
 
 
 @dataclass
@@ -67,14 +109,15 @@ class Significance:
     # how many were used).
     complete: bool = True
     note: str | None = None
+    null: str = "rewire"  # the null model: one of NULL_MODELS
 
     @property
     def z_by_length(self) -> dict[int, float | None]:
         return {k: v["z"] for k, v in self.by_length.items()}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "seed": self.seed, "max_len": self.max_len, "deals": self.deals,
-                "acceptance": self.acceptance, "pairs": self.pairs, "params": self.params,
+        return {"null": self.null, "n": self.n, "seed": self.seed, "max_len": self.max_len,
+                "deals": self.deals, "acceptance": self.acceptance, "pairs": self.pairs, "params": self.params,
                 "by_length": {str(k): v for k, v in self.by_length.items()},
                 "by_entity": self.by_entity, "complete": self.complete, "truncated": self.note}
 
@@ -132,6 +175,49 @@ def shuffle_deals(edges: np.ndarray, rng: np.random.Generator, *, swaps_per_deal
     return out, accepted, attempted
 
 
+def _fold(edges: np.ndarray) -> np.ndarray:
+    """The distinct payer -> payee pairs of rows ``(payer, payee, ...)``, self-pairs dropped, sorted."""
+    if len(edges) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    p = np.asarray(edges)[:, :2].astype(np.int64)
+    p = p[p[:, 0] != p[:, 1]]
+    return np.unique(p, axis=0).reshape(-1, 2)
+
+
+def rewire_pairs(edges: np.ndarray, rng: np.random.Generator, *, swaps_per_edge: float = 10.0
+                 ) -> tuple[np.ndarray, int, int]:
+    """One null-model graph of the ``rewire`` model. Returns (pairs, accepted, attempted).
+
+    ``edges``: rows ``(payer, payee, ...)`` of ints (extra columns such as the
+    type are ignored); the input is not changed. They are folded into distinct
+    pairs (self-pairs dropped), then ``ceil(swaps_per_edge * m)`` double-edge
+    swaps are attempted (``m`` pairs): two pairs picked uniformly, ``a -> b``
+    and ``c -> d``, become ``a -> d`` and ``c -> b`` unless that makes a
+    self-pair or a pair already present. The result has ``m`` distinct pairs
+    (an ``m x 2`` array) and every node's in- and out-degree of the input's
+    simple graph.
+    """
+    pairs = _fold(edges)
+    m = len(pairs)
+    if m < 2:
+        return pairs, 0, 0
+    src = pairs[:, 0].tolist()
+    dst = pairs[:, 1].tolist()
+    present = set(zip(src, dst, strict=True))
+    k = int(math.ceil(swaps_per_edge * m))
+    accepted = 0
+    for i, j in rng.integers(0, m, size=(k, 2)).tolist():
+        a, b, c, d = src[i], dst[i], src[j], dst[j]
+        # i == j, a shared payer or a shared payee all land in "already present"
+        if a == d or c == b or (a, d) in present or (c, b) in present:
+            continue
+        present.difference_update(((a, b), (c, d)))
+        present.update(((a, d), (c, b)))
+        dst[i], dst[j] = d, b
+        accepted += 1
+    return np.array([src, dst], dtype=np.int64).T.reshape(-1, 2), accepted, k
+
+
 def count_loops(pairs: Iterable[tuple[int, int]], n_nodes: int, max_len: int
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Entity-level loops of 2..max_len entities: (count by length, index = length; count per node)."""
@@ -168,17 +254,31 @@ def _pairs(edges: np.ndarray) -> int:
     return len({(int(a), int(b)) for a, b in edges[:, :2]})
 
 
+def _check_null(null: str) -> str:
+    if null not in NULL_MODELS:
+        raise ValueError(f"null must be one of {', '.join(NULL_MODELS)}, got {null!r}")
+    return null
+
+
 def null_samples(edges: np.ndarray, n_nodes: int, *, n: int, seed: int, max_len: int,
                  swaps_per_deal: float = 10.0, allow_parallel: bool = False,
-                 progress: Callable[[int], None] | None = None, budget: Any = None
+                 progress: Callable[[int], None] | None = None, budget: Any = None,
+                 null: str = "types", until: float | None = None
                  ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
     """Loop counts of ``n`` null graphs: (by length: n x (max_len+1), by node: n x nodes,
     acceptance, distinct payer -> payee pairs per graph).
 
+    ``null``: "types" (payee swaps within each type, this function's default
+    for its existing callers) or "rewire" (double-edge swaps of the distinct
+    pairs, ``swaps_per_deal`` attempts per pair; ``allow_parallel`` unused).
+
     With a ``budget`` (:class:`circfin.loops.from_store.Budget`) the sampling stops
     when its time is up, or at a graph with more than ``budget.max_loops``
     loops (whose counts would be lower bounds); the arrays then hold only the
-    graphs counted in full, and ``budget`` records the cut."""
+    graphs counted in full, and ``budget`` records the cut. ``until``
+    (``time.perf_counter()``) stops the sampling earlier than the budget's end,
+    recorded the same way."""
+    _check_null(null)
     rng = np.random.default_rng(np.random.PCG64(seed))
     lens = np.zeros((n, max_len + 1), dtype=np.int64)
     nodes = np.zeros((n, n_nodes), dtype=np.int64)
@@ -187,14 +287,20 @@ def null_samples(edges: np.ndarray, n_nodes: int, *, n: int, seed: int, max_len:
     cap = None if budget is None else budget.max_loops
     deadline = (None if budget is None or budget.time_budget is None
                 else budget.t0 + budget.time_budget)
+    if until is not None:
+        deadline = until if deadline is None else min(deadline, until)
+    folded = _fold(edges) if null == "rewire" else edges
     done = n
     for s in range(n):
         if deadline is not None and time.perf_counter() >= deadline:
             done = s
-            budget.stop("time_budget", None, f"after {s} of {n} shuffles")
+            budget.stop("time_budget", None, f"after {s} of {n} shuffles ({null} null model)")
             break
-        shuffled, a, t = shuffle_deals(edges, rng, swaps_per_deal=swaps_per_deal,
-                                       allow_parallel=allow_parallel)
+        if null == "rewire":
+            shuffled, a, t = rewire_pairs(folded, rng, swaps_per_edge=swaps_per_deal)
+        else:
+            shuffled, a, t = shuffle_deals(edges, rng, swaps_per_deal=swaps_per_deal,
+                                           allow_parallel=allow_parallel)
         acc += a
         att += t
         pairs[s] = _pairs(shuffled)
@@ -203,7 +309,7 @@ def null_samples(edges: np.ndarray, n_nodes: int, *, n: int, seed: int, max_len:
         if cut is not None:
             done = s  # this graph's counts are lower bounds: leave it out
             budget.stop(cut, cap if cut == "max_loops" else None,
-                        f"in shuffled graph {s + 1} of {n}; {s} used")
+                        f"in shuffled graph {s + 1} of {n} ({null} null model); {s} used")
             break
         if progress is not None:
             progress(s + 1)
@@ -227,12 +333,17 @@ def _stats(observed: int, null: np.ndarray) -> dict[str, Any]:
 def significance(deals: pd.DataFrame, *, n: int = 200, seed: int = 1, max_len: int = 5,
                  status: Sequence[str] | None = DEFAULT_STATUSES, swaps_per_deal: float = 10.0,
                  allow_parallel: bool = False,
-                 progress: Callable[[int], None] | None = None, budget: Any = None) -> Significance:
-    """Loop counts of the deals against ``n`` degree- and type-preserving shuffles (see the module docstring).
+                 progress: Callable[[int], None] | None = None, budget: Any = None,
+                 null: str = "rewire") -> Significance:
+    """Loop counts of the deals against ``n`` graphs of a degree-preserving null model
+    (see the module docstring).
 
-    ``deals``: columns ``payer, payee, type, status``. ``progress(i)`` is
-    called after each shuffle. Raises ValueError for ``n < 1``, ``max_len``
-    outside 2..12 or ``swaps_per_deal < 0``.
+    ``deals``: columns ``payer, payee, type, status``. ``null``: "rewire" (the
+    default) or "types". ``swaps_per_deal``: attempted swaps per distinct pair
+    (rewire) or per deal (types); ``allow_parallel`` applies to "types" only.
+    ``progress(i)`` is called after each random graph. Raises ValueError for
+    ``n < 1``, ``max_len`` outside 2..12, ``swaps_per_deal < 0`` or an unknown
+    ``null``.
 
     ``budget`` (:class:`circfin.loops.from_store.Budget`, default none) bounds the
     work: counting stops at ``budget.max_loops`` loops in one graph or when the
@@ -241,12 +352,35 @@ def significance(deals: pd.DataFrame, *, n: int = 200, seed: int = 1, max_len: i
     shuffles counted in full so far are used (``n`` says how many). Either
     way ``complete`` is False and ``note`` says what was cut.
     """
+    return significance_by_model(deals, models=(null,), n=n, seed=seed, max_len=max_len, status=status,
+                                 swaps_per_deal=swaps_per_deal, allow_parallel=allow_parallel,
+                                 progress=progress, budget=budget)[null]
+
+
+def significance_by_model(deals: pd.DataFrame, *, models: Sequence[str] = NULL_MODELS, n: int = 200,
+                          seed: int = 1, max_len: int = 5,
+                          status: Sequence[str] | None = DEFAULT_STATUSES, swaps_per_deal: float = 10.0,
+                          allow_parallel: bool = False,
+                          progress: Callable[[int], None] | None = None,
+                          budget: Any = None) -> dict[str, Significance]:
+    """:func:`significance` under each null model in ``models`` (in that order), the
+    observed graph counted once; each model draws its ``n`` graphs from ``seed``.
+
+    ``progress(i)`` counts random graphs over all models (``n * len(models)`` in
+    all). With a time ``budget`` each model gets an equal share of the time
+    left when its turn comes (a model that finishes early leaves the rest to
+    the next), so a cut leaves every model some graphs; each result's ``n``,
+    ``complete`` and ``note`` say what was cut.
+    """
     if not (isinstance(n, int) and not isinstance(n, bool) and n >= 1):
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
     if not (isinstance(max_len, int) and 2 <= max_len <= 12):
         raise ValueError(f"max_len must be an integer in 2..12, got {max_len!r}")
     if not (math.isfinite(float(swaps_per_deal)) and swaps_per_deal >= 0):
         raise ValueError(f"swaps_per_deal must be >= 0, got {swaps_per_deal!r}")
+    models = [_check_null(m) for m in models]
+    if not models or len(set(models)) != len(models):
+        raise ValueError(f"models must name each null model once, got {models!r}")
     ids, types, edges = _edges(deals, status)
     deadline = (None if budget is None or budget.time_budget is None
                 else budget.t0 + budget.time_budget)
@@ -257,21 +391,96 @@ def significance(deals: pd.DataFrame, *, n: int = 200, seed: int = 1, max_len: i
         found = int(obs_len.sum())
         budget.stop(cut, found, "counting the observed graph's loops (its counts are lower "
                     "bounds; no shuffle was compared)")
-        lens = np.zeros((0, max_len + 1), dtype=np.int64)
-        nodes = np.zeros((0, len(ids)), dtype=np.int64)
-        acc, pairs = 0.0, np.zeros(0, dtype=np.int64)
-    else:
-        lens, nodes, acc, pairs = null_samples(
-            edges, len(ids), n=n, seed=int(seed), max_len=max_len, swaps_per_deal=swaps_per_deal,
-            allow_parallel=allow_parallel, progress=progress, budget=budget)
-    by_length = {k: _stats(int(obs_len[k]), lens[:, k]) for k in range(2, max_len + 1)}
-    by_entity = {e: _stats(int(obs_node[i]), nodes[:, i]) for i, e in enumerate(ids)}
-    return Significance(n=len(lens), seed=int(seed), max_len=max_len, deals=len(edges),
-                        by_length=by_length, by_entity=by_entity, acceptance=acc,
-                        pairs={"observed": float(_pairs(edges)),
-                               "null_mean": float(pairs.mean()) if len(pairs) else None},
-                        params={"swaps_per_deal": swaps_per_deal, "allow_parallel": allow_parallel,
-                                "status": None if status is None else list(status), "types": types,
-                                "n_requested": n},
-                        complete=budget is None or budget.complete,
-                        note=None if budget is None else budget.note)
+    out: dict[str, Significance] = {}
+    for i, null in enumerate(models):
+        if cut is not None:
+            lens = np.zeros((0, max_len + 1), dtype=np.int64)
+            nodes = np.zeros((0, len(ids)), dtype=np.int64)
+            acc, pairs = 0.0, np.zeros(0, dtype=np.int64)
+        else:
+            step = None if progress is None else (lambda k, off=i * n: progress(off + k))
+            # a fair share of the time left, so that a later model is not starved
+            until = (None if deadline is None
+                     else time.perf_counter() + (deadline - time.perf_counter()) / (len(models) - i))
+            lens, nodes, acc, pairs = null_samples(
+                edges, len(ids), n=n, seed=int(seed), max_len=max_len, swaps_per_deal=swaps_per_deal,
+                allow_parallel=allow_parallel, progress=step, budget=budget, null=null, until=until)
+        by_length = {k: _stats(int(obs_len[k]), lens[:, k]) for k in range(2, max_len + 1)}
+        by_entity = {e: _stats(int(obs_node[j]), nodes[:, j]) for j, e in enumerate(ids)}
+        out[null] = Significance(
+            n=len(lens), seed=int(seed), max_len=max_len, deals=len(edges),
+            by_length=by_length, by_entity=by_entity, acceptance=acc,
+            pairs={"observed": float(_pairs(edges)),
+                   "null_mean": float(pairs.mean()) if len(pairs) else None},
+            params={"swaps_per_deal": swaps_per_deal,
+                    "swaps_per": "distinct pair" if null == "rewire" else "deal",
+                    "allow_parallel": allow_parallel,
+                    "status": None if status is None else list(status), "types": types,
+                    "n_requested": n},
+            complete=budget is None or budget.complete,
+            note=None if budget is None else budget.note, null=null)
+    return out
+
+
+def sensitivity_from(results: Mapping[str, Significance] | Iterable[Significance]) -> dict[str, Any]:
+    """The sensitivity table of results on the same deals under several null models.
+
+    Returns ``{"models": [names], "n", "seed", "max_len", "deals", "pairs":
+    {"observed", <model>: null mean, ...}, "acceptance": {<model>: share},
+    "rows": [{"length", "observed", <model>: {"null_mean", "null_std", "z",
+    "p_value"}, ...}], "complete", "truncated"}`` (JSON-ready).
+    """
+    runs = list(results.values()) if isinstance(results, Mapping) else list(results)
+    if not runs:
+        raise ValueError("no results to compare")
+    first = runs[0]
+    names = [r.null for r in runs]
+    rows = []
+    for k, v in first.by_length.items():
+        row: dict[str, Any] = {"length": k, "observed": v["observed"]}
+        for r in runs:
+            st = r.by_length[k]
+            row[r.null] = {key: st[key] for key in ("null_mean", "null_std", "z", "p_value")}
+        rows.append(row)
+    cut = [r for r in runs if not r.complete]
+    return {"models": names, "n": {r.null: r.n for r in runs}, "seed": first.seed,
+            "max_len": first.max_len, "deals": first.deals,
+            "pairs": {"observed": first.pairs.get("observed"),
+                      **{r.null: r.pairs.get("null_mean") for r in runs}},
+            "acceptance": {r.null: r.acceptance for r in runs},
+            "rows": rows, "complete": not cut, "truncated": cut[0].note if cut else None}
+
+
+def sensitivity(deals: pd.DataFrame, *, models: Sequence[str] = NULL_MODELS, n: int = 200, seed: int = 1,
+                max_len: int = 5, status: Sequence[str] | None = DEFAULT_STATUSES,
+                swaps_per_deal: float = 10.0, progress: Callable[[int], None] | None = None,
+                budget: Any = None) -> dict[str, Any]:
+    """Loop counts by length under each null model side by side: :func:`sensitivity_from`
+    of :func:`significance_by_model` (same arguments)."""
+    return sensitivity_from(significance_by_model(
+        deals, models=models, n=n, seed=seed, max_len=max_len, status=status,
+        swaps_per_deal=swaps_per_deal, progress=progress, budget=budget))
+
+
+def sensitivity_markdown(table: Mapping[str, Any]) -> list[str]:
+    """Markdown lines of a :func:`sensitivity` table: a header, then one row per loop
+    length (observed; each model's null mean, z and p) and a last row of distinct
+    pairs (observed; each model's null mean)."""
+    def num(v: Any, digits: int) -> str:
+        return "n/a" if v is None else f"{v:.{digits}f}"
+
+    models = list(table["models"])
+    head = ["length", "observed"] + [f"{m} {col}" for m in models for col in ("null mean", "z", "p")]
+    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(["---"] + ["---:"] * (len(head) - 1)) + " |"]
+    for row in table["rows"]:
+        cells = [str(row["length"]), str(row["observed"])]
+        for m in models:
+            st = row[m]
+            cells += [num(st["null_mean"], 1), num(st["z"], 2), num(st["p_value"], 3)]
+        lines.append("| " + " | ".join(cells) + " |")
+    pairs = table["pairs"]
+    cells = ["distinct pairs", num(pairs["observed"], 0)]
+    for m in models:
+        cells += [num(pairs.get(m), 1), "", ""]
+    lines.append("| " + " | ".join(cells) + " |")
+    return lines

@@ -283,16 +283,18 @@ def score_loops(loops: Iterable[Loop], deals: pd.DataFrame | Mapping[str, Mappin
 
 
 def rank_by_score(store: Any, *, now: Any = None, weights: Mapping[str, float] | None = None,
-                  snap: Any = None, as_of: Any = None) -> Callable[[Loop], float]:
+                  snap: Any = None, as_of: Any = None,
+                  confidences: Iterable[str] | None = None) -> Callable[[Loop], float]:
     """A ranking for the periodic report (``write_report(store, out, rank=rank_by_score(store))``):
     loop -> its score, from the store's deals and entities as they are now, or as in
     ``snap`` (a ``loops.from_store.Snapshot``): the report passes the snapshot its loops
     came from, so a deal another ingest adds meanwhile is in both or in neither.
-    ``as_of`` (without ``snap``): the deals and financials as of that date."""
+    ``as_of`` (without ``snap``): the deals and financials as of that date;
+    ``confidences`` (without ``snap``; None: all): only deals of these confidences."""
     from ..loops.from_store import snapshot
 
     if snap is None:
-        snap = snapshot(store, as_of=as_of)
+        snap = snapshot(store, as_of=as_of, confidences=confidences)
     table = deal_table(snap.deals)
     ents = entity_table(snap.entities)
     parents = {k: (v.get("parent") if isinstance(v.get("parent"), str) else None) for k, v in ents.items()}

@@ -350,7 +350,7 @@ def shock(store: Any, entity: str, *, loss: float = 1.0, model: str = "debtrank"
           max_len: int = 6, method: str = "linear", alpha: float = 1.0, beta: float = 1.0,
           revenue_share: float = REVENUE_SHARE, margin: Mapping[str, Any] | None = None,
           holder_types: Iterable[str] = MARGIN_HOLDER_TYPES, budget: Any = None,
-          as_of: Any = None) -> ShockResult:
+          as_of: Any = None, confidences: Iterable[str] | None = None) -> ShockResult:
     """Shock ``entity`` (id, name or alias) in the store's graph and follow the losses.
 
     ``loss``: the share of its buffer (debtrank) or external assets
@@ -360,10 +360,12 @@ def shock(store: Any, entity: str, *, loss: float = 1.0, model: str = "debtrank"
     ``budget`` (:class:`circfin.loops.from_store.Budget`, default its default limits)
     bounds the loop search; a cut search gives ``complete=False`` and a ``note``.
     ``as_of`` (a date; None: everything): the deals, statuses and financials as of that day.
+    ``confidences`` (None: all): only deals of these confidences count, in the exposures
+    and in the loops (``--min-confidence``).
     """
     from ..loops.from_store import loops_from_store, resolve_entity, snapshot
 
-    snap = snapshot(store, as_of=as_of)
+    snap = snapshot(store, as_of=as_of, confidences=confidences)
     eid = resolve_entity(entity, snap.entities)
     loops, complete, note = loops_from_store(store, engine=engine, max_len=max_len, entity=eid,
                                              budget=budget, snap=snap, reserve_per_loop=5e-5)
@@ -376,19 +378,22 @@ def shock(store: Any, entity: str, *, loss: float = 1.0, model: str = "debtrank"
 
 
 def shock_summary(store: Any, *, top: int = 5, loss: float = 1.0, model: str = "debtrank",
-                  engine: str = "auto", max_len: int = 6, as_of: Any = None) -> list[dict[str, Any]]:
+                  engine: str = "auto", max_len: int = 6, as_of: Any = None,
+                  confidences: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """One row per hub (the ``top`` largest by disclosed volume, :func:`circfin.analytics.measures.hubs`):
     the shock to it and what its loops add. Plain records for the periodic report.
-    ``as_of`` (a date; None: everything): the graph as of that day."""
+    ``as_of`` (a date; None: everything): the graph as of that day. ``confidences``
+    (None: all): only deals of these confidences count."""
     from ..analytics import measures as analytics
     from ..loops.from_store import DEFAULT_STATUSES, loops_from_store, snapshot
 
     if top < 0:
         raise ValueError(f"top must be >= 0, got {top!r}")
-    hubs = analytics.hubs(store, status=DEFAULT_STATUSES, limit=top, as_of=as_of)
+    hubs = analytics.hubs(store, status=DEFAULT_STATUSES, limit=top, as_of=as_of,
+                          confidences=confidences)
     if not hubs:
         return []
-    snap = snapshot(store, as_of=as_of)
+    snap = snapshot(store, as_of=as_of, confidences=confidences)
     found, _, _ = loops_from_store(store, engine=engine, max_len=max_len, snap=snap)
     loops = list(found)  # one pass over the engine's result; every hub reads it again
     net = build_exposures(snap.deals, snap.entities, participants=snap.participants)

@@ -482,9 +482,6 @@ def stress(store: Any, scenario: str | Path | Scenario, *, as_of: Any = None,
     from ..loops.from_store import loops_from_store, snapshot
 
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    snap = snapshot(store, as_of=as_of)
-    if confidences is not None:
-        keep = set(confidences)
-        snap.deals = snap.deals[snap.deals["confidence"].isin(keep)].reset_index(drop=True)
+    snap = snapshot(store, as_of=as_of, confidences=confidences)
     loops, _, _ = loops_from_store(store, max_len=max_len, snap=snap)
     return run_stress(sc, snap, loops=list(loops))

@@ -38,7 +38,8 @@ def load_frame(store, frame) -> None:
                      "date_from": first.isoformat() if first else None,
                      "payer": r["payer"], "payee": r["payee"], "type": r["type"],
                      "amount_usd": _amount(r["amount_usd"]), "amount_qualifier": r["amount_qualifier"],
-                     "status": r["status"], "description": "", "source_url": None, "confidence": "high"})
+                     "status": r["status"], "description": "", "source_url": None,
+                     "confidence": r.get("confidence") or "high"})  # a frame may say, else high
     statements = [(queries.load("upsert_entities").text, {"rows": ents})]
     if parents:
         statements.append((queries.load("set_parents").text,

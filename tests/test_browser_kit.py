@@ -100,12 +100,12 @@ def test_browser_queries_agree_with_circfin_on_falkordb(seeded, tmp_path):
     loops, _, _ = loops_from_store(seeded, engine="cypher", max_len=4)
     stargate = next(lp for lp in loops if lp.key == STARGATE)
 
-    rows = _rows(seeded, "browser_loop", {"key": STARGATE, "statuses": STATUSES})
+    rows = _rows(seeded, "browser_loop", {"key": STARGATE, "statuses": STATUSES, "confidences": None})
     assert [r["deal_id"] for r in rows] == [d for leg in stargate.legs for d in leg.deal_ids]
     assert [(r["x"]["id"], r["y"]["id"]) for r in rows] == [
         (leg.payer_id, leg.payee_id) for leg in stargate.legs for _ in leg.deal_ids]
 
-    rows = _rows(seeded, "browser_loop_deals", {"key": STARGATE, "statuses": STATUSES})
+    rows = _rows(seeded, "browser_loop_deals", {"key": STARGATE, "statuses": STATUSES, "confidences": None})
     assert [r["deal_id"] for r in rows] == [d for leg in stargate.legs for d in leg.deal_ids]
     assert all(r["source_url"] == deals.loc[r["deal_id"], "source_url"] for r in rows)
 
@@ -114,11 +114,13 @@ def test_browser_queries_agree_with_circfin_on_falkordb(seeded, tmp_path):
         (d, "in") for d in deals.index[deals.payee == "oracle"]}
     assert {(r["deal_id"], r["direction"]) for r in rows} == want
 
-    rows = _rows(seeded, "browser_web", {"statuses": STATUSES, "limit": 5})
+    rows = _rows(seeded, "browser_web", {"statuses": STATUSES, "confidences": None, "limit": 5})
     counting = deals[deals.status.isin(STATUSES)]
     top = counting.assign(a=counting.amount_usd.fillna(0)).sort_values(["a"], ascending=False, kind="stable")
     assert [r["r"]["amount_usd"] for r in rows] == list(top.a[:5])
-    assert len(_rows(seeded, "browser_web", {"statuses": None, "limit": 1000})) == len(deals)
+    assert len(_rows(seeded, "browser_web", {"statuses": None, "confidences": None, "limit": 1000})) == len(deals)
+    sure = _rows(seeded, "browser_web", {"statuses": None, "confidences": ["high"], "limit": 1000})
+    assert len(sure) == int((deals.confidence == "high").sum()) < len(deals)  # --min-confidence high
 
     assert _rows(seeded, "browser_new_loops", {}) == []
     assert _rows(seeded, "browser_report_runs", {}) == []
@@ -152,9 +154,9 @@ def test_browser_queries_return_the_same_rows_on_neo4j(seeded, tmp_path):
         for store in (seeded, neo):
             write_report(store, tmp_path / store.dialect, engine="cypher",
                          now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
-        for name, params in [("browser_loop", {"key": STARGATE, "statuses": STATUSES}),
-                             ("browser_loop_deals", {"key": STARGATE, "statuses": STATUSES}),
-                             ("browser_web", {"statuses": STATUSES, "limit": 20}),
+        for name, params in [("browser_loop", {"key": STARGATE, "statuses": STATUSES, "confidences": None}),
+                             ("browser_loop_deals", {"key": STARGATE, "statuses": STATUSES, "confidences": None}),
+                             ("browser_web", {"statuses": STATUSES, "confidences": None, "limit": 20}),
                              ("browser_report_runs", {})]:
             assert _scalars(_rows(neo, name, params)) == _scalars(_rows(seeded, name, params)), name
         ent = lambda s: sorted((r["deal_id"], r["direction"]) for r in _rows(s, "browser_entity_deals",  # noqa: E731

@@ -1,0 +1,410 @@
+"""How much of the money in the web goes round: Finn's cycling index.
+
+:func:`finn_cycling_index` is Finn's cycling index (Finn 1980) of a flow
+matrix, as NetIndices' ``PathInd`` and enaR's ``enaFlow`` compute it;
+:func:`circularity` builds the entity-level flow matrix of a snapshot's deals
+and returns the web's index with each entity's return share.
+
+The index, for ``flows[i, j]`` the money flowing from i to j:
+
+- each node's throughflow ``T_i`` is its total inflow (internal plus imports),
+  which equals its total outflow (internal plus exports); without imports and
+  exports, ``T_i = max(inflow_i, outflow_i)`` and the difference is the flow
+  across the boundary (money from or to outside the web);
+- ``P = flows / T`` (row i divided by ``T_i``) is where a dollar leaving i goes,
+  and ``N = (I - P)^-1`` counts the visits of a dollar along chains of every
+  length; node i's *cycling*, ``1 - 1/N_ii``, is the share of a dollar passing
+  through i that comes back to i;
+- cycled throughflow ``TSTc = sum_i (1 - 1/N_ii) T_i`` and
+  ``FCI = TSTc / sum_i T_i``.
+
+A dollar can only come back through its own strongly connected component, so
+``N_ii`` is the diagonal of the inverse of ``I - P`` restricted to i's
+component: small components are inverted densely; in a large one the nodes of
+few neighbours are eliminated first and the rest inverted densely (see
+:func:`_sparse_returns`). A node outside every
+cycle (including a self-loop) has cycling 0. A *closed* component, one no money
+enters or leaves (a balanced circulation such as A pays B 1 and B pays A 1 and
+nothing else), has ``I - P`` singular: every dollar comes back forever, so its
+nodes' cycling is 1 (NetIndices' generalised inverse gives no meaningful value
+there).
+
+References: Finn, J. T. (1980). Flow analysis of models of the Hubbard Brook
+ecosystem. Ecology 61: 562-571. Soetaert K., Kones J. K., van Oevelen D.,
+NetIndices (R package), ``PathInd``. Borrett S. R., Lau M. K., enaR (R
+package), ``enaFlow``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from ..display import plain_number
+from ..graph.model import DEAL_STATUSES
+from .snapshot import SnapshotLike
+
+__all__ = ["BALANCE_RTOL", "DEFAULT_STATUSES", "UNDISCLOSED_MODES", "Circularity", "Cycling",
+           "circularity", "finn_cycling_index"]
+
+# Cancelled deals no longer move money (as loops.from_store.DEFAULT_STATUSES).
+DEFAULT_STATUSES: tuple[str, ...] = tuple(s for s in DEAL_STATUSES if s != "cancelled")
+UNDISCLOSED_MODES: tuple[str, ...] = ("skip", "impute")
+# With imports and exports, a node's inflow and outflow may differ by this share
+# of the larger (published models print 4-5 significant digits) before it is an error.
+BALANCE_RTOL = 1e-3
+# Components up to this many nodes are inverted densely; larger ones by elimination (_sparse_returns).
+_DENSE_MAX = 1500
+# Eliminate nodes with at most this many neighbours before inverting the rest densely.
+_ELIM_DEGREE = 64
+_CLOSED_LEAK = 1e-12  # a component whose every node leaks less than this share is closed
+
+
+@dataclass(frozen=True)
+class Cycling:
+    """Finn's cycling index of a flow matrix (see :func:`finn_cycling_index`).
+
+    ``fci``: cycled over total throughflow (0..1); ``cycled``: ``TSTc``;
+    ``total``: ``TST``, the sum of throughflows; ``node_cycling``: per node,
+    ``1 - 1/N_ii`` (0 where the throughflow is 0); ``throughflow``: ``T_i``.
+    """
+
+    fci: float
+    cycled: float
+    total: float
+    node_cycling: np.ndarray = field(repr=False)
+    throughflow: np.ndarray = field(repr=False)
+
+
+def finn_cycling_index(flows: Any, *, imports: Any = None, exports: Any = None) -> Cycling:
+    """Finn's cycling index of ``flows`` (``flows[i, j]``: money from i to j).
+
+    ``flows``: a square dense array or scipy.sparse matrix of finite amounts
+    >= 0. ``imports`` and ``exports`` (both or neither): per node, flow in from
+    and out to outside; with them, ``T_i`` is node i's inflow, and a node whose
+    inflow and outflow differ by more than :data:`BALANCE_RTOL` of the larger
+    raises ValueError. Without them, ``T_i = max(inflow_i, outflow_i)``.
+
+    >>> c = finn_cycling_index([[0, 2], [1, 0]], imports=[1, 0], exports=[0, 1])
+    >>> round(c.fci, 6), c.node_cycling.round(6).tolist(), c.throughflow.tolist()
+    (0.5, [0.5, 0.5], [2.0, 2.0])
+    >>> finn_cycling_index([[0, 5], [0, 0]]).fci
+    0.0
+    """
+    F = _as_csr(flows)
+    n = F.shape[0]
+    out_int = np.asarray(F.sum(axis=1)).ravel()
+    in_int = np.asarray(F.sum(axis=0)).ravel()
+    if (imports is None) != (exports is None):
+        raise ValueError("give both imports and exports, or neither (then T_i = max(inflow, outflow))")
+    if imports is None:
+        T = np.maximum(in_int, out_int)
+    else:
+        z, y = _vector(imports, n, "imports"), _vector(exports, n, "exports")
+        inflow, outflow = in_int + z, out_int + y
+        gap = np.abs(inflow - outflow)
+        bad = np.flatnonzero(gap > BALANCE_RTOL * np.maximum(inflow, outflow))
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(
+                f"flows are not balanced: node {i} takes in {inflow[i]:g} (internal plus imports) "
+                f"but sends out {outflow[i]:g} (internal plus exports)"
+                + (f", and {bad.size - 1} more node{'s' if bad.size > 2 else ''}" if bad.size > 1 else "")
+                + f"; they may differ by at most {BALANCE_RTOL:g} of the larger, or leave out "
+                  "imports and exports to take T_i = max(inflow, outflow)")
+        T = inflow
+    cycling = np.zeros(n)
+    for idx in _cyclic_components(F):
+        cycling[idx] = _component_cycling(F, idx, T[idx])
+    total = float(T.sum())
+    cycled = float(np.dot(cycling, T))
+    return Cycling(fci=cycled / total if total > 0 else 0.0, cycled=cycled, total=total,
+                   node_cycling=cycling, throughflow=T)
+
+
+def _as_csr(flows: Any) -> sp.csr_matrix:
+    if sp.issparse(flows):
+        F = sp.csr_matrix(flows, dtype=np.float64, copy=True)  # a copy: the caller's matrix stays as it is
+    else:
+        arr = np.asarray(flows, dtype=np.float64)
+        if arr.ndim != 2:
+            raise ValueError(f"flows must be a square matrix, not of shape {arr.shape}")
+        F = sp.csr_matrix(arr)
+    if F.shape[0] != F.shape[1]:
+        raise ValueError(f"flows must be a square matrix, not of shape {F.shape}")
+    F.sum_duplicates()
+    if not np.all(np.isfinite(F.data)):
+        raise ValueError("flows must be finite numbers")
+    if np.any(F.data < 0):
+        raise ValueError("flows must be >= 0 (flows[i, j] is the money from i to j)")
+    F.eliminate_zeros()
+    return F
+
+
+def _vector(values: Any, n: int, what: str) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.shape != (n,):
+        raise ValueError(f"{what} must have one value per node ({n}), not {v.size}")
+    if not np.all(np.isfinite(v)) or np.any(v < 0):
+        raise ValueError(f"{what} must be finite numbers >= 0")
+    return v
+
+
+def _cyclic_components(F: sp.csr_matrix) -> list[np.ndarray]:
+    """The node indices of each strongly connected component that holds a cycle:
+    two or more nodes, or one with a self-loop."""
+    n = F.shape[0]
+    if n == 0 or F.nnz == 0:
+        return []
+    _, labels = connected_components(F, directed=True, connection="strong")
+    sizes = np.bincount(labels)
+    self_loop = np.zeros(sizes.size, dtype=bool)
+    d = F.diagonal()
+    self_loop[labels[d > 0]] = True
+    cyclic = (sizes > 1) | self_loop
+    if not cyclic.any():
+        return []
+    order = np.argsort(labels, kind="stable")
+    bounds = np.concatenate(([0], np.cumsum(sizes)))
+    return [order[bounds[c]:bounds[c + 1]] for c in np.flatnonzero(cyclic)]
+
+
+def _component_cycling(F: sp.csr_matrix, idx: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """``1 - 1/N_ii`` for the nodes ``idx`` of one strongly connected component."""
+    sub = F[idx][:, idx].tocsr()
+    # Every node of a cyclic component has an edge out inside it, so T > 0 here.
+    P = sp.diags(1.0 / T) @ sub
+    leak = 1.0 - np.asarray(P.sum(axis=1)).ravel()  # the share of each node's flow that leaves
+    if np.all(leak <= _CLOSED_LEAK):
+        return np.ones(idx.size)  # closed: no dollar ever leaves, each comes back
+    m = idx.size
+    # 1 - 1/N_ii as (P N)_ii / N_ii (N - I = P N): exact where a return is rare, which
+    # 1 - 1/N_ii, with N_ii rounded to 1, is not.
+    if m <= _DENSE_MAX:
+        Pd = P.toarray()
+        N = np.linalg.inv(np.eye(m) - Pd)
+        ret, diag = np.einsum("ij,ji->i", Pd, N), np.diag(N)
+    else:
+        ret, diag = _sparse_returns(P.tocsr())
+    out: np.ndarray = np.clip(ret / diag, 0.0, 1.0)
+    return out
+
+
+def _sparse_returns(P: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """``(P N)_ii`` and ``N_ii`` for ``N = (I - P)^-1``, ``P`` one large component.
+
+    Exact, by Gaussian elimination in three steps. (1) Nodes of few neighbours are
+    eliminated one by one, fewest first (minimum degree), into the Schur complement of
+    the rest, while a node has at most :data:`_ELIM_DEGREE` neighbours; the
+    neighbours of an eliminated node become neighbours of each other, so the
+    pattern stays symmetric. (2) What is left, the core, is inverted densely.
+    (3) Going back through the eliminated nodes, last first, each node's row and
+    column of N on its neighbours follow from N on its neighbours, which are
+    already known (selected inversion, Takahashi et al. 1973): for node k with
+    pivot a, row u and column l of the remaining matrix on its neighbours S,
+    ``N_kS = -u N_SS / a``, ``N_Sk = -N_SS l / a``, ``N_kk = 1/a - N_kS l / a``.
+    ``I - P`` is an M-matrix, so elimination needs no pivoting and every
+    quantity above adds numbers of one sign. A sparse LU of the whole component
+    fills in far more on scale-free webs (their hubs join everything)."""
+    import heapq
+
+    m = P.shape[0]
+    C = P.tocoo()
+    diag = np.ones(m)  # the diagonal of the remaining matrix, I - P
+    out: list[dict[int, float]] = [{} for _ in range(m)]  # out[i][j] = A_ij, i != j
+    inn: list[dict[int, float]] = [{} for _ in range(m)]  # inn[j][i] = A_ij
+    for i, j, v in zip(C.row.tolist(), C.col.tolist(), C.data.tolist(), strict=True):
+        if i == j:
+            diag[i] -= v
+        else:
+            out[i][j] = -v
+            inn[j][i] = -v
+    nb = [set(out[i]) | set(inn[i]) for i in range(m)]
+    alive = np.ones(m, dtype=bool)
+    heap = [(len(nb[i]), i) for i in range(m)]
+    heapq.heapify(heap)
+    steps: list[tuple[int, list[int], float, dict[int, float], dict[int, float]]] = []
+    while heap:
+        d, k = heapq.heappop(heap)
+        if not alive[k] or d != len(nb[k]):
+            continue  # eliminated, or a stale entry
+        if d > _ELIM_DEGREE:
+            break
+        alive[k] = False
+        a = float(diag[k])
+        row, col = out[k], inn[k]  # A_kj and A_ik
+        for i, aik in col.items():
+            f = aik / a
+            oi = out[i]
+            for j, akj in row.items():
+                if i == j:
+                    diag[i] -= f * akj
+                else:
+                    v = oi.get(j, 0.0) - f * akj
+                    oi[j] = v
+                    inn[j][i] = v
+            del oi[k]
+        for j in row:
+            del inn[j][k]
+        S = nb[k]
+        for i in S:
+            si = nb[i]
+            si.discard(k)
+            si |= S
+            si.discard(i)
+            heapq.heappush(heap, (len(si), i))
+        steps.append((k, sorted(S), a, row, col))
+    core = np.flatnonzero(alive)
+    pos = np.full(m, -1)
+    pos[core] = np.arange(core.size)
+    A = np.zeros((core.size, core.size))
+    for ci, i in enumerate(core.tolist()):
+        A[ci, ci] = diag[i]
+        for j, v in out[i].items():
+            A[ci, pos[j]] = v
+    Zc = scipy.linalg.inv(A, overwrite_a=True, check_finite=False) if core.size else A
+    Z: dict[tuple[int, int], float] = {}  # N on the pairs that involve an eliminated node
+
+    def block(rows: list[int], cols: list[int]) -> np.ndarray:
+        return np.array([[Z[p, q] for q in cols] for p in rows]).reshape(len(rows), len(cols))
+
+    for k, nbrs, a, row, col in reversed(steps):
+        # N on S x S: the core's part from the dense inverse, the rest from earlier steps
+        sc = [q for q in nbrs if pos[q] >= 0]
+        se = [q for q in nbrs if pos[q] < 0]
+        order = sc + se
+        pc = pos[sc]
+        Zss = np.empty((len(nbrs), len(nbrs)))
+        nc = len(sc)
+        Zss[:nc, :nc] = Zc[np.ix_(pc, pc)]
+        if se:
+            Zss[:nc, nc:] = block(sc, se)
+            Zss[nc:, :nc] = block(se, sc)
+            Zss[nc:, nc:] = block(se, se)
+        u = np.array([row.get(q, 0.0) for q in order])
+        lv = np.array([col.get(p, 0.0) for p in order])
+        zr, zc = -(u @ Zss) / a, -(Zss @ lv) / a
+        Z[k, k] = 1.0 / a - float(zr @ lv) / a
+        for q, vr, vc in zip(order, zr.tolist(), zc.tolist(), strict=True):
+            Z[k, q] = vr
+            Z[q, k] = vc
+    dN = np.empty(m)
+    dN[core] = np.diag(Zc)
+    for k, *_ in steps:
+        dN[k] = Z[k, k]
+    # (P N)_ii = sum_j P_ij N_ji over the entries of P
+    both = (pos[C.row] >= 0) & (pos[C.col] >= 0)
+    ret = np.bincount(C.row[both], weights=C.data[both] * Zc[pos[C.col[both]], pos[C.row[both]]],
+                      minlength=m).astype(np.float64)
+    for i, j, v in zip(C.row[~both].tolist(), C.col[~both].tolist(), C.data[~both].tolist(),
+                       strict=True):
+        ret[i] += v * Z[j, i]
+    return ret, dN
+
+
+# -- the web's circularity -----------------------------------------------------------------
+
+
+@dataclass
+class Circularity:
+    """The web's circularity as of a date (see :func:`circularity`).
+
+    ``fci``: Finn's cycling index of the entity-level flow matrix;
+    ``cycled_usd``, ``total_usd``: cycled and total throughflow in dollars;
+    ``undisclosed``: ``{"mode": "skip" | "impute", "deals": n, "left_out": k}``:
+    how many counted-status deals had no disclosed amount (``deals``; skipped or
+    imputed by ``mode``) and how many of them add no flow (``left_out``: all of
+    them when skipping; when imputing, those of a type with no disclosed amount
+    to take a median of); ``deals``: the deals whose flows count; ``entities``:
+    ``{id, name, return_share, throughflow_usd}`` of each entity with
+    throughflow, by return share, then throughflow (both descending), then id.
+    """
+
+    as_of: str | None
+    fci: float
+    cycled_usd: float
+    total_usd: float
+    undisclosed: dict[str, Any]
+    deals: int
+    entities: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{as_of, fci, cycled_usd, total_usd, deals, undisclosed: {mode, deals, left_out},
+        entities: [{id, name, return_share, throughflow_usd}]}``."""
+        return {"as_of": self.as_of, "fci": self.fci, "cycled_usd": _usd(self.cycled_usd),
+                "total_usd": _usd(self.total_usd), "deals": self.deals,
+                "undisclosed": dict(self.undisclosed),
+                "entities": [{**e, "throughflow_usd": _usd(e["throughflow_usd"])}
+                             for e in self.entities]}
+
+
+def _usd(v: float) -> Any:
+    return plain_number(round(float(v), 2))
+
+
+def circularity(snap: SnapshotLike, *, types: Iterable[str] | None = None,
+                status: Iterable[str] | None = DEFAULT_STATUSES,
+                confidences: Sequence[str] | None = None,
+                undisclosed: str = "skip") -> Circularity:
+    """Finn's cycling index of the snapshot's deals, with each entity's return share.
+
+    A deal counts when its status is in ``status`` (None: all; the snapshot holds
+    each deal's status as of its ``as_of``), its type in ``types`` (None: all)
+    and its confidence in ``confidences`` (None: all; a deal without a
+    confidence then does not count). Each counted deal adds its ``amount_usd``
+    to ``flows[payer, payee]``. ``undisclosed``: ``"skip"`` leaves deals
+    without a disclosed amount out; ``"impute"`` gives each the median
+    disclosed amount of the counted deals of its type (a type with none stays
+    out, and is counted in ``undisclosed["left_out"]``).
+
+    An entity's return share is its node cycling: of each dollar passing
+    through it, the share that comes back to it through any chain of deals.
+    """
+    if undisclosed not in UNDISCLOSED_MODES:
+        raise ValueError(f"undisclosed must be one of {', '.join(UNDISCLOSED_MODES)}, "
+                         f"not {undisclosed!r}")
+    deals = snap.deals
+    if len(deals):
+        keep = np.ones(len(deals), dtype=bool)
+        if status is not None:
+            keep &= deals["status"].isin(list(status)).to_numpy()
+        if types is not None:
+            keep &= deals["type"].isin(list(types)).to_numpy()
+        if confidences is not None:
+            keep &= deals["confidence"].isin(list(confidences)).to_numpy()
+        deals = deals.loc[keep]
+    amount = pd.to_numeric(deals["amount_usd"], errors="coerce").to_numpy(dtype=np.float64) \
+        if len(deals) else np.zeros(0)
+    hidden = ~np.isfinite(amount)
+    n_hidden = int(hidden.sum())
+    if undisclosed == "impute" and n_hidden:
+        medians = (pd.Series(amount[~hidden]).groupby(deals["type"].to_numpy()[~hidden]).median())
+        amount = amount.copy()
+        amount[hidden] = pd.Series(deals["type"].to_numpy()[hidden]).map(medians).to_numpy(
+            dtype=np.float64, na_value=np.nan)
+    counted = np.isfinite(amount)
+    left_out = int((hidden & ~counted).sum())
+    payer = deals["payer"].to_numpy()[counted] if len(deals) else np.zeros(0, dtype=object)
+    payee = deals["payee"].to_numpy()[counted] if len(deals) else np.zeros(0, dtype=object)
+    codes, ids = pd.factorize(np.concatenate([payer, payee]), sort=True)
+    k = payer.size
+    n = len(ids)
+    F = sp.csr_matrix((amount[counted], (codes[:k], codes[k:])), shape=(n, n))
+    cyc = finn_cycling_index(F)
+    names = {e["id"]: e.get("name") or e["id"] for e in snap.entities}
+    rows = [{"id": str(eid), "name": names.get(eid, str(eid)),
+             "return_share": float(cyc.node_cycling[i]), "throughflow_usd": float(cyc.throughflow[i])}
+            for i, eid in enumerate(ids) if cyc.throughflow[i] > 0]
+    rows.sort(key=lambda r: (-r["return_share"], -r["throughflow_usd"], r["id"]))
+    return Circularity(as_of=snap.as_of, fci=cyc.fci if math.isfinite(cyc.fci) else 0.0,
+                       cycled_usd=cyc.cycled, total_usd=cyc.total,
+                       undisclosed={"mode": undisclosed, "deals": n_hidden, "left_out": left_out},
+                       deals=int(counted.sum()), entities=rows)
