@@ -152,7 +152,8 @@ def ingest(
               f"from deals; deals {d['deals']['new']} new, {d['deals']['updated']} updated, "
               f"{d['deals']['unchanged']} unchanged")
     for what, unit in (("participants", "deals' members"), ("sources", "deals' further sources"),
-                       ("events", "deals' events"), ("financials", "financials rows")):
+                       ("events", "deals' events"), ("financials", "financials rows"),
+                       ("assets", "assets"), ("holdings", "holdings rows")):
         c = d[what]
         if c["new"] or c["updated"] or c["unchanged"]:
             out.print(f"{verb}: {unit} {c['new']} new, {c['updated']} updated, {c['unchanged']} unchanged")
@@ -183,7 +184,8 @@ def delete(
 
 
 def _seed_paths() -> list[Path]:
-    """Every table in seed/ (entities, deals, participants, sources, events, financials)."""
+    """Every table in seed/ (entities, deals, participants, sources, events, financials,
+    assets, holdings)."""
     seed = files("circfin.seed")
     return sorted(Path(str(f)) for f in seed.iterdir() if f.name.endswith(".csv"))
 
@@ -569,6 +571,10 @@ _register_timeline_command(app)
 from .brief_cmd import register as _register_brief_command  # noqa: E402
 
 _register_brief_command(app)
+
+from .stress_cmd import register as _register_stress_command  # noqa: E402
+
+_register_stress_command(app)
 
 
 def main() -> None:

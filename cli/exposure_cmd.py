@@ -39,7 +39,7 @@ def exposure(
     """How deep each bank and fund is in the AI web: its equity, warrants, loans, credit lines, bonds, SPV financing, backstops and guarantees, against its equity; totals per country.
 
     A syndicate member carries its share. Deals without an amount are counted apart.
-    Holdings of traded assets are not in it yet: they come with the holdings table.
+    Holdings of the target set's listed equity and bonds count at their reported value.
 
     Example: circfin exposure --country FR,DE --format json
     """
@@ -104,9 +104,9 @@ def exposure(
          ("undisclosed", "deals with no amount")], title="By country"))
     estimated = sum(i.estimated_usd for i in rep.institutions)
     cli.out.print(Text(f"{money(estimated)} of it rests on members' equal splits of a syndicate's part "
-                       "(estimates). 'No amount': deals that count but disclose no amount. Holdings of "
-                       "traded assets are not counted yet: they come with the holdings table. "
-                       "--format json has every institution by instrument and deal.", style="dim"))
+                       "(estimates). 'No amount': deals that count but disclose no amount. 'holdings': "
+                       "the target set's listed equity and bonds held, at reported value. "
+                       "--format json has every institution by instrument, deal and holding.", style="dim"))
 
 
 def register(app: typer.Typer) -> None:

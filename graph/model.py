@@ -17,6 +17,12 @@ from ..display import plain_number
 
 __all__ = [
     "AMOUNT_QUALIFIERS",
+    "ASSETS_COLUMNS",
+    "ASSET_CLASSES",
+    "DEFAULT_DEPTH_USD",
+    "EQUITY_DEPTH_PER_MARKET_CAP",
+    "HOLDINGS_COLUMNS",
+    "asset_depth",
     "CONFIDENCES",
     "confidences_at_least",
     "DEALS_COLUMNS",
@@ -107,11 +113,51 @@ EVENTS_COLUMNS: tuple[str, ...] = ("deal_id", "date", "status", "source_url")
 FINANCIALS_COLUMNS: tuple[str, ...] = (
     "entity_id", "as_of", *FINANCIAL_FIELDS, "basis", "source_url",
 )
+# Who holds how much of which traded asset on a date, and the traded assets.
+HOLDINGS_COLUMNS: tuple[str, ...] = ("holder", "asset", "as_of", "value_usd", "shares", "source_url")
+ASSETS_COLUMNS: tuple[str, ...] = ("asset_id", "name", "class", "issuer", "depth_usd", "source_url")
+ASSET_CLASSES: tuple[str, ...] = (
+    "equity", "bond", "treasury", "crypto", "stablecoin", "gold", "fund", "other",
+)
 # Every input table by name, in the order ingest validates them.
 TABLES: dict[str, tuple[str, ...]] = {
     "entities": ENTITIES_COLUMNS, "deals": DEALS_COLUMNS, "participants": PARTICIPANTS_COLUMNS,
     "sources": SOURCES_COLUMNS, "events": EVENTS_COLUMNS, "financials": FINANCIALS_COLUMNS,
+    "assets": ASSETS_COLUMNS, "holdings": HOLDINGS_COLUMNS,
 }
+
+# Market depth: the dollar sales that move an asset's price by 100 % (price impact
+# = 1 / depth), when an assets row gives none. See README "Holdings and assets".
+# A listed equity with a known market value: one day's trading (about 1 % of the
+# market value) moves the price by about one daily volatility (about 3 %), so
+# depth = 0.01 / 0.03 of the market value.
+EQUITY_DEPTH_PER_MARKET_CAP = 1 / 3
+DEFAULT_DEPTH_USD: dict[str, float] = {
+    "treasury": 1e13,    # Greenwood, Landier & Thesmar (2015): 10^-13 per dollar sold
+    "gold": 1e13,        # ~ $150bn a day cleared in London, ~1 % daily volatility
+    "crypto": 1e12,      # bitcoin: ~ $30bn a day spot volume, ~3 % daily volatility
+    "stablecoin": 1e13,  # redeemed at par: its price does not move on sales
+    "equity": 1e11,      # a large listed equity whose market value circfin does not hold
+    "bond": 1e11,        # one corporate issue: far thinner than its issuer's equity
+    "fund": 1e11,
+    "other": 1e11,
+}
+
+
+def asset_depth(cls: str, depth_usd: float | None, market_cap_usd: float | None = None,
+                ) -> tuple[float, str]:
+    """An asset's market depth in dollars and where it comes from: ``given``, ``market_cap``
+    (a listed equity: :data:`EQUITY_DEPTH_PER_MARKET_CAP` of its issuer's market value) or
+    ``class_default`` (:data:`DEFAULT_DEPTH_USD`).
+
+    >>> asset_depth("equity", None, 3e12), asset_depth("treasury", None), asset_depth("gold", 5e9)
+    ((1000000000000.0, 'market_cap'), (10000000000000.0, 'class_default'), (5000000000.0, 'given'))
+    """
+    if depth_usd is not None and depth_usd > 0:
+        return float(depth_usd), "given"
+    if cls == "equity" and market_cap_usd is not None and market_cap_usd > 0:
+        return float(market_cap_usd) * EQUITY_DEPTH_PER_MARKET_CAP, "market_cap"
+    return DEFAULT_DEPTH_USD.get(cls, DEFAULT_DEPTH_USD["other"]), "class_default"
 
 
 def status_rank(status: str) -> int:

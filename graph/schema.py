@@ -16,6 +16,11 @@ property in a .cypher file fails the tests.
     (:Deal)-[:CITES {rank}]->(:Source {url, kind, publisher, published})         further sources, rank 1..
     (:Deal)-[:HAS_EVENT]->(:Event {date, day, status, source_url})               the deal's life
     (:Entity)-[:REPORTED]->(:Financials {key, entity_id, as_of, day, ..._usd, basis, source_url})
+    (:Asset {id, name, class, depth_usd, source_url, implied})-[:ISSUED_BY]->(:Entity)  a traded asset
+    (:Entity)-[:HOLDS {key, as_of, day, value_usd, shares, source_url}]->(:Asset)  a dated holding
+
+An entity's listed equity is the Asset whose id is the entity's id (class equity,
+issued by it, ``implied: true`` when only holdings named it).
 
 A deal's events are also kept on its Deal, PAYS and PAYS_TOP as two parallel
 lists, ``ev_days`` and ``ev_statuses`` (in the order they happened), so a query
@@ -26,9 +31,10 @@ from __future__ import annotations
 
 __all__ = ["LABELS", "PROPERTY_KEYS", "REL_TYPES", "label", "rel_type"]
 
-LABELS: tuple[str, ...] = ("Entity", "Deal", "Loop", "ReportRun", "Source", "Event", "Financials")
+LABELS: tuple[str, ...] = ("Entity", "Deal", "Loop", "ReportRun", "Source", "Event", "Financials",
+                           "Asset")
 REL_TYPES: tuple[str, ...] = ("PAYS", "PAYS_TOP", "MADE", "TO", "PART_OF", "HAS_DEAL", "THROUGH",
-                              "MEMBER_OF", "CITES", "HAS_EVENT", "REPORTED")
+                              "MEMBER_OF", "CITES", "HAS_EVENT", "REPORTED", "HOLDS", "ISSUED_BY")
 
 ENTITY_PROPERTIES = (
     "id", "name", "kind", "aliases", "name_keys", "country", "revenue_usd", "equity_usd",
@@ -51,9 +57,13 @@ LINK_PROPERTIES = (  # MEMBER_OF, CITES, Source, Event, Financials
 LOOP_PROPERTIES = ("key", "ids", "length", "score", "flags", "first_seen", "last_seen", "score_parts",
                    "scored_at")
 REPORT_PROPERTIES = ("id", "at", "keys")
+ASSET_PROPERTIES = (  # Asset, HOLDS
+    "id", "name", "class", "depth_usd", "source_url", "implied", "key", "as_of", "day", "value_usd",
+    "shares",
+)
 PROPERTY_KEYS: tuple[str, ...] = tuple(sorted(set(
     ENTITY_PROPERTIES + DEAL_PROPERTIES + PAYS_PROPERTIES + LOOP_PROPERTIES + REPORT_PROPERTIES
-    + LINK_PROPERTIES
+    + LINK_PROPERTIES + ASSET_PROPERTIES
 )))
 
 

@@ -32,6 +32,8 @@ _FIN_FIELDS = ("as_of", "day", *FINANCIAL_FIELDS, "basis", "source_url")
 _MEMBER_FIELDS = ("deal_id", "side", "member", "share", "share_basis", "role", "source_url")
 _SOURCE_FIELDS = ("deal_id", "rank", "url", "kind", "publisher", "published")
 _EVENT_FIELDS = ("deal_id", "date", "day", "status", "source_url")
+_ASSET_FIELDS = ("name", "class", "issuer", "depth_usd", "source_url", "implied")
+_HOLDING_FIELDS = ("as_of", "day", "value_usd", "shares", "source_url")
 
 
 @dataclass
@@ -47,7 +49,7 @@ class IngestReport:
     # participants, sources, events: deals whose set changed / stayed; financials: rows
     links: dict[str, dict[str, int]] = field(default_factory=lambda: {
         k: {"new": 0, "updated": 0, "unchanged": 0}
-        for k in ("participants", "sources", "events", "financials")})
+        for k in ("participants", "sources", "events", "financials", "holdings", "assets")})
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
     closed_loops: list[Any] | None = None  # with watch_loops: loops the new deals close
@@ -59,7 +61,7 @@ class IngestReport:
                          "unchanged": self.entities_unchanged, "created_from_deals": self.entities_auto},
             "deals": {"new": len(self.deals_new), "updated": len(self.deals_updated),
                       "unchanged": self.deals_unchanged},
-            # participants, sources, events: how many deals' lists; financials: rows
+            # participants, sources, events: how many deals' lists; financials, holdings, assets: rows
             **{k: dict(v) for k, v in self.links.items()},
             "new_deal_ids": self.deals_new,
             "updated_deal_ids": self.deals_updated,
@@ -145,7 +147,10 @@ def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | N
                     if isinstance(v := r.values.get("deal_id"), str)} - set(given))
     stored_deals = _by_ids(store, "deals_by_id", given, "deal_id")
     stored_deals.update(_by_ids(store, "history_by_deal", named, "deal_id"))
-    plan = build_plan(tables, stored_entities(store), twins, stored_deals)
+    stored_assets = ({r["asset_id"]: r for r in store.read(queries.load("assets").text)}
+                     if any(t.kind in ("assets", "holdings") for t in tables) else {})
+    plan = build_plan(tables, stored_entities(store), twins, stored_deals, stored_assets=stored_assets)
+    plan.stored_assets = stored_assets
     if plan.errors:
         raise ValidationError(plan.errors)
     return plan, [str(f) for f in files], stored_deals
@@ -156,7 +161,8 @@ def _by_ids(store: GraphStore, query: str, ids: Sequence[str], key: str) -> dict
     out: dict[str, Any] = {}
     text = queries.load(query).text
     for i in range(0, len(ids), 5000):
-        for r in store.read(text, {"ids" if query != "financials_by_key" else "keys": list(ids[i:i + 5000])}):
+        param = "keys" if query in ("financials_by_key", "holdings_by_key") else "ids"
+        for r in store.read(text, {param: list(ids[i:i + 5000])}):
             out[r[key]] = r
     return out
 
@@ -276,6 +282,24 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
         else:
             report.links["financials"]["updated" if old else "new"] += 1
             fin_rows.append(f)
+    asset_rows = []
+    for a in plan.assets:
+        old = plan.stored_assets.get(a["id"])
+        if old is None or (not a["implied"] and not _same(a, {**old, "implied": bool(old.get("implied"))},
+                                                           _ASSET_FIELDS)):
+            report.links["assets"]["updated" if old else "new"] += 1
+            asset_rows.append(a)
+        else:
+            report.links["assets"]["unchanged"] += 1
+    old_held = _by_ids(store, "holdings_by_key", [h["key"] for h in plan.holdings], "key")
+    holding_rows = []
+    for h in plan.holdings:
+        old = old_held.get(h["key"])
+        if old is not None and _same(h, old, _HOLDING_FIELDS):
+            report.links["holdings"]["unchanged"] += 1
+        else:
+            report.links["holdings"]["updated" if old else "new"] += 1
+            holding_rows.append(h)
     if watch_loops is not None:
         if progress:
             progress("finding the loops the new deals close", 0, 1)
@@ -327,6 +351,12 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
         statements.append((q("set_histories").text, {"rows": rows}))
     for rows in _batches(fin_rows, batch_size):
         statements.append((q("upsert_financials").text, {"rows": rows}))
+    for i in range(0, len(asset_rows), batch_size):
+        chunk = asset_rows[i:i + batch_size]
+        statements.append((q("clear_asset_issuers").text, {"ids": [a["id"] for a in chunk]}))
+        statements.append((q("upsert_assets").text, {"rows": chunk}))
+    for rows in _batches(holding_rows, batch_size):
+        statements.append((q("upsert_holdings").text, {"rows": rows}))
     if statements:
         statements += queries.rollup_statements()
         keys = sorted({k for r in (*entity_rows, *auto_rows) for k in r.get("name_keys") or ()})
@@ -336,7 +366,8 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
         if progress:
             progress(f"writing {len(deal_rows):,} deals, {len(entity_rows) + len(auto_rows):,} "
                      f"entities and {len(members) + len(extra_sources) + len(events) + len(fin_rows):,} "
-                     "members, sources, events and financials in one atomic unit", 0, 1)
+                     f"members, sources, events and financials and {len(asset_rows) + len(holding_rows):,} "
+                     "assets and holdings in one atomic unit", 0, 1)
         try:
             store.write(statements)
         except QueryError:

@@ -1,7 +1,7 @@
 """Read circfin's input tables from CSV, JSON and YAML files.
 
 The tables (graph.model.TABLES) are told apart by their columns: deals,
-entities, participants, sources, events and financials.
+entities, participants, sources, events, financials, holdings and assets.
 
 Readers check structure only (encoding, header, shape) and keep every row's
 line number as an editor shows it (a CSV header is line 1), so validation
@@ -51,6 +51,8 @@ REQUIRED = {
     "sources": ("deal_id", "url"),
     "events": ("deal_id", "date", "status"),
     "financials": ("entity_id", "as_of"),
+    "holdings": ("holder", "asset", "as_of", "value_usd", "source_url"),
+    "assets": ("asset_id", "name", "class"),
 }
 # How a table is told from the others by its columns: the first rule that holds.
 _SIGNATURES: tuple[tuple[str, frozenset[str]], ...] = (
@@ -60,11 +62,14 @@ _SIGNATURES: tuple[tuple[str, frozenset[str]], ...] = (
     ("events", frozenset({"deal_id", "status"})),
     ("entities", frozenset({"entity_id", "name"})),
     ("financials", frozenset({"entity_id", "as_of"})),
+    ("holdings", frozenset({"holder", "asset"})),
+    ("assets", frozenset({"asset_id", "class"})),
 )
 _KEYS = ", ".join(f"'{k}'" for k in TABLE_COLUMNS)
 _TABLE_HINT = ("a table is told by its columns: deals (deal_id, payer, ...), participants "
                "(deal_id, member, ...), sources (deal_id, url, ...), events (deal_id, status, ...), "
-               "entities (entity_id, name, ...), financials (entity_id, as_of, ...)")
+               "entities (entity_id, name, ...), financials (entity_id, as_of, ...), holdings (holder, "
+               "asset, ...), assets (asset_id, class, ...)")
 
 
 @dataclass

@@ -269,6 +269,9 @@ class Plan:
     # deal id -> (event day numbers, statuses) for every deal written or given events
     histories: dict[str, tuple[list[int], list[str]]] = field(default_factory=dict)
     financials: list[dict[str, Any]] = field(default_factory=list)  # per (entity, as_of)
+    assets: list[dict[str, Any]] = field(default_factory=list)  # assets rows and listed equities named
+    holdings: list[dict[str, Any]] = field(default_factory=list)  # per (holder, asset, as_of)
+    stored_assets: dict[str, dict[str, Any]] = field(default_factory=dict)  # the graph's, by id
     warnings: list[str] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
 
@@ -330,15 +333,17 @@ class _Ids:
 def build_plan(tables: list[RawTable], stored_entities: Sequence[Mapping[str, Any]],
                stored_deal_ids: Iterable[str] | None = None,
                stored_deals: Mapping[str, Mapping[str, Any]] | None = None,
-               today: _dt.date | None = None) -> Plan:
+               today: _dt.date | None = None,
+               stored_assets: Mapping[str, Mapping[str, Any]] | None = None) -> Plan:
     """Validate every row of every table against each other and the stored graph.
 
     ``stored_deal_ids``: every deal id the graph holds, so that an input id that
     differs from a stored one only in case is refused (skipped when None).
     ``stored_deals``: deal id -> ``{date, day, status, payer, payee, ev_days,
     ev_statuses}`` for the stored deals the input names (its deals and the deals
-    its participants, sources and events hang on). ``today``: events and
-    financials may not be dated after it (default: the real today).
+    its participants, sources and events hang on). ``today``: events,
+    financials and holdings may not be dated after it (default: the real today).
+    ``stored_assets``: asset id -> ``{asset_id, class, issuer, ...}`` of the stored assets.
     """
     plan = Plan()
     stored_parent: dict[str, str | None] = {e["id"]: e.get("parent") for e in stored_entities}
@@ -467,6 +472,10 @@ def build_plan(tables: list[RawTable], stored_entities: Sequence[Mapping[str, An
                 deal_rows=deal_rows, stored_deals=stored_deals or {},
                 today=today or _dt.date.today())
     plan.auto_entities = list(auto.values())
+    from .holdings import check_holdings
+
+    check_holdings(tables, plan, resolve=resolver.resolve, stored_assets=stored_assets or {},
+                   today=today or _dt.date.today())
     return plan
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .. import queries
 from ..errors import InputError, QueryTimeout
-from ..graph.model import CONFIDENCES, DEAL_STATUSES, DEAL_TYPES, Leg, Loop, date_bounds
+from ..graph.model import CONFIDENCES, DEAL_STATUSES, DEAL_TYPES, Leg, Loop, asset_depth, date_bounds
 from ..ingest.validate import name_key
 from ..store.base import GraphStore
 
@@ -185,6 +185,13 @@ class Snapshot:
     publisher, published``. ``confidences``: when not None, only deals of these
     confidences are in it (``--min-confidence``, see :func:`at_confidence`), and
     the members, events and sources of the others are left out too.
+    ``holdings``: ``holder, asset, as_of, day, value_usd, shares, source_url``, the
+    latest holding of each holder in each asset dated on or before ``as_of``;
+    ``assets``: ``asset_id, name, class, issuer, depth_usd, source_url, implied``
+    and the depth used, ``depth`` (dollars) and ``depth_basis`` (``given``,
+    ``market_cap`` or ``class_default``: see :func:`circfin.graph.model.asset_depth`);
+    an entity's listed equity is named after the entity (holdings carry no
+    confidence: a confidence filter leaves them as they are).
     """
 
     deals: pd.DataFrame
@@ -195,6 +202,8 @@ class Snapshot:
     sources: list[dict[str, Any]] | None = None
     as_of: str | None = None  # ISO day, or None: everything the graph holds
     confidences: tuple[str, ...] | None = None  # None: deals of every confidence
+    holdings: list[dict[str, Any]] = field(default_factory=list)
+    assets: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def names(self) -> dict[str, str]:
@@ -310,7 +319,20 @@ def snapshot(store: GraphStore, *, as_of: str | _dt.date | None = None,
         srcs = sorted((r for r in store.read(queries.load("sources").text) if r["deal_id"] in kept),
                       key=lambda r: (r["deal_id"], r["rank"]))
     iso = None if day is None else (_EPOCH + _dt.timedelta(days=day)).isoformat()
-    return at_confidence(Snapshot(frame, entities, participants, events, financials, srcs, iso), allowed)
+    held: dict[tuple[str, str], dict[str, Any]] = {}
+    for h in store.read(queries.load("holdings").text):  # oldest first: a later one replaces
+        if day is None or h["day"] <= day:
+            held[(h["holder"], h["asset"])] = h
+    by_id = {e["id"]: e for e in entities}
+    assets = store.read(queries.load("assets").text)
+    for a in assets:
+        issuer = by_id.get(a["issuer"] or "") or {}
+        if a["name"] is None:
+            a["name"] = issuer.get("name") or a["asset_id"]
+        a["depth"], a["depth_basis"] = asset_depth(a["class"], a["depth_usd"], issuer.get("market_cap_usd"))
+    return at_confidence(Snapshot(frame, entities, participants, events, financials, srcs, iso,
+                                  holdings=sorted(held.values(), key=lambda h: (h["holder"], h["asset"])),
+                                  assets=assets), allowed)
 
 
 def _did_you_mean(key: str, ents: list[dict[str, Any]], n: int = 3) -> str:

@@ -19,7 +19,7 @@ from ..graph.schema import LABELS, PROPERTY_KEYS, REL_TYPES
 __all__ = ["Diagnostic", "LINTER_DIR", "lint"]
 
 # Keys of parameter maps (``row.parent``) that are not stored as properties.
-PARAM_MAP_KEYS: tuple[str, ...] = ("parent",)
+PARAM_MAP_KEYS: tuple[str, ...] = ("parent", "issuer", "holder", "asset")
 
 LINTER_DIR = Path(__file__).resolve().parent.parent / "tools" / "cypherlint"
 

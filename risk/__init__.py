@@ -28,6 +28,11 @@ And, on the deal graph (each module documents its definitions):
   per deal type, shocks with and without the loops' closing legs.
 * :mod:`~circfin.risk.writeback` -- :func:`write_scores`: scores and flags
   onto ``(:Loop)`` nodes for Neo4j Browser.
+* :mod:`~circfin.risk.country` -- :func:`exposure_by_institution`: each
+  institution's exposure to the AI web by instrument, and per country.
+* :mod:`~circfin.risk.stress` -- :func:`~circfin.risk.stress.stress`: one
+  scenario (price shocks, partial payers, stablecoin runs) through credit, fire
+  sales and margin calls, round by round.
 """
 
 from __future__ import annotations

@@ -46,8 +46,13 @@ counterparty (the syndicate or JV on the other side), is in the target set.
 before the snapshot's date, else its book equity (total assets minus total
 liabilities, when both are known and leave a positive amount), else None (and
 ``exposure_to_equity`` is None); ``equity_figure`` and ``equity_as_of`` say
-which. Holdings of traded assets are not counted: they come with the holdings
-table.
+which.
+
+**Holdings.** An institution's holdings (the holdings table) of traded assets
+that the target set issued -- its listed equity, its bonds -- count under the
+instrument ``holdings``, at their reported value (the latest holding on or before
+the snapshot's date), whatever ``confidences`` says (holdings carry no confidence);
+each is listed in ``holdings`` with its date and source.
 """
 
 from __future__ import annotations
@@ -96,6 +101,7 @@ class InstitutionExposure:
     by_instrument: dict[str, float] = field(default_factory=dict)
     undisclosed_deal_ids: list[str] = field(default_factory=list)
     deals: list[dict[str, Any]] = field(default_factory=list)
+    holdings: list[dict[str, Any]] = field(default_factory=list)  # traded assets the target set issued
 
     @property
     def undisclosed_deals(self) -> int:
@@ -111,7 +117,8 @@ class InstitutionExposure:
                 "equity_as_of": self.equity_as_of, "exposure_usd": self.exposure_usd,
                 "by_instrument": dict(self.by_instrument), "undisclosed_deals": self.undisclosed_deals,
                 "exposure_to_equity": self.exposure_to_equity, "estimated_usd": self.estimated_usd,
-                "undisclosed_deal_ids": list(self.undisclosed_deal_ids), "deals": list(self.deals)}
+                "undisclosed_deal_ids": list(self.undisclosed_deal_ids), "deals": list(self.deals),
+                "holdings": list(self.holdings)}
 
 
 @dataclass
@@ -247,6 +254,20 @@ def exposure_by_institution(snap: Any, *, to: str | Iterable[str] = "ai",
             inst.deals.append({"deal_id": rec.deal_id, "type": rec.type, "on": rec.on,
                                "amount_usd": rec.amount_usd, "share": rec.share,
                                "share_basis": rec.share_basis})
+
+    # holdings of traded assets the target set issued (its listed equity, its bonds), at
+    # their reported value: the latest holding on or before the as-of date
+    issuer = {str(a["asset_id"]): a.get("issuer") for a in getattr(snap, "assets", None) or []}
+    for h in getattr(snap, "holdings", None) or []:
+        holder, asset = str(h["holder"]), str(h["asset"])
+        if issuer.get(asset) not in target_set or not wanted(holder):
+            continue
+        value = float(h["value_usd"])
+        inst = institution(holder)
+        inst.exposure_usd += value
+        inst.by_instrument["holdings"] = inst.by_instrument.get("holdings", 0.0) + value
+        inst.holdings.append({"asset": asset, "issuer": issuer[asset], "value_usd": value,
+                              "as_of": h.get("as_of"), "source_url": h.get("source_url")})
 
     # undisclosed amounts: who would carry a part
     parts = member_parts(participants, {d: (str(r["payer"]), str(r["payee"])) for d, r in rows.items()})

@@ -25,8 +25,11 @@ _INDEXES = (
     "CREATE INDEX FOR (l:Loop) ON (l.key)",
     "CREATE INDEX FOR (s:Source) ON (s.url)",
     "CREATE INDEX FOR (f:Financials) ON (f.key)",
+    "CREATE INDEX FOR (a:Asset) ON (a.id)",
+    "CREATE INDEX FOR ()-[r:HOLDS]-() ON (r.key)",
 )
-_UNIQUE = (("Entity", "id"), ("Deal", "id"), ("Loop", "key"), ("Source", "url"), ("Financials", "key"))
+_UNIQUE = (("Entity", "id"), ("Deal", "id"), ("Loop", "key"), ("Source", "url"), ("Financials", "key"),
+           ("Asset", "id"))
 
 
 def _plain(value: Any) -> Any:

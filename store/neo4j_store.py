@@ -18,6 +18,8 @@ _SCHEMA = (
     "CREATE CONSTRAINT circfin_loop_key IF NOT EXISTS FOR (l:Loop) REQUIRE l.key IS UNIQUE",
     "CREATE CONSTRAINT circfin_source_url IF NOT EXISTS FOR (s:Source) REQUIRE s.url IS UNIQUE",
     "CREATE CONSTRAINT circfin_financials_key IF NOT EXISTS FOR (f:Financials) REQUIRE f.key IS UNIQUE",
+    "CREATE CONSTRAINT circfin_asset_id IF NOT EXISTS FOR (a:Asset) REQUIRE a.id IS UNIQUE",
+    "CREATE INDEX circfin_holds_key IF NOT EXISTS FOR ()-[r:HOLDS]-() ON (r.key)",
     "CREATE INDEX circfin_entity_name IF NOT EXISTS FOR (e:Entity) ON (e.name)",
     "CREATE INDEX circfin_pays_deal_id IF NOT EXISTS FOR ()-[r:PAYS]-() ON (r.deal_id)",
 )

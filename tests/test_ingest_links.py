@@ -241,7 +241,9 @@ def test_reingest_of_the_same_files_writes_nothing(store, full):
     assert again.links == {"participants": {"new": 0, "updated": 0, "unchanged": 2},
                            "sources": {"new": 0, "updated": 0, "unchanged": 3},
                            "events": {"new": 0, "updated": 0, "unchanged": 2},
-                           "financials": {"new": 0, "updated": 0, "unchanged": 4}}
+                           "financials": {"new": 0, "updated": 0, "unchanged": 4},
+                           "holdings": {"new": 0, "updated": 0, "unchanged": 0},
+                           "assets": {"new": 0, "updated": 0, "unchanged": 0}}
     assert again.deals_unchanged == 3 and again.entities_unchanged == 7
     assert dump(store) == before
 

@@ -26,7 +26,9 @@ def test_wheel_has_only_the_circfin_package(tmp_path):
     for needed in ("circfin/queries/loops.cypher", "circfin/seed/deals.csv",
                    "circfin/seed/entities.csv", "circfin/store/embedded.py", "circfin/py.typed",
                    "circfin/loops/engine.py", "circfin/analytics/measures.py",
-                   "circfin/report/assets/cytoscape.min.js"):
+                   "circfin/report/assets/cytoscape.min.js", "circfin/seed/holdings.csv",
+                   "circfin/seed/assets.csv", "circfin/scenarios/ai_equity_crash.yaml",
+                   "circfin/scenarios/ai_crypto_run.yaml"):
         assert needed in names
     assert not any(n.startswith("circfin/tests/") or "/node_modules/" in n for n in names)
 

@@ -163,7 +163,7 @@ def test_cli_json_and_table(web, cli):
         ("deutsche-bank", pytest.approx(2.5e9), 1)]
     table = cli("exposure", "--kind", "all", "--min-confidence", "high", check=True).stdout
     assert "BNP Paribas" in table and "Nvidia" in table and "By country" in table and "6.50%" not in table
-    assert "holdings table" in table
+    assert "listed equity and bonds held" in table
     bad = cli("exposure", "--to", "Nobdy Inc")
     assert bad.returncode == 1 and "no entity called" in bad.stderr
     assert cli("exposure", "--kind", "banks").returncode == 1
@@ -186,5 +186,12 @@ def test_seed_french_banks_are_in_it(store):
     snap = snapshot(store)
     every = exposure_by_institution(snap, to=[e["id"] for e in snap.entities], kinds=None)
     net = build_exposures(snap.deals, snap.entities, participants=snap.participants)
-    assert every.total_usd == pytest.approx(sum(r.amount_usd for r in net.records if r.type in INSTRUMENTS))
+    issuers = {a["asset_id"]: a["issuer"] for a in snap.assets}
+    held = sum(h["value_usd"] for h in snap.holdings if issuers.get(h["asset"]))
+    assert held > 0  # the seed's holdings of listed equity count too, at their reported value
+    assert every.total_usd == pytest.approx(sum(r.amount_usd for r in net.records if r.type in INSTRUMENTS)
+                                            + held)
+    magnetar = by_id(rep)["magnetar"]
+    assert magnetar.by_instrument["holdings"] == pytest.approx(4.9e9)
+    assert magnetar.holdings[0]["asset"] == "coreweave"
     assert every.total_usd > rep.total_usd

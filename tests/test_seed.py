@@ -91,3 +91,28 @@ def test_audit_finds_no_error(seeded_snap):
     _, snap = seeded_snap
     errors = [f for f in audit(snap) if f.severity == "error"]
     assert errors == []
+
+
+def test_holdings_are_sourced_and_name_declared_holders_and_assets(seeded_snap):
+    _, snap = seeded_snap
+    assert len(snap.holdings) >= 6
+    ids = {e["id"] for e in snap.entities}
+    assets = {a["asset_id"]: a for a in snap.assets}
+    for h in snap.holdings:
+        assert h["holder"] in ids and h["asset"] in assets, h
+        assert h["source_url"].startswith("https://") and h["value_usd"] > 0, h
+    # an entity's listed equity is issued by that entity; every asset has a depth to trade against
+    for a in assets.values():
+        assert a["depth"] > 0 and a["depth_basis"] in ("given", "market_cap", "class_default")
+        if a["asset_id"] in ids:
+            assert (a["class"], a["issuer"]) == ("equity", a["asset_id"])
+
+
+def test_a_holders_reserves_fit_inside_its_balance_sheet(seeded_snap):
+    _, snap = seeded_snap
+    held: dict[str, float] = defaultdict(float)
+    for h in snap.holdings:
+        held[h["holder"]] += h["value_usd"]
+    for e in snap.entities:
+        if e["id"] in held and e.get("total_assets_usd"):
+            assert held[e["id"]] <= e["total_assets_usd"], e["id"]

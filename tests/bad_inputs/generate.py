@@ -381,6 +381,48 @@ CASES: dict[str, tuple[str | bytes, int | None, str | None, str]] = {
                                               "cannot tell which table this is"),
     "participants_header_missing_side.csv": ("deal_id,member,share\nD1,Gamma,0.5\n", 1, "side",
                                              "missing required participants column"),
+    # holdings and assets (issue 14)
+    "holdings_unknown_holder.csv": ("holder,asset,as_of,value_usd,source_url\nghost,gold,2025-06-30,5," + U + "\n",
+                                    2, "holder", "'ghost' is not a known entity"),
+    "holdings_unknown_asset.json": link_case(
+        "is neither an asset of an assets table nor a known entity", "asset", '"platinum"',
+        entities=[ALPHA], holdings=[{"holder": "alpha", "asset": "platinum", "as_of": "2025-06-30",
+                                     "value_usd": "5", "source_url": U}]),
+    "holdings_negative_value.json": link_case(
+        "is negative", "value_usd", '"-5"',
+        entities=[ALPHA], assets=[{"asset_id": "gold", "name": "Gold", "class": "gold"}],
+        holdings=[{"holder": "alpha", "asset": "gold", "as_of": "2025-06-30", "value_usd": "-5",
+                   "source_url": U}]),
+    "holdings_no_value.csv": ("holder,asset,as_of,value_usd,source_url\nalpha,gold,2025-06-30,," + U + "\n", 2,
+                              "value_usd", "is required: the holding's market value"),
+    "holdings_future.json": link_case(
+        "ends after today", "as_of", '"2199-06-30"',
+        entities=[ALPHA], assets=[{"asset_id": "gold", "name": "Gold", "class": "gold"}],
+        holdings=[{"holder": "alpha", "asset": "gold", "as_of": "2199-06-30", "value_usd": "5",
+                   "source_url": U}]),
+    "holdings_no_source.csv": ("holder,asset,as_of,value_usd,source_url\nalpha,gold,2025-06-30,5,\n", 2,
+                               "source_url", "is required"),
+    "holdings_twice_different.json": link_case(
+        "is already given at", "as_of", '"6"',
+        entities=[ALPHA], assets=[{"asset_id": "gold", "name": "Gold", "class": "gold"}],
+        holdings=[{"holder": "alpha", "asset": "gold", "as_of": "2025-06-30", "value_usd": "5", "source_url": U},
+                  {"holder": "Alpha", "asset": "gold", "as_of": "2025-06-30", "value_usd": "6", "source_url": U}]),
+    "holdings_own_equity.json": link_case(
+        "issued by the holder itself", "asset", '"asset": "Alpha"',
+        entities=[ALPHA], holdings=[{"holder": "alpha", "asset": "Alpha", "as_of": "2025-06-30",
+                                     "value_usd": "5", "source_url": U}]),
+    "assets_class_unknown.csv": ("asset_id,name,class\ngold,Gold,metal\n", 2, "class", "'metal' is not one of"),
+    "assets_depth_zero.csv": ("asset_id,name,class,depth_usd\ngold,Gold,gold,0\n", 2, "depth_usd",
+                              "must be above 0"),
+    "assets_entity_not_equity.json": link_case(
+        "names its listed equity: class must be equity", "class", '"bond"',
+        entities=[ALPHA], assets=[{"asset_id": "alpha", "name": "Alpha notes", "class": "bond"}]),
+    "assets_unknown_issuer.csv": ("asset_id,name,class,issuer\nxbond,X notes,bond,ghost\n", 2, "issuer",
+                                  "'ghost' is not a known entity"),
+    "assets_case_twin.csv": ("asset_id,name,class\ngold,Gold,gold\nGOLD,Gold bars,gold\n", 3, "asset_id",
+                             "differs only in case"),
+    "holdings_header_missing_value.csv": ("holder,asset,as_of,source_url\nalpha,gold,2025,https://x.org\n", 1,
+                                          "value_usd", "missing required holdings column"),
     # other
     "unknown_suffix.txt": ("deal_id\n", None, None, "unknown file type"),
 }
