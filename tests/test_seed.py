@@ -8,6 +8,7 @@ finding no error.
 
 from __future__ import annotations
 
+import csv
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -100,7 +101,14 @@ def test_holdings_are_sourced_and_name_declared_holders_and_assets(seeded_snap):
     assets = {a["asset_id"]: a for a in snap.assets}
     for h in snap.holdings:
         assert h["holder"] in ids and h["asset"] in assets, h
-        assert h["source_url"].startswith("https://") and h["value_usd"] > 0, h
+        assert h["source_url"].startswith("https://") and h["value_usd"] >= 0, h
+    # a zero row is a dated exit (a 13F without the stake, a sale): it closes a position held before
+    with (SEED / "holdings.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        if float(r["value_usd"]) == 0:
+            assert any(q["holder"] == r["holder"] and q["asset"] == r["asset"]
+                       and float(q["value_usd"]) > 0 and q["as_of"] < r["as_of"] for q in rows), r
     # an entity's listed equity is issued by that entity; every asset has a depth to trade against
     for a in assets.values():
         assert a["depth"] > 0 and a["depth_basis"] in ("given", "market_cap", "class_default")
