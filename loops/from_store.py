@@ -186,7 +186,8 @@ class Snapshot:
     confidences are in it (``--min-confidence``, see :func:`at_confidence`), and
     the members, events and sources of the others are left out too.
     ``holdings``: ``holder, asset, as_of, day, value_usd, shares, source_url``, the
-    latest holding of each holder in each asset dated on or before ``as_of``;
+    latest holding of each holder in each asset dated on or before ``as_of``, left
+    out when that latest row is 0 (the position was sold: an exit is a dated 0 row);
     ``assets``: ``asset_id, name, class, issuer, depth_usd, source_url, implied``
     and the depth used, ``depth`` (dollars) and ``depth_basis`` (``given``,
     ``market_cap`` or ``class_default``: see :func:`circfin.graph.model.asset_depth`);
@@ -331,7 +332,8 @@ def snapshot(store: GraphStore, *, as_of: str | _dt.date | None = None,
             a["name"] = issuer.get("name") or a["asset_id"]
         a["depth"], a["depth_basis"] = asset_depth(a["class"], a["depth_usd"], issuer.get("market_cap_usd"))
     return at_confidence(Snapshot(frame, entities, participants, events, financials, srcs, iso,
-                                  holdings=sorted(held.values(), key=lambda h: (h["holder"], h["asset"])),
+                                  holdings=sorted((h for h in held.values() if h["value_usd"] != 0),
+                                                  key=lambda h: (h["holder"], h["asset"])),
                                   assets=assets), allowed)
 
 

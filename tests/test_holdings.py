@@ -55,6 +55,16 @@ def test_the_latest_holding_on_or_before_the_date_counts(loaded):
     assert snapshot(store, as_of="2024").holdings == []
 
 
+def test_a_position_sold_is_a_dated_zero_and_then_held_no_more(loaded, tmp_path):
+    store, _, _ = loaded
+    ingest(store, [write(tmp_path / "exit.csv", "holder,asset,as_of,value_usd,shares,source_url\n"
+                                                "fund,chipco,2025-09-30,0,0," + U + "\n")])
+    before = {(h["holder"], h["asset"]): h["value_usd"] for h in snapshot(store, as_of="2025-08").holdings}
+    assert before[("fund", "chipco")] == 80
+    now = {(h["holder"], h["asset"]) for h in snapshot(store).holdings}
+    assert ("fund", "chipco") not in now and ("bank", "ust") in now
+
+
 def test_depth_from_the_row_the_market_value_or_the_class(loaded):
     store, _, _ = loaded
     assets = {a["asset_id"]: a for a in snapshot(store).assets}
