@@ -19,7 +19,7 @@ from typing import Any
 from .. import queries
 from ..display import plain_number as _num
 from ..errors import InputError
-from ..graph.model import CONFIDENCES, DEAL_TYPES, date_bounds
+from ..graph.model import DEAL_TYPES, checked_confidences, date_bounds
 from ..store.base import GraphStore
 
 __all__ = ["FUNDING_TYPES", "PURCHASE_TYPES", "concentration", "hubs", "loops_through",
@@ -40,13 +40,8 @@ def _statuses(status: Iterable[str] | None) -> list[str] | None:
 
 def _confidences(confidences: Iterable[str] | None) -> list[str] | None:
     """The ``$confidences`` list (None: every deal); InputError for an unknown confidence."""
-    if confidences is None:
-        return None
-    out = list(dict.fromkeys(confidences))
-    bad = [c for c in out if c not in CONFIDENCES]
-    if bad:
-        raise InputError(f"unknown confidence {', '.join(map(repr, bad))}; expected: {', '.join(CONFIDENCES)}")
-    return out
+    checked = checked_confidences(confidences)
+    return None if checked is None else list(checked)
 
 
 def _as_of(as_of: str | _dt.date | None) -> int | None:

@@ -224,9 +224,7 @@ def significance(
     allowed = cli._min_confidence(min_confidence)
     day = cli._as_of(as_of)
     with cli._store() as store:
-        deals = snapshot(store, as_of=day).deals
-    if allowed is not None:
-        deals = deals[deals["confidence"].isin(allowed)].reset_index(drop=True)
+        deals = snapshot(store, as_of=day, confidences=allowed).deals
     models = (null.value, *(m for m in NULL_MODELS if m != null.value))  # the chosen one first
     with _shuffle_progress(fmt, n * len(models)) as progress:
         runs = _checked(lambda: significance_by_model(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import datetime as _dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "HOLDINGS_COLUMNS",
     "asset_depth",
     "CONFIDENCES",
+    "checked_confidences",
     "confidences_at_least",
     "DEALS_COLUMNS",
     "DEAL_STATUSES",
@@ -63,6 +65,24 @@ DEAL_STATUSES: tuple[str, ...] = (
     "announced", "signed", "funded", "completed", "stalled", "cancelled",
 )
 CONFIDENCES: tuple[str, ...] = ("high", "medium", "low")
+
+
+def checked_confidences(values: Iterable[str] | None) -> tuple[str, ...] | None:
+    """``values`` as the ``$confidences`` of a query or filter (None: every deal), each
+    once; InputError for one outside the vocabulary.
+
+    >>> checked_confidences(["high", "high", "medium"]), checked_confidences(None)
+    (('high', 'medium'), None)
+    """
+    if values is None:
+        return None
+    out = tuple(dict.fromkeys(values))
+    bad = [c for c in out if c not in CONFIDENCES]
+    if bad:
+        from ..errors import InputError
+
+        raise InputError(f"unknown confidence {', '.join(map(repr, bad))}; expected: {', '.join(CONFIDENCES)}")
+    return out
 
 
 def confidences_at_least(level: str | None) -> tuple[str, ...] | None:

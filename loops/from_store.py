@@ -18,7 +18,7 @@ import pandas as pd
 
 from .. import queries
 from ..errors import InputError, QueryTimeout
-from ..graph.model import CONFIDENCES, DEAL_STATUSES, DEAL_TYPES, Leg, Loop, asset_depth, date_bounds
+from ..graph.model import DEAL_STATUSES, DEAL_TYPES, Leg, Loop, asset_depth, checked_confidences, date_bounds
 from ..ingest.validate import name_key
 from ..store.base import GraphStore
 
@@ -253,19 +253,13 @@ _FIN = ("revenue_usd", "equity_usd", "total_assets_usd", "total_liabilities_usd"
         "market_cap_usd", "backlog_usd")
 
 
-def _confidences(values: Iterable[str] | None) -> tuple[str, ...] | None:
-    """The allowed confidences, checked (InputError for one outside the vocabulary)."""
-    checked = _check_choices(values, CONFIDENCES, "confidence")
-    return None if checked is None else tuple(checked)
-
-
 def at_confidence(snap: Snapshot, confidences: Iterable[str] | None) -> Snapshot:
     """``snap`` with only the deals whose confidence is one of ``confidences``
     (None: ``snap`` itself), and only those deals' members, events and sources:
     a deal counts only at or above ``--min-confidence``
     (:func:`circfin.graph.model.confidences_at_least`). Entities and financials stay.
     Filtering an already filtered snapshot again keeps the narrower filter."""
-    allowed = _confidences(confidences)
+    allowed = checked_confidences(confidences)
     if allowed is None:
         return snap
     if snap.confidences is not None:
@@ -288,7 +282,7 @@ def snapshot(store: GraphStore, *, as_of: str | _dt.date | None = None,
     """The store's deals, entities, members, events and financials, as of a date
     (None: everything, with current statuses); see :class:`Snapshot`.
     ``confidences`` (None: all): only deals of these confidences (:func:`at_confidence`)."""
-    allowed = _confidences(confidences)  # InputError before any reading
+    allowed = checked_confidences(confidences)  # InputError before any reading
     day = as_of_day(as_of)
     q = queries.load("deals")
     frame = pd.DataFrame(store.read(q.text), columns=list(q.returns))
@@ -545,7 +539,7 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
         raise InputError("--min-amount must be >= 0")
     types_l = _check_choices(types, DEAL_TYPES, "deal type")
     status_l = _check_choices(status, DEAL_STATUSES, "status")
-    conf_t = _confidences(confidences)
+    conf_t = checked_confidences(confidences)
     for d in (since, until):
         _day(d, end=False)
     day = as_of_day(as_of)  # InputError for a bad date
@@ -633,7 +627,7 @@ def closed_loops(deals: pd.DataFrame, new_deals: Iterable[Mapping[str, Any]], *,
     from .engine import LoopIndex, LoopResult
 
     budget = budget or Budget()
-    allowed = _confidences(confidences)
+    allowed = checked_confidences(confidences)
     if allowed is not None:
         if len(deals):
             deals = deals[deals["confidence"].isin(allowed)].reset_index(drop=True)

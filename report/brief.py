@@ -186,14 +186,12 @@ class Brief:
                    notes=list(d.get("notes") or []))
 
 
-def counting_deals(snap: Snapshot, statuses: Iterable[str] | None,
-                   confidences: Iterable[str] | None = None) -> pd.DataFrame:
-    """The snapshot's deals that count: with one of ``statuses`` (None: any) and ``confidences``."""
+def counting_deals(snap: Snapshot, statuses: Iterable[str] | None) -> pd.DataFrame:
+    """The snapshot's deals that count: with one of ``statuses`` (None: any); a confidence
+    filter is the snapshot's own (:func:`~circfin.loops.from_store.at_confidence`)."""
     frame = snap.deals
     if statuses is not None and len(frame):
         frame = frame[frame["status"].isin(list(statuses))]
-    if confidences is not None and len(frame):
-        frame = frame[frame["confidence"].isin(list(confidences))]
     return frame.reset_index(drop=True)
 
 
