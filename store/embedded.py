@@ -58,7 +58,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ServerError
+from ..errors import ServerError, StoreUnavailable
 
 __all__ = ["EmbeddedServer", "default_home"]
 
@@ -715,6 +715,15 @@ class EmbeddedServer:
         """A ``falkordb.FalkorDB`` client on the socket, starting the server if needed."""
         from falkordb import FalkorDB
 
+        import redis
+
         self.start()
         self._check_private(socket=True)
-        return FalkorDB(unix_socket_path=str(self.socket_path), password=self.password())
+        try:
+            # the client asks the server whether it is a sentinel or a cluster as it
+            # is made: a server that dies just after starting fails here
+            return FalkorDB(unix_socket_path=str(self.socket_path), password=self.password())
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as e:
+            raise StoreUnavailable(
+                f"the embedded FalkorDB server in {self.home} went away as circfin connected "
+                f"({type(e).__name__}); the next command starts it again") from e

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from circfin import queries
-from circfin.errors import QueryError
+from circfin.errors import QueryError, StoreUnavailable
 from circfin.store.embedded import EmbeddedServer
 from circfin.store.falkordb_store import FalkorDBStore
 
@@ -97,6 +97,23 @@ def test_data_survives_a_restart_and_a_kill(tmp_path):
         got = store.read("MATCH (e:Entity) RETURN e.id AS id ORDER BY id")
         assert [r["id"] for r in got] == ["a", "b"]
     finally:
+        srv.stop()
+
+
+def test_a_server_dying_as_circfin_connects_is_store_unavailable(tmp_path, monkeypatch):
+    # the client asks the server about itself while it is made; a server killed in
+    # that window (seen once in the SIGKILL fault test) must be one clear error
+    srv = EmbeddedServer(tmp_path / "home")
+    try:
+        srv.start()
+        pid = srv.pid()
+        os.kill(pid, 9)
+        srv._wait_exit(pid, 10)  # noqa: SLF001
+        monkeypatch.setattr(srv, "start", lambda: None)  # the kill lands after start()
+        with pytest.raises(StoreUnavailable, match="went away as circfin connected"):
+            srv.connect()
+    finally:
+        monkeypatch.undo()
         srv.stop()
 
 
