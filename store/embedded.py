@@ -713,9 +713,8 @@ class EmbeddedServer:
 
     def connect(self) -> Any:
         """A ``falkordb.FalkorDB`` client on the socket, starting the server if needed."""
-        from falkordb import FalkorDB
-
         import redis
+        from falkordb import FalkorDB
 
         self.start()
         self._check_private(socket=True)
