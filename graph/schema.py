@@ -38,7 +38,7 @@ REL_TYPES: tuple[str, ...] = ("PAYS", "PAYS_TOP", "MADE", "TO", "PART_OF", "HAS_
 
 ENTITY_PROPERTIES = (
     "id", "name", "kind", "aliases", "name_keys", "country", "revenue_usd", "equity_usd",
-    "market_cap_usd", "backlog_usd", "source_url",
+    "market_cap_usd", "backlog_usd", "source_url", "sec_cik", "tickers", "lei", "cusips",
 )
 DEAL_PROPERTIES = (
     "id", "date", "day", "date_from", "type", "amount_usd", "amount_qualifier", "status",
@@ -52,7 +52,7 @@ PAYS_PROPERTIES = (
 LINK_PROPERTIES = (  # MEMBER_OF, CITES, Source, Event, Financials
     "side", "member", "share", "share_basis", "role", "rank", "url", "kind", "publisher", "published", "entity_id",
     "as_of", "revenue_usd", "equity_usd", "total_assets_usd", "total_liabilities_usd",
-    "market_cap_usd", "backlog_usd", "basis",
+    "market_cap_usd", "backlog_usd", "shares_outstanding", "public_float_usd", "basis",
 )
 LOOP_PROPERTIES = ("key", "ids", "length", "score", "flags", "first_seen", "last_seen", "score_parts",
                    "scored_at")

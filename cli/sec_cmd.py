@@ -1,0 +1,114 @@
+"""``circfin sec ...``: ingest from SEC EDGAR (through edgartools); a thin shell over
+circfin.ingest.sec.
+
+``register(app)`` adds the ``sec`` command group to the typer app.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from ..display import money
+from ..safe import json_dumps, visible
+from . import common as cli
+from .options import TableJson as Fmt
+
+if TYPE_CHECKING:
+    from ..ingest.sec import FilingFinancials
+
+__all__ = ["register"]
+
+sec_app = typer.Typer(help="Ingest from SEC EDGAR: dated financials from XBRL company facts.",
+                      no_args_is_help=True)
+
+_EDGAR_DIR_HELP = ("Read this local EDGAR mirror (edgartools' local-storage layout: "
+                   "companyfacts/CIK##########.json, submissions/, filings) instead of SEC's servers; "
+                   "without it, EDGAR_IDENTITY=\"Name email\" must be set (SEC's fair-access policy).")
+
+
+def _since(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from ..errors import InputError
+    from ..graph.model import date_bounds
+
+    try:
+        return date_bounds(value)[0].isoformat()
+    except ValueError as e:
+        raise InputError(f"--since: {e}") from None
+
+
+def financials(
+    entities: Annotated[Optional[list[str]], typer.Argument(
+        help="Entities (id, name or alias) with a sec_cik.", show_default=False)] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every entity with a sec_cik.")] = False,
+    since: Annotated[Optional[str], typer.Option(
+        "--since", help="Only periods ending on or after this date (YYYY-MM-DD, YYYY-MM or YYYY).",
+        show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and validate; write nothing.")] = False,
+    fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
+    edgar_dir: Annotated[Optional[Path], typer.Option("--edgar-dir", help=_EDGAR_DIR_HELP,
+                                                      show_default=False)] = None,
+) -> None:
+    """Dated financials from each entity's XBRL company facts, one row per 10-K and 10-Q.
+
+    Each row: as_of the period the filing closes; equity, total assets and liabilities,
+    backlog (remaining performance obligations), revenue (fiscal year for a 10-K, trailing
+    four quarters for a 10-Q: the basis says which), shares outstanding and public float;
+    sourced by the filing's EDGAR URL and accession. Running it again changes nothing.
+
+    Example: circfin sec financials nvidia --edgar-dir ./edgar
+    """
+    from ..errors import InputError
+    from ..ingest.sec import edgar_source, ingest_financials
+
+    if bool(entities) == all_:
+        raise InputError("name the entities, or give --all (every entity with a sec_cik)")
+    first = _since(since)
+    with cli._store() as store, edgar_source(edgar_dir) as root:
+        rows, report, warnings = ingest_financials(store, None if all_ else entities, edgar_dir=root,
+                                                   since=first, dry_run=dry_run)
+    for w in warnings:
+        cli.err.print(Text(visible(f"warning: {w}"), style="yellow"))
+    counts = report.links["financials"]
+    if fmt == Fmt.json:
+        cli._write(json_dumps({"rows": [r.to_dict() for r in rows], "financials": counts,
+                               "dry_run": dry_run}, indent=2))
+        return
+    cli.out.print(_table(rows))
+    verb = "would write" if dry_run else "wrote"
+    cli.out.print(Text(f"financials rows: {verb} {counts['new']} new, {counts['updated']} updated; "
+                       f"{counts['unchanged']} unchanged"))
+
+
+def _table(rows: list[FilingFinancials]) -> Table:
+    table = Table(title="SEC EDGAR financials (XBRL company facts)", title_justify="left")
+    for col, right in (("entity", False), ("as_of", False), ("form", False), ("accession", False),
+                       ("equity", True), ("assets", True), ("liabilities", True), ("revenue", True),
+                       ("backlog", True), ("shares", True), ("float", True)):
+        table.add_column(col, justify="right" if right else "left", no_wrap=True)
+
+    def m(r: FilingFinancials, k: str) -> Any:
+        v = r.figures.get(k)
+        return "" if v is None else money(v)
+
+    for r in rows:
+        rev = m(r, "revenue_usd")
+        if rev:
+            rev += " FY" if r.form == "10-K" else " TTM"
+        shares = r.figures.get("shares_outstanding")
+        table.add_row(Text(visible(r.entity_id)), r.as_of, r.form, r.accession, m(r, "equity_usd"),
+                      m(r, "total_assets_usd"), m(r, "total_liabilities_usd"), rev, m(r, "backlog_usd"),
+                      "" if shares is None else f"{shares:,.0f}", m(r, "public_float_usd"))
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``sec`` command group to the circfin app."""
+    sec_app.command("financials")(financials)
+    app.add_typer(sec_app, name="sec")

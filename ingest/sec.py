@@ -1,0 +1,358 @@
+"""Ingest from SEC EDGAR through edgartools: dated financials from XBRL company facts and
+holdings from 13F information tables, written through the ordinary ingest (validated,
+atomic, idempotent).
+
+EDGAR is read either live (network, with ``EDGAR_IDENTITY="Name email"`` for SEC's
+fair-access policy) or from a local mirror in edgartools' local-storage layout
+(``companyfacts/CIK##########.json``, ``submissions/...``): the ``edgar_dir`` argument.
+
+Financials: one row per 10-K or 10-Q, ``as_of`` the period the filing closes (the latest
+balance-sheet date among its facts), its figures the ones that filing reports for that
+date: ``equity_usd`` (StockholdersEquity, else the total including noncontrolling
+interests), ``total_assets_usd`` (Assets), ``total_liabilities_usd`` (Liabilities),
+``backlog_usd`` (RevenueRemainingPerformanceObligation), ``revenue_usd`` (a 10-K: the
+fiscal year; a 10-Q: the trailing four quarters as edgartools' TTM calculator sums them,
+the basis says which), ``shares_outstanding`` (the cover page's
+dei:EntityCommonStockSharesOutstanding, summed over share classes; the basis gives its
+date) and ``public_float_usd`` (dei:EntityPublicFloat, 10-K only; its date in the basis).
+Each row is sourced by the filing's index URL, which holds the accession number.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..store.base import GraphStore
+from .pipeline import IngestReport, ingest, stored_entities
+from .readers import RawRow, RawTable
+from .validate import name_key, normal_cik
+
+__all__ = [
+    "FilingFinancials",
+    "company_financials",
+    "edgar_source",
+    "filing_url",
+    "ingest_financials",
+    "sec_entities",
+]
+
+_FORMS = ("10-K", "10-Q")
+_EQUITY = ("us-gaap:StockholdersEquity",
+           "us-gaap:StockholdersEquityIncludingPortionAttributableToNoncontrollingInterest")
+_REVENUE = ("us-gaap:Revenues", "us-gaap:RevenueFromContractWithCustomerExcludingAssessedTax",
+            "us-gaap:SalesRevenueNet", "us-gaap:RevenueFromContractWithCustomerIncludingAssessedTax")
+_SHARES = "dei:EntityCommonStockSharesOutstanding"
+_FLOAT = "dei:EntityPublicFloat"
+_IDENTITY_RE = re.compile(r"\S.*\s\S+@\S+\.\S+")
+
+
+def filing_url(cik: str, accession: str) -> str:
+    """The EDGAR index page of a filing (its URL holds the accession number).
+
+    >>> filing_url("0001045810", "0001045810-26-000052")
+    'https://www.sec.gov/Archives/edgar/data/1045810/000104581026000052/0001045810-26-000052-index.htm'
+    """
+    return (f"https://www.sec.gov/Archives/edgar/data/{int(cik)}/{accession.replace('-', '')}/"
+            f"{accession}-index.htm")
+
+
+@contextlib.contextmanager
+def edgar_source(edgar_dir: Path | str | None) -> Iterator[Path | None]:
+    """Point edgartools at a local EDGAR mirror (``edgar_dir``, strictly offline) or at
+    SEC's servers (needs ``EDGAR_IDENTITY``), for the duration of the block; the
+    environment edgartools reads is restored after it."""
+    keys = ("EDGAR_USE_LOCAL_DATA", "EDGAR_LOCAL_DATA_DIR", "EDGAR_ALLOW_NETWORK_FALLBACK")
+    saved = {k: os.environ.get(k) for k in keys}
+    try:
+        if edgar_dir is not None:
+            root = Path(edgar_dir)
+            if not root.is_dir():
+                raise InputError(f"--edgar-dir {root}: no such folder (a local EDGAR mirror: "
+                                 "companyfacts/CIK##########.json, submissions/, filings)")
+            from edgar.storage import use_local_storage
+
+            use_local_storage(str(root), allow_network_fallback=False)
+            yield root
+        else:
+            identity = (os.environ.get("EDGAR_IDENTITY") or "").strip()
+            if not _IDENTITY_RE.fullmatch(identity):
+                raise InputError('reading SEC EDGAR needs EDGAR_IDENTITY="Your Name you@example.org" '
+                                 "(SEC's fair-access policy), or --edgar-dir DIR for a local mirror")
+            import edgar
+            from edgar.storage import use_local_storage
+
+            edgar.set_identity(identity)
+            use_local_storage(False)
+            yield None
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def sec_entities(store: GraphStore, names: Sequence[str] | None) -> list[dict[str, Any]]:
+    """The stored entities named (by id, name or alias), or every one with a ``sec_cik``
+    (``names`` None); InputError for a name no entity has, or an entity without a CIK."""
+    entities = stored_entities(store)
+    if names is None:
+        return [e for e in entities if e.get("sec_cik")]
+    by_key: dict[str, dict[str, Any]] = {}
+    for e in entities:
+        for k in (e.get("name_keys") or [name_key(e["id"])]):
+            by_key.setdefault(k, e)
+    out = []
+    for n in names:
+        hit = by_key.get(name_key(n))
+        if hit is None:
+            raise InputError(f"{n!r} is not a known entity; nothing written")
+        e = hit
+        if not e.get("sec_cik"):
+            raise InputError(f"entity {e['id']!r} has no sec_cik; give it one in an entities file "
+                             "(column sec_cik) first; nothing written")
+        if e not in out:
+            out.append(e)
+    return out
+
+
+@dataclass
+class FilingFinancials:
+    """The figures one 10-K or 10-Q reports for the period it closes."""
+
+    entity_id: str
+    cik: str
+    accession: str
+    form: str
+    filed: str
+    as_of: str
+    figures: dict[str, int | float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def source_url(self) -> str:
+        return filing_url(self.cik, self.accession)
+
+    @property
+    def basis(self) -> str:
+        return "; ".join([f"SEC {self.form} {self.accession} filed {self.filed}, XBRL", *self.notes])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"entity_id": self.entity_id, "as_of": self.as_of, "form": self.form,
+                "accession": self.accession, "filed": self.filed, **self.figures,
+                "basis": self.basis, "source_url": self.source_url}
+
+
+def _load_facts(cik: str, edgar_dir: Path | None) -> Any:
+    """edgartools' EntityFacts of a CIK: from the local mirror or SEC's servers."""
+    from edgar.entity.parser import EntityFactsParser
+
+    if edgar_dir is not None:
+        path = edgar_dir / "companyfacts" / f"CIK{cik}.json"
+        if not path.is_file():
+            raise InputError(f"{path}: no such file: no company facts for CIK {cik} in the mirror; "
+                             "nothing written")
+        from edgar.entity.entity_facts import load_company_facts_from_local
+
+        try:
+            data = load_company_facts_from_local(int(cik))  # edgartools' local-storage reader
+        except ValueError as e:  # orjson.JSONDecodeError is a ValueError
+            raise InputError(f"{path}: not valid JSON ({e}); nothing written") from None
+        where = str(path)
+    else:
+        from edgar.entity.entity_facts import download_company_facts_from_sec
+        from edgar.exceptions import CompanyFactsNotFoundError
+
+        try:
+            data = download_company_facts_from_sec(int(cik))
+        except CompanyFactsNotFoundError:
+            raise InputError(f"SEC EDGAR has no company facts for CIK {cik}; nothing written") from None
+        where = f"company facts of CIK {cik}"
+    _check_facts(data, where, cik)
+    try:
+        return EntityFactsParser.parse_company_facts(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise InputError(f"{where}: edgartools cannot read these company facts ({type(e).__name__}: "
+                         f"{e}); nothing written") from None
+
+
+def _check_facts(data: Any, where: str, cik: str) -> None:
+    """The shape of a company-facts document, each problem named by its field."""
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: not a company-facts object (a JSON object with cik and facts)")
+    got = data.get("cik")
+    if got is None or normal_cik(str(got)) != cik:
+        raise InputError(f"{where}: field 'cik' is {got!r}, not {int(cik)}; wrong file?")
+    facts = data.get("facts")
+    if not isinstance(facts, dict):
+        raise InputError(f"{where}: field 'facts' is missing or not an object")
+    for tax, concepts in facts.items():
+        if not isinstance(concepts, dict):
+            raise InputError(f"{where}: field 'facts.{tax}' is not an object of concepts")
+        for name, concept in concepts.items():
+            units = concept.get("units") if isinstance(concept, dict) else None
+            if not isinstance(units, dict):
+                raise InputError(f"{where}: field 'facts.{tax}.{name}.units' is missing or not an object")
+            for unit, items in units.items():
+                if not isinstance(items, list):
+                    raise InputError(f"{where}: field 'facts.{tax}.{name}.units.{unit}' is not a list")
+                for i, it in enumerate(items):
+                    if (not isinstance(it, dict) or not isinstance(it.get("end"), str)
+                            or not isinstance(it.get("val"), (int, float)) or isinstance(it.get("val"), bool)
+                            or not isinstance(it.get("accn"), str)):
+                        raise InputError(f"{where}: field 'facts.{tax}.{name}.units.{unit}[{i}]' needs "
+                                         "'end' (a date), 'val' (a number) and 'accn'")
+
+
+def _plain(v: float) -> int | float:
+    return int(v) if float(v).is_integer() else float(v)
+
+
+def company_financials(entity_id: str, cik: str, edgar_dir: Path | None,
+                       since: str | None = None) -> list[FilingFinancials]:
+    """One :class:`FilingFinancials` per 10-K and 10-Q of the company, oldest first,
+    periods ending on or after ``since``."""
+    facts = _load_facts(cik, edgar_dir)
+    all_facts = list(facts)
+    by_accn: dict[str, list[Any]] = {}
+    for f in all_facts:
+        if f.form_type in _FORMS and f.accession and f.period_end is not None:
+            by_accn.setdefault(f.accession, []).append(f)
+    periods: dict[str, FilingFinancials] = {}
+    for accn, fs in by_accn.items():
+        instants = [f.period_end for f in fs if f.taxonomy == "us-gaap" and f.period_type == "instant"]
+        if not instants:
+            continue
+        end = max(instants)
+        if since is not None and end.isoformat() < since:
+            continue
+        form = fs[0].form_type
+        filed = max(f.filing_date for f in fs if f.filing_date is not None)
+        rec = FilingFinancials(entity_id, cik, accn, form, filed.isoformat(), end.isoformat())
+
+        def at_end(concept: str, unit: str = "USD", fs: list[Any] = fs, end: _dt.date = end) -> Any:
+            hits = [f for f in fs if f.concept == concept and f.unit == unit and f.period_end == end
+                    and f.period_type == "instant" and f.numeric_value is not None and not f.dimensions]
+            return hits[-1] if hits else None
+
+        for concept in _EQUITY:
+            hit = at_end(concept)
+            if hit is not None:
+                rec.figures["equity_usd"] = _plain(hit.numeric_value)
+                if concept != _EQUITY[0]:
+                    rec.notes.append("equity incl. noncontrolling interests")
+                break
+        for fld, concept in (("total_assets_usd", "us-gaap:Assets"),
+                             ("total_liabilities_usd", "us-gaap:Liabilities"),
+                             ("backlog_usd", "us-gaap:RevenueRemainingPerformanceObligation")):
+            hit = at_end(concept)
+            if hit is not None:
+                rec.figures[fld] = _plain(hit.numeric_value)
+        if "backlog_usd" in rec.figures:
+            rec.notes.append("backlog: RPO")
+        _revenue(rec, facts, fs, end)
+        shares = [f for f in fs if f.concept == _SHARES and f.numeric_value is not None]
+        if shares:
+            when = max(f.period_end for f in shares)
+            rec.figures["shares_outstanding"] = _plain(sum(f.numeric_value for f in _distinct(shares, when)))
+            rec.notes.append(f"shares on {when.isoformat()}")
+        floats = [f for f in fs if f.concept == _FLOAT and f.numeric_value is not None]
+        if floats:
+            when = max(f.period_end for f in floats)
+            rec.figures["public_float_usd"] = _plain(sum(f.numeric_value for f in _distinct(floats, when)))
+            rec.notes.append(f"float on {when.isoformat()}")
+        if not rec.figures:
+            continue
+        prev = periods.get(rec.as_of)
+        if prev is None or (prev.filed, prev.accession) < (rec.filed, rec.accession):
+            periods[rec.as_of] = rec  # an amended or later filing for the same period wins
+    return [periods[k] for k in sorted(periods)]
+
+
+def _distinct(fs: list[Any], when: _dt.date) -> list[Any]:
+    """The facts dated ``when``, one per value and share class (a fact repeated in one
+    filing counts once)."""
+    seen: dict[tuple[Any, ...], Any] = {}
+    for f in fs:
+        if f.period_end == when:
+            seen.setdefault((f.numeric_value, str(f.dimensions), f.context_ref), f)
+    return list(seen.values())
+
+
+def _revenue(rec: FilingFinancials, facts: Any, fs: list[Any], end: _dt.date) -> None:
+    """Revenue of the filing's period: the fiscal year (10-K) or trailing four quarters (10-Q)."""
+    if rec.form == "10-K":
+        for concept in _REVENUE:
+            hits = [f for f in fs if f.concept == concept and f.unit == "USD" and f.period_end == end
+                    and f.period_start is not None and 350 <= (end - f.period_start).days <= 380
+                    and f.numeric_value is not None and not f.dimensions]
+            if hits:
+                rec.figures["revenue_usd"] = _plain(hits[-1].numeric_value)
+                rec.notes.append("revenue: fiscal year")
+                return
+        return
+    try:
+        metric = facts.get_ttm_revenue(as_of=end)
+    except (KeyError, ValueError):
+        return
+    if metric.as_of_date != end or metric.has_gaps:
+        return  # no four consecutive quarters ending at this period: say nothing
+    rec.figures["revenue_usd"] = _plain(metric.value)
+    rec.notes.append("revenue: trailing four quarters")
+
+
+def financials_table(rows: Sequence[FilingFinancials]) -> RawTable:
+    """The rows as a financials table for the ingest, each row named by its filing."""
+    table = RawTable("SEC EDGAR", "financials")
+    for i, r in enumerate(rows, 1):
+        values: dict[str, str | list[str] | None] = {
+            "entity_id": r.entity_id, "as_of": r.as_of, "basis": r.basis, "source_url": r.source_url}
+        for k, v in r.figures.items():
+            values[k] = repr(v) if isinstance(v, float) else str(v)
+        table.rows.append(RawRow(f"SEC EDGAR {r.form} {r.accession}", i, values))
+    return table
+
+
+def ingest_financials(store: GraphStore, names: Sequence[str] | None, *, edgar_dir: Path | None,
+                      since: str | None = None, dry_run: bool = False,
+                      ) -> tuple[list[FilingFinancials], IngestReport, list[str]]:
+    """Read the financials of the entities named (None: every one with a ``sec_cik``) and
+    write them: the rows, the ingest's report and the warnings (an entity of ``--all``
+    that the mirror holds no company facts for is skipped, said so)."""
+    entities = sec_entities(store, names)
+    if not entities:
+        raise InputError("no entity has a sec_cik; give the listed filers one in an entities file "
+                         "(column sec_cik); nothing written")
+    rows: list[FilingFinancials] = []
+    warnings: list[str] = []
+    for e in entities:
+        cik = str(e["sec_cik"])
+        if names is None and edgar_dir is not None \
+                and not (edgar_dir / "companyfacts" / f"CIK{cik}.json").is_file():
+            warnings.append(f"{e['id']}: no company facts for CIK {cik} in {edgar_dir}; skipped")
+            continue
+        got = company_financials(e["id"], cik, edgar_dir, since)
+        if not got:
+            warnings.append(f"{e['id']}: CIK {cik} has no 10-K or 10-Q figures"
+                            + (f" for periods since {since}" if since else ""))
+        rows.extend(got)
+    report = ingest(store, [], tables=[financials_table(rows)], dry_run=dry_run) if rows \
+        else IngestReport(dry_run=dry_run)
+    return rows, report, warnings
+
+
+def latest(rows: Sequence[FilingFinancials]) -> Mapping[str, FilingFinancials]:
+    """Each entity's latest row."""
+    out: dict[str, FilingFinancials] = {}
+    for r in rows:
+        if r.entity_id not in out or out[r.entity_id].as_of < r.as_of:
+            out[r.entity_id] = r
+    return out
