@@ -184,31 +184,35 @@ def _load_facts(cik: str, edgar_dir: Path | None) -> Any:
                          f"{e}); nothing written") from None
 
 
+def _bad(message: str) -> InputError:
+    return InputError(f"{message}; nothing written")
+
+
 def _check_facts(data: Any, where: str, cik: str) -> None:
     """The shape of a company-facts document, each problem named by its field."""
     if not isinstance(data, dict):
-        raise InputError(f"{where}: not a company-facts object (a JSON object with cik and facts)")
+        raise _bad(f"{where}: not a company-facts object (a JSON object with cik and facts)")
     got = data.get("cik")
     if got is None or normal_cik(str(got)) != cik:
-        raise InputError(f"{where}: field 'cik' is {got!r}, not {int(cik)}; wrong file?")
+        raise _bad(f"{where}: field 'cik' is {got!r}, not {int(cik)}; wrong file?")
     facts = data.get("facts")
     if not isinstance(facts, dict):
-        raise InputError(f"{where}: field 'facts' is missing or not an object")
+        raise _bad(f"{where}: field 'facts' is missing or not an object")
     for tax, concepts in facts.items():
         if not isinstance(concepts, dict):
-            raise InputError(f"{where}: field 'facts.{tax}' is not an object of concepts")
+            raise _bad(f"{where}: field 'facts.{tax}' is not an object of concepts")
         for name, concept in concepts.items():
             units = concept.get("units") if isinstance(concept, dict) else None
             if not isinstance(units, dict):
-                raise InputError(f"{where}: field 'facts.{tax}.{name}.units' is missing or not an object")
+                raise _bad(f"{where}: field 'facts.{tax}.{name}.units' is missing or not an object")
             for unit, items in units.items():
                 if not isinstance(items, list):
-                    raise InputError(f"{where}: field 'facts.{tax}.{name}.units.{unit}' is not a list")
+                    raise _bad(f"{where}: field 'facts.{tax}.{name}.units.{unit}' is not a list")
                 for i, it in enumerate(items):
                     if (not isinstance(it, dict) or not isinstance(it.get("end"), str)
                             or not isinstance(it.get("val"), (int, float)) or isinstance(it.get("val"), bool)
                             or not isinstance(it.get("accn"), str)):
-                        raise InputError(f"{where}: field 'facts.{tax}.{name}.units.{unit}[{i}]' needs "
+                        raise _bad(f"{where}: field 'facts.{tax}.{name}.units.{unit}[{i}]' needs "
                                          "'end' (a date), 'val' (a number) and 'accn'")
 
 

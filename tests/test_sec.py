@@ -1,0 +1,184 @@
+"""`circfin sec`: ingest from SEC EDGAR through edgartools, offline against a local mirror.
+
+tests/fixtures/sec/ holds real EDGAR company facts recorded from SEC's servers (NVIDIA,
+CIK 1045810, through the 10-Q for the quarter ended 2026-04-26; Alphabet, CIK 1652044,
+through 2026-03-31), trimmed to the concepts circfin reads (see its README.md).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from circfin import queries
+from circfin.errors import InputError, ValidationError
+from circfin.ingest import ingest
+from circfin.ingest.sec import edgar_source, ingest_financials
+from circfin.ingest.validate import cusip_check_digit
+
+from .conftest import write
+
+MIRROR = Path(__file__).parent / "fixtures" / "sec"
+NVDA_10Q = "0001045810-26-000052"
+ENTITIES = """entity_id,name,kind,aliases,country,sec_cik,tickers,cusips
+nvidia,Nvidia,chipmaker,NVIDIA Corporation,US,1045810,NVDA,67066G104
+google,Google,hyperscaler,Alphabet,US,CIK0001652044,GOOGL;goog,02079K305;02079K107
+openai,OpenAI,ai_lab,,US,,,
+"""
+DEALS = """deal_id,date,payer,payee,type,amount_usd,status,source_url,confidence
+d1,2025-09-22,nvidia,openai,equity_investment,10000000000,signed,https://example.org/a,high
+d2,2025-10-01,openai,nvidia,chip_purchase,20000000000,signed,https://example.org/b,high
+"""
+
+
+@pytest.fixture
+def graph(store, tmp_path):
+    ingest(store, [write(tmp_path / "entities.csv", ENTITIES), write(tmp_path / "deals.csv", DEALS)])
+    return store
+
+
+def _financials(store):
+    return store.read(queries.load("financials").text)
+
+
+def test_entity_identifiers_are_kept_normalised(graph):
+    by_id = {e["id"]: e for e in graph.read(queries.load("entities").text)}
+    assert by_id["nvidia"]["sec_cik"] == "0001045810"
+    assert by_id["google"]["sec_cik"] == "0001652044"
+    assert by_id["google"]["tickers"] == ["GOOGL", "GOOG"]
+    assert by_id["google"]["cusips"] == ["02079K305", "02079K107"]
+    assert by_id["openai"]["sec_cik"] is None
+
+
+def test_bad_identifiers_name_the_field(store, tmp_path):
+    bad = write(tmp_path / "e.csv", "entity_id,name,kind,sec_cik,cusips,lei\n"
+                                    "x,X,other,NVDA,67066G105,ABC\n")
+    with pytest.raises(ValidationError) as e:
+        ingest(store, [bad])
+    text = str(e.value)
+    assert "e.csv:2: field 'sec_cik'" in text and "'NVDA' is not an SEC Central Index Key" in text
+    assert "field 'cusips'" in text and "check digit should be '4'" in text
+    assert "field 'lei'" in text
+    assert store.read(queries.load("entities").text) == []
+
+
+def test_cusip_check_digits_of_the_13f_fixture():
+    # CUSIPs as a real 13F information table gives them (shared fixtures, 13f/)
+    for c in ("67066G104", "594918104", "68389X105", "02079K305", "02079K107", "023135106", "88579Y101"):
+        assert cusip_check_digit(c[:8]) == c[8]
+
+
+def test_nvidia_balance_sheet_from_company_facts(graph):
+    with edgar_source(MIRROR) as root:
+        rows, report, warnings = ingest_financials(graph, ["NVIDIA Corporation"], edgar_dir=root,
+                                                   since="2025-01-01")
+    assert warnings == []
+    latest = rows[-1]
+    assert (latest.as_of, latest.form, latest.accession) == ("2026-04-26", "10-Q", NVDA_10Q)
+    assert latest.figures["equity_usd"] == 195_474_000_000
+    assert latest.figures["total_assets_usd"] == 259_474_000_000
+    assert latest.figures["total_liabilities_usd"] == 64_000_000_000
+    assert latest.figures["backlog_usd"] == 2_600_000_000
+    assert latest.figures["shares_outstanding"] == 24_200_000_000
+    # trailing four quarters: the three 10-Q quarters and Q4 = FY2026 less nine months
+    assert latest.figures["revenue_usd"] == 253_491_000_000
+    assert "revenue: trailing four quarters" in latest.basis and "shares on 2026-05-15" in latest.basis
+    fy = next(r for r in rows if r.as_of == "2026-01-25")
+    assert (fy.form, fy.accession) == ("10-K", "0001045810-26-000021")
+    assert fy.figures["revenue_usd"] == 215_938_000_000 and "revenue: fiscal year" in fy.basis
+    assert fy.figures["public_float_usd"] == 4_000_000_000_000 and "float on 2025-07-25" in fy.basis
+    assert fy.figures["equity_usd"] == 157_293_000_000
+    assert [r.as_of for r in rows] == sorted(r.as_of for r in rows) and rows[0].as_of >= "2025-01-01"
+
+    stored = {f["as_of"]: f for f in _financials(graph) if f["entity_id"] == "nvidia"}
+    assert report.links["financials"]["new"] == len(rows) == len(stored)
+    row = stored["2026-04-26"]
+    assert row["equity_usd"] == 195_474_000_000
+    assert row["source_url"] == ("https://www.sec.gov/Archives/edgar/data/1045810/000104581026000052/"
+                                 f"{NVDA_10Q}-index.htm")
+    assert NVDA_10Q in row["basis"]
+
+
+def test_rerunning_changes_nothing_and_dry_run_writes_nothing(graph):
+    with edgar_source(MIRROR) as root:
+        rows, dry, _ = ingest_financials(graph, ["google"], edgar_dir=root, since="2025-06", dry_run=True)
+        assert dry.links["financials"]["new"] == len(rows) > 0 and _financials(graph) == []
+        ingest_financials(graph, ["google"], edgar_dir=root, since="2025-06")
+        before = _financials(graph)
+        _, again, _ = ingest_financials(graph, ["google"], edgar_dir=root, since="2025-06")
+    assert again.links["financials"] == {"new": 0, "updated": 0, "unchanged": len(rows)}
+    assert _financials(graph) == before
+    last = before[-1]
+    assert (last["as_of"], last["equity_usd"], last["backlog_usd"]) == ("2026-03-31", 478_746_000_000,
+                                                                        467_600_000_000)
+
+
+def test_all_skips_entities_the_mirror_lacks_and_says_so(graph, tmp_path):
+    mirror = tmp_path / "edgar"
+    (mirror / "companyfacts").mkdir(parents=True)
+    shutil.copy(MIRROR / "companyfacts" / "CIK0001652044.json", mirror / "companyfacts")
+    with edgar_source(mirror) as root:
+        rows, _, warnings = ingest_financials(graph, None, edgar_dir=root, since="2026")
+    assert {r.entity_id for r in rows} == {"google"}
+    assert warnings == [f"nvidia: no company facts for CIK 0001045810 in {mirror}; skipped"]
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda text: text[:-200], "not valid JSON"),
+    (lambda text: json.dumps({**json.loads(text), "facts": None}), "field 'facts' is missing"),
+    (lambda text: json.dumps({**json.loads(text), "cik": 1}), "field 'cik' is 1, not 1045810"),
+    (lambda text: text.replace('"val":195474000000', '"val":"many"'),
+     "field 'facts.us-gaap.StockholdersEquity.units.USD["),
+])
+def test_a_damaged_facts_file_is_named_and_nothing_written(graph, tmp_path, damage, message):
+    mirror = tmp_path / "edgar"
+    path = write(mirror / "companyfacts" / "CIK0001045810.json",
+                 damage((MIRROR / "companyfacts" / "CIK0001045810.json").read_text()))
+    with edgar_source(mirror) as root, pytest.raises(InputError) as e:
+        ingest_financials(graph, ["nvidia"], edgar_dir=root)
+    assert str(path) in str(e.value) and message in str(e.value) and "nothing written" in str(e.value)
+    assert _financials(graph) == []
+
+
+def test_unknown_cik_unknown_entity_and_missing_cik(graph, tmp_path):
+    empty = tmp_path / "edgar"
+    (empty / "companyfacts").mkdir(parents=True)
+    with edgar_source(empty) as root:
+        with pytest.raises(InputError, match=r"CIK0001045810\.json: no such file: no company facts for CIK "
+                                             r"0001045810"):
+            ingest_financials(graph, ["nvidia"], edgar_dir=root)
+        with pytest.raises(InputError, match="'Nvidiaa' is not a known entity"):
+            ingest_financials(graph, ["Nvidiaa"], edgar_dir=root)
+        with pytest.raises(InputError, match="entity 'openai' has no sec_cik"):
+            ingest_financials(graph, ["openai"], edgar_dir=root)
+    assert _financials(graph) == []
+
+
+def test_live_use_needs_an_identity(monkeypatch):
+    monkeypatch.delenv("EDGAR_IDENTITY", raising=False)
+    with pytest.raises(InputError, match="EDGAR_IDENTITY"), edgar_source(None):
+        pass
+    monkeypatch.setenv("EDGAR_IDENTITY", "no email here")
+    with pytest.raises(InputError, match="EDGAR_IDENTITY"), edgar_source(None):
+        pass
+
+
+def test_cli_financials_then_shock_names_the_filing(graph, cli, tmp_path):
+    # the done-when path: sec financials writes NVIDIA's balance sheet, shock uses it as the buffer
+    proc = cli("sec", "financials", "nvidia", "--edgar-dir", str(MIRROR), "--since", "2026",
+               "--format", "json", check=True)
+    got = json.loads(proc.stdout)
+    assert [r["as_of"] for r in got["rows"]] == ["2026-01-25", "2026-04-26"]
+    assert got["rows"][-1]["equity_usd"] == 195_474_000_000 and got["rows"][-1]["accession"] == NVDA_10Q
+    assert got["financials"] == {"new": 2, "updated": 0, "unchanged": 0}
+    shock = json.loads(cli("shock", "Nvidia", "--format", "json", check=True).stdout)
+    hit = next(h for h in shock["hits"] if h["id"] == "nvidia")
+    assert hit["buffer_usd"] == 195_474_000_000
+    assert (hit["buffer_figure"], hit["buffer_as_of"]) == ("equity_usd", "2026-04-26")
+    assert NVDA_10Q in hit["buffer_source_url"]
+
+    live = cli("sec", "financials", "nvidia", env={"EDGAR_IDENTITY": ""})
+    assert live.returncode == 1 and "EDGAR_IDENTITY" in live.stderr and len(live.stderr.splitlines()) == 1
