@@ -6,6 +6,7 @@ circfin.ingest.sec.
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-sec_app = typer.Typer(help="Ingest from SEC EDGAR: dated financials from XBRL company facts.",
+sec_app = typer.Typer(help="Ingest from SEC EDGAR: dated financials from XBRL company facts, 13F holdings.",
                       no_args_is_help=True)
 
 _EDGAR_DIR_HELP = ("Read this local EDGAR mirror (edgartools' local-storage layout: "
@@ -108,7 +109,84 @@ def _table(rows: list[FilingFinancials]) -> Table:
     return table
 
 
+class ValueUnit(str, Enum):
+    dollars = "dollars"
+    thousands = "thousands"
+
+
+def holdings(
+    manager: Annotated[str, typer.Argument(help="The filer of the 13F (entity id, name or alias).",
+                                           show_default=False)],
+    quarter: Annotated[Optional[str], typer.Option(
+        "--quarter", help="The 13F-HR for this quarter (YYYY-Qn); default: the latest.",
+        show_default=False)] = None,
+    infotable: Annotated[Optional[Path], typer.Option(
+        "--infotable", help="Read this 13F information table (XML) instead of SEC's servers; needs "
+                            "--period and --source-url.", show_default=False)] = None,
+    period: Annotated[Optional[str], typer.Option(
+        "--period", help="With --infotable: the quarter end it reports (YYYY-MM-DD).",
+        show_default=False)] = None,
+    source_url: Annotated[Optional[str], typer.Option(
+        "--source-url", help="With --infotable: the filing's EDGAR URL.", show_default=False)] = None,
+    value_unit: Annotated[Optional[ValueUnit], typer.Option(
+        "--value-unit", help="The table's values are dollars (13Fs from 2023) or thousands (before); "
+                             "default: edgartools' reading of the table.", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and validate; write nothing.")] = False,
+    fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
+) -> None:
+    """A manager's 13F holdings in the graph's issuers, written as dated holdings rows.
+
+    Positions are matched to entities by CUSIP (the entities' cusips column), then by
+    issuer name (listed for review: add the CUSIP to the entity to confirm); positions
+    in issuers outside the graph are counted and listed, options left out. The holdings
+    feed `circfin stress` (fire sales). Without --infotable, EDGAR_IDENTITY must be set.
+
+    Example: circfin sec holdings blackrock --quarter 2025-Q4
+    """
+    from ..errors import InputError
+    from ..ingest.sec import edgar_source, ingest_holdings
+
+    day = None
+    if period is not None:
+        day = _since(period)
+    if infotable is not None:
+        with cli._store() as store:
+            res, report = ingest_holdings(store, manager, infotable=infotable, as_of=day,
+                                          source_url=source_url, dry_run=dry_run,
+                                          value_unit=value_unit.value if value_unit else None)
+    else:
+        if period is not None or source_url is not None:
+            raise InputError("--period and --source-url go with --infotable")
+        with cli._store() as store, edgar_source(None):
+            res, report = ingest_holdings(store, manager, quarter=quarter, dry_run=dry_run,
+                                          value_unit=value_unit.value if value_unit else None)
+    counts = report.links["holdings"]
+    if fmt == Fmt.json:
+        cli._write(json_dumps({**res.to_dict(), "written": counts, "dry_run": dry_run}, indent=2))
+        return
+    table = Table(title=f"13F holdings of {res.holder} as of {res.as_of} (values in {res.value_unit} "
+                        "as filed, shown in dollars)", title_justify="left")
+    for col in ("issuer", "value", "shares", "CUSIPs", "matched by"):
+        table.add_column(col, justify="right" if col in ("value", "shares") else "left")
+    named = {b["cusip"] for b in res.by_name}
+    for r in res.rows:
+        how = "name (review)" if any(c in named for c in r["cusips"]) else "CUSIP"
+        table.add_row(Text(visible(r["asset"])), money(r["value_usd"]), f"{r['shares']:,.0f}",
+                      ", ".join(r["cusips"]), how)
+    cli.out.print(table)
+    if res.unmatched:
+        shown = ", ".join(f"{u['cusip']} {u['issuer']}" for u in res.unmatched[:8])
+        cli.out.print(Text(visible(f"{len(res.unmatched)} positions in issuers outside the graph (unmatched "
+                                   f"CUSIPs), not written: {shown}{' ...' if len(res.unmatched) > 8 else ''}")))
+    if res.skipped_options:
+        cli.out.print(f"{res.skipped_options} option positions (puts and calls) left out")
+    verb = "would write" if dry_run else "wrote"
+    cli.out.print(f"holdings rows: {verb} {counts['new']} new, {counts['updated']} updated; "
+                  f"{counts['unchanged']} unchanged")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``sec`` command group to the circfin app."""
     sec_app.command("financials")(financials)
+    sec_app.command("holdings")(holdings)
     app.add_typer(sec_app, name="sec")

@@ -33,7 +33,7 @@ from ..errors import InputError
 from ..store.base import GraphStore
 from .pipeline import IngestReport, ingest, stored_entities
 from .readers import RawRow, RawTable
-from .validate import name_key, normal_cik
+from .validate import cusip_check_digit, name_key, normal_cik
 
 __all__ = [
     "FilingFinancials",
@@ -41,6 +41,9 @@ __all__ = [
     "edgar_source",
     "filing_url",
     "ingest_financials",
+    "ingest_holdings",
+    "issuer_key",
+    "thirteenf_holdings",
     "sec_entities",
 ]
 
@@ -106,21 +109,14 @@ def sec_entities(store: GraphStore, names: Sequence[str] | None) -> list[dict[st
     entities = stored_entities(store)
     if names is None:
         return [e for e in entities if e.get("sec_cik")]
-    by_key: dict[str, dict[str, Any]] = {}
-    for e in entities:
-        for k in (e.get("name_keys") or [name_key(e["id"])]):
-            by_key.setdefault(k, e)
-    out = []
-    for n in names:
-        hit = by_key.get(name_key(n))
-        if hit is None:
-            raise InputError(f"{n!r} is not a known entity; nothing written")
-        e = hit
-        if not e.get("sec_cik"):
-            raise InputError(f"entity {e['id']!r} has no sec_cik; give it one in an entities file "
-                             "(column sec_cik) first; nothing written")
+    return _unique(_resolve(entities, names, need_cik=True))
+
+
+def _unique(found: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for e in found:
         if e not in out:
-            out.append(e)
+            out.append(dict(e))
     return out
 
 
@@ -359,4 +355,205 @@ def latest(rows: Sequence[FilingFinancials]) -> Mapping[str, FilingFinancials]:
     for r in rows:
         if r.entity_id not in out or out[r.entity_id].as_of < r.as_of:
             out[r.entity_id] = r
+    return out
+
+
+# -- 13F holdings -------------------------------------------------------------------------
+
+_SUFFIXES = re.compile(
+    r"\b(?:the|incorporated|inc|corporation|corp|company|co|limited|ltd|plc|holdings?|group|"
+    r"class [a-z]|cl [a-z]|new|de|sa|nv|ag|se|lp|llc)\b")
+
+
+def issuer_key(name: str) -> str:
+    """An issuer's name without punctuation and corporate suffixes, to match a 13F's
+    ``nameOfIssuer`` to an entity's name or alias.
+
+    >>> issuer_key("NVIDIA CORPORATION"), issuer_key("Nvidia Corp"), issuer_key("JPMORGAN CHASE & CO")
+    ('nvidia', 'nvidia', 'jpmorgan chase')
+    """
+    text = re.sub(r"[^a-z0-9 ]+", " ", name.lower().replace("&amp;", "&"))
+    return " ".join(_SUFFIXES.sub(" ", text).split())
+
+
+@dataclass
+class ThirteenFResult:
+    """What one 13F information table gives: the positions kept (one per issuer in the
+    graph), those matched by name only (to review), and the CUSIPs of issuers outside it."""
+
+    holder: str
+    as_of: str
+    source_url: str
+    value_unit: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    by_name: list[dict[str, Any]] = field(default_factory=list)
+    unmatched: list[dict[str, Any]] = field(default_factory=list)
+    skipped_options: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"holder": self.holder, "as_of": self.as_of, "source_url": self.source_url,
+                "value_unit": self.value_unit, "holdings": self.rows, "matched_by_name": self.by_name,
+                "unmatched": self.unmatched, "skipped_options": self.skipped_options}
+
+
+def read_infotable(path: Path) -> Any:
+    """A 13F information table (XML) as edgartools' data frame; InputError naming the file."""
+    from edgar.thirteenf.parsers.infotable_xml import parse_infotable_xml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: cannot read it ({e}); nothing written") from None
+    if "infoTable" not in text:
+        raise InputError(f"{path}: not a 13F information table (no infoTable element); nothing written")
+    try:
+        return parse_infotable_xml(text)
+    except Exception as e:  # lxml's errors and edgartools' own: the file is unreadable
+        raise InputError(f"{path}: edgartools cannot read this information table ({type(e).__name__}: "
+                         f"{e}); nothing written") from None
+
+
+def thirteenf_holdings(holder: str, table: Any, *, as_of: str, source_url: str, where: str,
+                       entities: Sequence[Mapping[str, Any]], value_unit: str | None = None,
+                       ) -> ThirteenFResult:
+    """The positions of one 13F information table (edgartools' frame) in issuers the graph
+    holds, matched by CUSIP (an entity's ``cusips``), then by issuer name (name or alias,
+    without corporate suffixes; listed in ``by_name`` for review); options (puts and
+    calls) are left out. Values in dollars: ``value_unit`` ``dollars`` or ``thousands``,
+    or None for edgartools' reading of the table."""
+    from edgar.thirteenf.units import resolve_value_unit
+
+    if value_unit not in (None, "dollars", "thousands"):
+        raise InputError(f"value unit {value_unit!r}: dollars or thousands")
+    res = resolve_value_unit(table, None, _dt.datetime.fromisoformat(as_of),
+                             override=value_unit)  # type: ignore[arg-type]
+    out = ThirteenFResult(holder, as_of, source_url, res.unit)
+    by_cusip = {c: e["id"] for e in entities for c in (e.get("cusips") or [])}
+    by_name: dict[str, str] = {}
+    for e in entities:
+        for n in (e.get("name"), *(e.get("aliases") or [])):
+            if n and issuer_key(n):
+                by_name.setdefault(issuer_key(n), e["id"])
+    agg: dict[str, dict[str, Any]] = {}
+    for i, rec in enumerate(table.to_dict("records")):
+        cusip = str(rec.get("Cusip") or "").strip().upper()
+        issuer = str(rec.get("Issuer") or "").replace("&amp;", "&")
+        if len(cusip) != 9 or not cusip.isalnum() or cusip_check_digit(cusip) != cusip[8]:
+            raise InputError(f"{where}: infoTable {i + 1} ({issuer[:60]!r}): field 'cusip' {cusip[:20]!r} "
+                             "is not a valid CUSIP (9 characters, the last a check digit); nothing written")
+        if str(rec.get("PutCall") or "").strip():
+            out.skipped_options += 1
+            continue
+        value = rec.get("Value")
+        if not isinstance(value, (int, float)) or value < 0:
+            raise InputError(f"{where}: infoTable {i + 1} ({issuer[:60]!r}): field 'value' {value!r} is not "
+                             "a dollar amount; nothing written")
+        eid = by_cusip.get(cusip)
+        how = "cusip"
+        if eid is None:
+            eid = by_name.get(issuer_key(issuer))
+            how = "name"
+        if eid is None or eid == holder:
+            if eid is None:
+                out.unmatched.append({"cusip": cusip, "issuer": issuer})
+            continue
+        shares = rec.get("SharesPrnAmount") if rec.get("Type") == "Shares" else None
+        row = agg.setdefault(eid, {"holder": holder, "asset": eid, "as_of": as_of, "value_usd": 0,
+                                   "shares": 0, "source_url": source_url, "cusips": []})
+        row["value_usd"] += value * res.multiplier
+        if shares is not None:
+            row["shares"] += shares
+        if cusip not in row["cusips"]:
+            row["cusips"].append(cusip)
+        if how == "name":
+            out.by_name.append({"cusip": cusip, "issuer": issuer, "entity_id": eid})
+    out.rows = list(agg.values())
+    return out
+
+
+def holdings_table(results: Sequence[ThirteenFResult]) -> RawTable:
+    table = RawTable("SEC EDGAR 13F", "holdings")
+    for res in results:
+        for i, r in enumerate(res.rows, 1):
+            table.rows.append(RawRow(f"SEC EDGAR 13F of {res.holder}", i, {
+                "holder": r["holder"], "asset": r["asset"], "as_of": r["as_of"],
+                "value_usd": str(_plain(r["value_usd"])),
+                "shares": str(_plain(r["shares"])) if r["shares"] else None,
+                "source_url": r["source_url"]}))
+    return table
+
+
+def _quarter_end(quarter: str) -> str:
+    m = re.fullmatch(r"([0-9]{4})-?Q([1-4])", quarter.strip().upper())
+    if m is None:
+        raise InputError(f"--quarter {quarter!r}: write YYYY-Qn, e.g. 2025-Q4")
+    year, q = int(m.group(1)), int(m.group(2))
+    return _dt.date(year, 3 * q, 30 if q in (2, 3) else 31).isoformat()
+
+
+def _live_13f(cik: str, quarter: str | None) -> tuple[Any, str, str]:
+    """The information table, period and URL of a manager's 13F-HR from SEC (the latest,
+    or the one for ``quarter``)."""
+    from edgar import Company
+    from edgar.thirteenf import ThirteenF
+
+    filings = Company(int(cik)).get_filings(form="13F-HR")
+    want = _quarter_end(quarter) if quarter else None
+    for filing in filings:
+        period = str(getattr(filing, "period_of_report", "") or "")
+        if want is None or period == want:
+            report = ThirteenF(filing)
+            table = report.raw_infotable
+            if table is None:
+                raise InputError(f"13F-HR {filing.accession_no} of CIK {cik} has no information table")
+            return table, period, filing_url(cik, filing.accession_no)
+    raise InputError(f"CIK {cik} filed no 13F-HR" + (f" for {quarter}" if quarter else "")
+                     + "; nothing written")
+
+
+def ingest_holdings(store: GraphStore, holder: str, *, infotable: Path | None = None,
+                    as_of: str | None = None, source_url: str | None = None,
+                    quarter: str | None = None, value_unit: str | None = None,
+                    dry_run: bool = False) -> tuple[ThirteenFResult, IngestReport]:
+    """Read one manager's 13F information table (a file, or SEC's latest/``quarter``'s
+    filing by the manager's ``sec_cik``) and write its positions in the graph's issuers
+    as holdings rows. InputError, nothing written, when none of them is in the graph."""
+    entities = stored_entities(store)
+    if infotable is not None:
+        (manager,) = _resolve(entities, [holder], need_cik=False)
+        if as_of is None or source_url is None:
+            raise InputError("--infotable needs --period (the quarter end it reports) and --source-url "
+                             "(the filing's EDGAR URL)")
+        table, where = read_infotable(infotable), str(infotable)
+    else:
+        (manager,) = _resolve(entities, [holder], need_cik=True)
+        table, as_of, source_url = _live_13f(str(manager["sec_cik"]), quarter)
+        where = source_url
+    res = thirteenf_holdings(manager["id"], table, as_of=as_of, source_url=source_url, where=where,
+                             entities=entities, value_unit=value_unit)
+    if not res.rows:
+        shown = ", ".join(f"{u['cusip']} ({u['issuer']})" for u in res.unmatched[:5])
+        raise InputError(f"{where}: none of its {len(res.unmatched)} positions is in an issuer the graph "
+                         f"holds (unmatched CUSIPs: {shown}{' ...' if len(res.unmatched) > 5 else ''}); "
+                         "give the issuers' entities their cusips; nothing written")
+    report = ingest(store, [], tables=[holdings_table([res])], dry_run=dry_run)
+    return res, report
+
+
+def _resolve(entities: Sequence[Mapping[str, Any]], names: Sequence[str], *, need_cik: bool,
+             ) -> list[Mapping[str, Any]]:
+    by_key: dict[str, Mapping[str, Any]] = {}
+    for e in entities:
+        for k in (e.get("name_keys") or [name_key(e["id"])]):
+            by_key.setdefault(k, e)
+    out = []
+    for n in names:
+        hit = by_key.get(name_key(n))
+        if hit is None:
+            raise InputError(f"{n!r} is not a known entity; nothing written")
+        e = hit
+        if need_cik and not e.get("sec_cik"):
+            raise InputError(f"entity {e['id']!r} has no sec_cik; give it one in an entities file "
+                             "(column sec_cik) first; nothing written")
+        out.append(e)
     return out

@@ -626,7 +626,8 @@ def entity_identifiers(row: RawRow, errors: list[RowError]) -> dict[str, Any]:
                                    f"{c!r}: its check digit should be {cusip_check_digit(c)!r}; a typo?"))
         else:
             out["cusips"].append(c)
-    return out
+    # an entity without them carries no empty list (None removes the property)
+    return {k: (v or None) for k, v in out.items()}
 
 
 def _entity(row: RawRow, errors: list[RowError]) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ import pytest
 from circfin import queries
 from circfin.errors import InputError, ValidationError
 from circfin.ingest import ingest
-from circfin.ingest.sec import edgar_source, ingest_financials
+from circfin.ingest.sec import edgar_source, ingest_financials, ingest_holdings
 from circfin.ingest.validate import cusip_check_digit
 
 from .conftest import write
@@ -182,3 +182,85 @@ def test_cli_financials_then_shock_names_the_filing(graph, cli, tmp_path):
 
     live = cli("sec", "financials", "nvidia", env={"EDGAR_IDENTITY": ""})
     assert live.returncode == 1 and "EDGAR_IDENTITY" in live.stderr and len(live.stderr.splitlines()) == 1
+
+
+# -- 13F holdings ---------------------------------------------------------------------------
+
+INFOTABLE = MIRROR / "13f" / "xml_13F-HR.infotable.xml"
+FILING = "https://www.sec.gov/Archives/edgar/data/1/000000000022000001/0000000000-22-000001-index.htm"
+HOLDERS = """entity_id,name,kind,aliases,country,cusips
+blackrock,BlackRock,asset_manager,,US,
+oracle,Oracle,hyperscaler,Oracle Corporation,US,
+"""
+ONE_POSITION = """<?xml version="1.0" ?>
+<informationTable xmlns="http://www.sec.gov/edgar/document/thirteenf/informationtable">
+  <infoTable>
+    <nameOfIssuer>3M CO</nameOfIssuer>
+    <titleOfClass>COM</titleOfClass>
+    <cusip>{cusip}</cusip>
+    <value>409469</value>
+    <shrsOrPrnAmt><sshPrnamt>2334</sshPrnamt><sshPrnamtType>SH</sshPrnamtType></shrsOrPrnAmt>
+    <investmentDiscretion>SOLE</investmentDiscretion>
+    <votingAuthority><Sole>0</Sole><Shared>0</Shared><None>2334</None></votingAuthority>
+  </infoTable>
+</informationTable>
+"""
+
+
+@pytest.fixture
+def holders(graph, tmp_path):
+    ingest(graph, [write(tmp_path / "holders.csv", HOLDERS)])
+    return graph
+
+
+def _holdings(store):
+    return {h["asset"]: h for h in store.read(queries.load("holdings").text)}
+
+
+def test_13f_positions_matched_by_cusip_then_name(holders):
+    res, report = ingest_holdings(holders, "BlackRock", infotable=INFOTABLE, as_of="2022-06-30",
+                                  source_url=FILING, value_unit="dollars")
+    got = _holdings(holders)
+    assert set(got) == {"nvidia", "google", "oracle"}
+    # the fixture's rows: NVIDIA CORPORATION 67066G104 662704 USD, 3198 shares; Alphabet's
+    # class A (02079K305: 1719073, 643) and class C (02079K107: 346490, 122) add up
+    assert (got["nvidia"]["value_usd"], got["nvidia"]["shares"]) == (662_704, 3198)
+    assert got["google"]["value_usd"] == 1_719_073 + 346_490
+    assert got["oracle"]["value_usd"] == 314_961
+    assert {h["holder"] for h in got.values()} == {"blackrock"}
+    assert {h["source_url"] for h in got.values()} == {FILING}
+    assert {h["as_of"] for h in got.values()} == {"2022-06-30"}
+    assert res.by_name == [{"cusip": "68389X105", "issuer": "ORACLE CORP", "entity_id": "oracle"}]
+    assert len(res.unmatched) == 255 - 4 - res.skipped_options
+    assert {"cusip": "88579Y101", "issuer": "3M CO"} in res.unmatched
+    assert report.links["holdings"]["new"] == 3
+    _, again = ingest_holdings(holders, "blackrock", infotable=INFOTABLE, as_of="2022-06-30",
+                               source_url=FILING, value_unit="dollars")
+    assert again.links["holdings"] == {"new": 0, "updated": 0, "unchanged": 3}
+
+
+@pytest.mark.parametrize("cusip, message", [
+    ("88579Y101", "none of its 1 positions is in an issuer the graph holds (unmatched CUSIPs: "
+                  "88579Y101 (3M CO))"),
+    ("88579Y102", "infoTable 1 ('3M CO'): field 'cusip' '88579Y102' is not a valid CUSIP"),
+])
+def test_a_13f_without_graph_issuers_or_with_a_bad_cusip_writes_nothing(holders, tmp_path, cusip, message):
+    path = write(tmp_path / "infotable.xml", ONE_POSITION.format(cusip=cusip))
+    with pytest.raises(InputError) as e:
+        ingest_holdings(holders, "blackrock", infotable=path, as_of="2022-06-30", source_url=FILING)
+    assert str(path) in str(e.value) and message in str(e.value) and "nothing written" in str(e.value)
+    assert _holdings(holders) == {}
+
+
+def test_cli_holdings_feed_stress(holders, cli):
+    def blackrock_price_loss():
+        out = json.loads(cli("stress", "ai_equity_crash", "--format", "json", check=True).stdout)
+        hit = [e for e in out["entities"] if e["id"] == "blackrock"]
+        return hit[0]["by_channel"].get("price", 0.0) if hit else 0.0
+
+    assert blackrock_price_loss() == 0.0
+    proc = cli("sec", "holdings", "blackrock", "--infotable", str(INFOTABLE), "--period", "2022-06-30",
+               "--source-url", FILING, "--value-unit", "dollars", check=True)
+    assert "holdings rows: wrote 3 new" in proc.stdout and "unmatched CUSIPs" in proc.stdout
+    # AI equities fall 30 %: BlackRock loses 30 % of its NVIDIA, Alphabet and Oracle positions
+    assert blackrock_price_loss() == pytest.approx(0.30 * (662_704 + 1_719_073 + 346_490 + 314_961))
