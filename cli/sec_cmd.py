@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-sec_app = typer.Typer(help="Ingest from SEC EDGAR: dated financials from XBRL company facts, 13F holdings.",
+sec_app = typer.Typer(help="Ingest from SEC EDGAR: dated financials from XBRL company facts, 13F holdings, "
+                           "deal candidates from 8-Ks.",
                       no_args_is_help=True)
 
 _EDGAR_DIR_HELP = ("Read this local EDGAR mirror (edgartools' local-storage layout: "
@@ -185,8 +186,118 @@ def holdings(
                   f"{counts['unchanged']} unchanged")
 
 
+def filings(
+    forms: Annotated[Optional[list[str]], typer.Option(
+        "--forms", help="Forms to read; 8-K (the default) is the one read today.", show_default=False)] = None,
+    since: Annotated[Optional[str], typer.Option(
+        "--since", help="Only filings filed on or after this date.", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and report; record nothing.")] = False,
+    fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
+    edgar_dir: Annotated[Optional[Path], typer.Option("--edgar-dir", help=_EDGAR_DIR_HELP + (
+        " Offline, the 8-Ks are the mirror's filings/*.txt full submissions."), show_default=False)] = None,
+) -> None:
+    """Deal candidates from the tracked entities' 8-Ks (Items 1.01, 2.03, 3.02).
+
+    Each known entity named in such a filing's text becomes a candidate: the filer, the
+    counterparty, the amount the sentence states, the sentence as evidence and the
+    filing as source. Candidates count in no analysis until `circfin review accept`.
+    Running it again records nothing new.
+
+    Example: circfin sec filings --since 2025-09-01
+    """
+    from ..errors import InputError
+    from ..ingest.sec import edgar_source, ingest_filings
+
+    wanted = cli._split(forms) or ["8-K"]
+    if any(f.upper() not in ("8-K", "8-K/A") for f in wanted):
+        raise InputError(f"--forms {','.join(wanted)}: only 8-K is read for deal candidates")
+    first = _since(since)
+    with cli._store() as store, edgar_source(edgar_dir) as root:
+        seen, new, known = ingest_filings(store, edgar_dir=root, since=first, dry_run=dry_run)
+    if fmt == Fmt.json:
+        cli._write(json_dumps({"filings": [k.to_dict() for k in seen], "new_candidates": new,
+                               "known_candidates": known, "dry_run": dry_run}, indent=2))
+        return
+    table = Table(title="8-K filings of tracked entities", title_justify="left")
+    for col in ("filed", "filer", "accession", "items", "candidates"):
+        table.add_column(col)
+    for k in seen:
+        table.add_row(k.filed, Text(visible(k.filer or k.cik)), k.accession, ", ".join(k.items),
+                      Text(visible(", ".join(c["counterparty"] for c in k.candidates) or "-")))
+    cli.out.print(table)
+    verb = "would record" if dry_run else "recorded"
+    cli.out.print(f"deal candidates: {verb} {len(new)} new; {known} already known. "
+                  "Review them: circfin review list")
+
+
+review_app = typer.Typer(help="Review deal candidates found in filings: accept into deals or reject.",
+                         no_args_is_help=True)
+
+
+def review_list(
+    all_: Annotated[bool, typer.Option("--all", help="Reviewed candidates too.")] = False,
+    fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
+) -> None:
+    """The open deal candidates (with --all, the reviewed ones too)."""
+    from ..ingest.candidates import list_candidates
+
+    with cli._store() as store:
+        rows = list_candidates(store, None if all_ else "candidate")
+    if fmt == Fmt.json:
+        cli._write(json_dumps(rows, indent=2))
+        return
+    table = Table(title=f"Deal candidates ({len(rows)})", title_justify="left", show_lines=True)
+    for col in ("id", "filed", "filer", "counterparty", "items", "amount", "status", "evidence"):
+        table.add_column(col, justify="right" if col == "amount" else "left")
+    for r in rows:
+        table.add_row(Text(visible(r["id"])), r["filed"], Text(visible(r["filer"])),
+                      Text(visible(r["counterparty"])), ", ".join(r.get("items") or []),
+                      money(r.get("amount_usd")), r["status"], Text(visible(r.get("evidence") or "")))
+    cli.out.print(table)
+
+
+def review_accept(
+    cid: Annotated[str, typer.Argument(help="The candidate's id (circfin review list).", show_default=False)],
+    deal_type: Annotated[str, typer.Option("--type", help="The deal's type (as in a deals file).")],
+    amount: Annotated[Optional[float], typer.Option(
+        "--amount", help="Amount in US dollars; default: the one found in the filing.",
+        show_default=False)] = None,
+    payer: Annotated[Optional[str], typer.Option(
+        "--payer", help="Default: the counterparty (a filer discloses what it is owed).",
+        show_default=False)] = None,
+    payee: Annotated[Optional[str], typer.Option("--payee", help="Default: the filer.",
+                                                 show_default=False)] = None,
+    status: Annotated[str, typer.Option("--status", help="The deal's status.")] = "signed",
+    confidence: Annotated[str, typer.Option("--confidence", help="high, medium or low.")] = "high",
+) -> None:
+    """Turn a candidate into a deal, sourced by its filing and described by the sentence found."""
+    from ..ingest.candidates import accept
+
+    with cli._store() as store:
+        report = accept(store, cid, type=deal_type, amount_usd=amount, payer=payer, payee=payee,
+                        status=status, confidence=confidence)
+    cli.out.print(Text(visible(f"accepted {cid}: deal {', '.join(report.deals_new + report.deals_updated)} "
+                               "written")))
+
+
+def review_reject(
+    cid: Annotated[str, typer.Argument(help="The candidate's id (circfin review list).", show_default=False)],
+) -> None:
+    """Drop a candidate: it stays recorded as rejected and is not offered again."""
+    from ..ingest.candidates import reject
+
+    with cli._store() as store:
+        reject(store, cid)
+    cli.out.print(Text(visible(f"rejected {cid}")))
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``sec`` command group to the circfin app."""
     sec_app.command("financials")(financials)
     sec_app.command("holdings")(holdings)
+    sec_app.command("filings")(filings)
+    review_app.command("list")(review_list)
+    review_app.command("accept")(review_accept)
+    review_app.command("reject")(review_reject)
+    app.add_typer(review_app, name="review")
     app.add_typer(sec_app, name="sec")

@@ -32,7 +32,7 @@ from __future__ import annotations
 __all__ = ["LABELS", "PROPERTY_KEYS", "REL_TYPES", "label", "rel_type"]
 
 LABELS: tuple[str, ...] = ("Entity", "Deal", "Loop", "ReportRun", "Source", "Event", "Financials",
-                           "Asset")
+                           "Asset", "Candidate")
 REL_TYPES: tuple[str, ...] = ("PAYS", "PAYS_TOP", "MADE", "TO", "PART_OF", "HAS_DEAL", "THROUGH",
                               "MEMBER_OF", "CITES", "HAS_EVENT", "REPORTED", "HOLDS", "ISSUED_BY")
 
@@ -61,9 +61,13 @@ ASSET_PROPERTIES = (  # Asset, HOLDS
     "id", "name", "class", "depth_usd", "source_url", "implied", "key", "as_of", "day", "value_usd",
     "shares",
 )
+CANDIDATE_PROPERTIES = (  # deal candidates found in filings (circfin sec filings, circfin review)
+    "id", "filer", "counterparty", "items", "date", "filed", "amount_usd", "evidence", "source_url",
+    "accession", "status", "found", "reviewed", "deal_id",
+)
 PROPERTY_KEYS: tuple[str, ...] = tuple(sorted(set(
     ENTITY_PROPERTIES + DEAL_PROPERTIES + PAYS_PROPERTIES + LOOP_PROPERTIES + REPORT_PROPERTIES
-    + LINK_PROPERTIES + ASSET_PROPERTIES
+    + LINK_PROPERTIES + ASSET_PROPERTIES + CANDIDATE_PROPERTIES
 )))
 
 

@@ -557,3 +557,148 @@ def _resolve(entities: Sequence[Mapping[str, Any]], names: Sequence[str], *, nee
                              "(column sec_cik) first; nothing written")
         out.append(e)
     return out
+
+
+# -- 8-K deal candidates ----------------------------------------------------------------------
+
+# The 8-K items that disclose deals, by number and by the description EDGAR's header gives.
+DEAL_ITEMS: dict[str, str] = {
+    "1.01": "Entry into a Material Definitive Agreement",
+    "2.03": "Creation of a Direct Financial Obligation",
+    "3.02": "Unregistered Sales of Equity Securities",
+}
+_ITEM_RE = re.compile(r"\bItem\s+([1-9]\.[0-9]{2})\b", re.IGNORECASE)
+_AMOUNT_RE = re.compile(r"(?:US)?\$\s?([0-9][0-9,]*(?:\.[0-9]+)?)\s*(billion|million|thousand|bn|m)?\b",
+                        re.IGNORECASE)
+_SCALE = {"billion": 1e9, "bn": 1e9, "million": 1e6, "m": 1e6, "thousand": 1e3}
+_SENTENCE_RE = re.compile(r"(?<=[.;])\s+(?=[A-Z(])")
+
+
+def amount_in(sentence: str) -> float | None:
+    """The largest dollar amount a sentence states, or None.
+
+    >>> amount_in("a commitment of up to $6.5 billion and fees of $300,000"), amount_in("no money")
+    (6500000000.0, None)
+    """
+    best = None
+    for m in _AMOUNT_RE.finditer(sentence):
+        v = float(m.group(1).replace(",", "")) * _SCALE.get((m.group(2) or "").lower(), 1.0)
+        best = v if best is None or v > best else best
+    return best
+
+
+@dataclass
+class EightK:
+    """What one 8-K gives: its filer, items and the candidates found in its text."""
+
+    accession: str
+    cik: str
+    filer: str | None
+    filed: str
+    date: str
+    items: list[str]
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"accession": self.accession, "cik": self.cik, "filer": self.filer, "filed": self.filed,
+                "date": self.date, "items": self.items, "candidates": self.candidates}
+
+
+def _iso(v: Any) -> str:
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    text = str(v or "")
+    if re.fullmatch(r"[0-9]{8}", text):
+        return f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    return text[:10]
+
+
+def scan_8k(sgml: Any, entities: Sequence[Mapping[str, Any]], where: str) -> EightK:
+    """The deal candidates of one 8-K (edgartools' FilingSGML): when it reports Item 1.01,
+    2.03 or 3.02, each known entity other than the filer named in its text, with the first
+    sentence naming it and the largest amount that sentence states."""
+    try:
+        accession = str(sgml.accession_number)
+        cik = normal_cik(str(sgml.cik)) or ""
+        text = sgml.text() or ""
+        header_items = str(sgml.header.filing_metadata.get("ITEM INFORMATION") or "")
+        filed, date = _iso(sgml.filing_date), _iso(sgml.period_of_report or sgml.filing_date)
+    except Exception as err:  # edgartools' parse errors: the file is not an EDGAR submission
+        raise InputError(f"{where}: edgartools cannot read this filing ({type(err).__name__}: {err}); "
+                         "nothing written") from None
+    if not cik or not re.fullmatch(r"[0-9]{10}-[0-9]{2}-[0-9]{6}", accession):
+        raise InputError(f"{where}: no filer CIK or accession number in its header; nothing written")
+    items = sorted(set(_ITEM_RE.findall(text)) | {num for num, what in DEAL_ITEMS.items()
+                                                    if what.lower() in header_items.lower()})
+    filer = next((e["id"] for e in entities if e.get("sec_cik") == cik), None)
+    out = EightK(accession, cik, filer, filed, date, items)
+    if filer is None or not any(i in DEAL_ITEMS for i in items):
+        return out
+    sentences = [" ".join(s.split()) for s in _SENTENCE_RE.split(text)]
+    for e in entities:
+        if e["id"] == filer:
+            continue
+        names = [n for n in (e.get("name"), *(e.get("aliases") or [])) if n and len(n) >= 3]
+        pats = [re.compile(rf"(?<![\w-]){re.escape(n)}(?![\w-])") for n in names]
+        hit = next((s for s in sentences if any(p.search(s) for p in pats)), None)
+        if hit is None:
+            continue
+        out.candidates.append({
+            "id": f"{accession}.{e['id']}", "filer": filer, "counterparty": e["id"],
+            "items": [i for i in items if i in DEAL_ITEMS], "date": date, "filed": filed,
+            "amount_usd": amount_in(hit), "evidence": hit[:1000], "accession": accession,
+            "source_url": filing_url(cik, accession)})
+    return out
+
+
+def _local_8ks(edgar_dir: Path, since: str | None) -> Iterator[tuple[Any, str]]:
+    """The 8-K full submissions (``filings/*.txt``) of a local mirror."""
+    from edgar.sgml.sgml_common import FilingSGML
+
+    folder = edgar_dir / "filings"
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder (the mirror's filings, as full submission .txt files)")
+    for path in sorted(folder.glob("*.txt")):
+        try:
+            sgml = FilingSGML.from_source(path)
+        except Exception as e:
+            raise InputError(f"{path}: edgartools cannot read this filing ({type(e).__name__}: {e}); "
+                             "nothing written") from None
+        if str(sgml.form).upper() not in ("8-K", "8-K/A"):
+            continue
+        if since is not None and _iso(sgml.filing_date) < since:
+            continue
+        yield sgml, str(path)
+
+
+def _live_8ks(entities: Sequence[Mapping[str, Any]], since: str | None) -> Iterator[tuple[Any, str]]:
+    from edgar import Company
+    from edgar.sgml.sgml_common import FilingSGML
+
+    for e in entities:
+        if not e.get("sec_cik"):
+            continue
+        filings = Company(int(str(e["sec_cik"]))).get_filings(form="8-K")
+        if since is not None:
+            filings = filings.filter(filing_date=f"{since}:")
+        for filing in filings:
+            yield FilingSGML.from_filing(filing), filing_url(str(e["sec_cik"]), filing.accession_no)
+
+
+def ingest_filings(store: GraphStore, *, edgar_dir: Path | None, since: str | None = None,
+                   dry_run: bool = False) -> tuple[list[EightK], list[dict[str, Any]], int]:
+    """Scan the tracked entities' 8-Ks (a local mirror's, or SEC's) and record the deal
+    candidates found: the filings read, the new candidates and how many were known."""
+    from .candidates import add_candidates
+
+    entities = stored_entities(store)
+    tracked = [e for e in entities if e.get("sec_cik")]
+    if not tracked:
+        raise InputError("no entity has a sec_cik; give the listed filers one in an entities file "
+                         "(column sec_cik); nothing written")
+    source = _local_8ks(edgar_dir, since) if edgar_dir is not None else _live_8ks(tracked, since)
+    ciks = {e["sec_cik"] for e in tracked}
+    seen = [scan_8k(sgml, entities, where) for sgml, where in source]
+    seen = [k for k in seen if k.cik in ciks]
+    new, known = add_candidates(store, [c for k in seen for c in k.candidates], dry_run=dry_run)
+    return seen, new, known

@@ -264,3 +264,114 @@ def test_cli_holdings_feed_stress(holders, cli):
     assert "holdings rows: wrote 3 new" in proc.stdout and "unmatched CUSIPs" in proc.stdout
     # AI equities fall 30 %: BlackRock loses 30 % of its NVIDIA, Alphabet and Oracle positions
     assert blackrock_price_loss() == pytest.approx(0.30 * (662_704 + 1_719_073 + 346_490 + 314_961))
+
+
+# -- 8-K deal candidates and their review ------------------------------------------------------
+
+def synthetic_8k(accession: str, cik: str, filer: str, body: str, *, item: str = "1.01",
+                 what: str = "Entry into a Material Definitive Agreement", filed: str = "20250925",
+                 period: str = "20250922") -> str:
+    """A small 8-K full submission in EDGAR's format (made up: no real filing says this)."""
+    return f"""<SEC-DOCUMENT>{accession}.txt : {filed}
+<SEC-HEADER>{accession}.hdr.sgml : {filed}
+<ACCEPTANCE-DATETIME>{filed}161125
+ACCESSION NUMBER:\t\t{accession}
+CONFORMED SUBMISSION TYPE:\t8-K
+PUBLIC DOCUMENT COUNT:\t\t1
+CONFORMED PERIOD OF REPORT:\t{period}
+ITEM INFORMATION:\t\t{what}
+ITEM INFORMATION:\t\tFinancial Statements and Exhibits
+FILED AS OF DATE:\t\t{filed}
+DATE AS OF CHANGE:\t\t{filed}
+
+FILER:
+
+\tCOMPANY DATA:\t
+\t\tCOMPANY CONFORMED NAME:\t\t\t{filer}
+\t\tCENTRAL INDEX KEY:\t\t\t{cik}
+\t\tSTATE OF INCORPORATION:\t\t\tDE
+
+\tFILING VALUES:
+\t\tFORM TYPE:\t\t8-K
+\t\tSEC ACT:\t\t1934 Act
+</SEC-HEADER>
+<DOCUMENT>
+<TYPE>8-K
+<SEQUENCE>1
+<FILENAME>form8-k.htm
+<DESCRIPTION>8-K
+<TEXT>
+<html><head><title>8-K</title></head><body>
+<p>UNITED STATES SECURITIES AND EXCHANGE COMMISSION</p>
+<p>FORM 8-K</p>
+<p>Item {item} {what}.</p>
+<p>{body}</p>
+<p>Item 9.01 Financial Statements and Exhibits.</p>
+</body></html>
+</TEXT>
+</DOCUMENT>
+</SEC-DOCUMENT>
+"""
+
+
+CRWV = "0001769628-25-000099"
+COREWEAVE = "entity_id,name,kind,aliases,country,sec_cik\ncoreweave,CoreWeave,neocloud,\"CoreWeave, Inc.\",US,1769628\n"
+
+
+@pytest.fixture
+def mirror_8k(tmp_path):
+    folder = tmp_path / "edgar" / "filings"
+    folder.mkdir(parents=True)
+    for f in (MIRROR / "filings").glob("*.txt"):
+        shutil.copy(f, folder)
+    write(folder / f"{CRWV}.txt", synthetic_8k(
+        CRWV, "0001769628", "CoreWeave, Inc.",
+        "On September 22, 2025, CoreWeave, Inc. entered into an expansion of its Master Services "
+        "Agreement with OpenAI OpCo, LLC, under which OpenAI may purchase additional compute capacity "
+        "for an aggregate amount of up to $6.5 billion. The agreement runs through 2030."))
+    return tmp_path / "edgar"
+
+
+def test_8k_candidates_review_and_report(graph, mirror_8k, tmp_path, cli):
+    from circfin.ingest.candidates import accept, list_candidates, reject
+    from circfin.ingest.sec import ingest_filings
+
+    ingest(graph, [write(tmp_path / "cw.csv", COREWEAVE)])
+    with edgar_source(mirror_8k) as root:
+        seen, new, known = ingest_filings(graph, edgar_dir=root)
+    by_acc = {k.accession: k for k in seen}
+    # the two real 8-Ks (Item 5.02, officer changes) are no deals
+    assert by_acc["0001045810-26-000024"].items == ["5.02", "9.01"]
+    assert by_acc["0001045810-26-000024"].candidates == []
+    assert "0001628280-25-058337" not in by_acc or by_acc["0001628280-25-058337"].candidates == []
+    assert [(c["filer"], c["counterparty"], c["amount_usd"], c["items"]) for c in new] == [
+        ("coreweave", "openai", 6_500_000_000, ["1.01"])]
+    cand = new[0]
+    assert cand["id"] == f"{CRWV}.openai" and cand["date"] == "2025-09-22"
+    assert cand["evidence"].startswith("On September 22, 2025, CoreWeave, Inc. entered into")
+    assert CRWV in cand["source_url"] and known == 0
+    # candidates count nowhere: no deal was written
+    assert graph.read(queries.load("deals").text) and all(
+        d["deal_id"] in ("d1", "d2") for d in graph.read(queries.load("deals").text))
+    with edgar_source(mirror_8k) as root:
+        _, again, known = ingest_filings(graph, edgar_dir=root)
+    assert again == [] and known == 1
+    assert [c["id"] for c in list_candidates(graph)] == [cand["id"]]
+
+    with pytest.raises(ValidationError, match="type"):
+        accept(graph, cand["id"], type="handshake")
+    assert list_candidates(graph)[0]["status"] == "candidate"
+
+    proc = cli("review", "accept", cand["id"], "--type", "compute_purchase", check=True)
+    assert f"accepted {cand['id']}" in proc.stdout
+    deal = next(d for d in graph.read(queries.load("deals").text) if d["deal_id"] == cand["id"])
+    assert (deal["payer"], deal["payee"], deal["amount_usd"], deal["type"], deal["status"]) == (
+        "openai", "coreweave", 6_500_000_000, "compute_purchase", "signed")
+    assert deal["source_url"] == cand["source_url"]
+    assert list_candidates(graph) == []
+    done = list_candidates(graph, None)[0]
+    assert (done["status"], done["deal_id"]) == ("accepted", cand["id"]) and done["reviewed"]
+    with pytest.raises(InputError, match="already accepted"):
+        reject(graph, cand["id"])
+    with pytest.raises(InputError, match="no candidate with id 'nope'"):
+        reject(graph, "nope")
