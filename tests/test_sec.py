@@ -358,6 +358,13 @@ def test_8k_candidates_review_and_report(graph, mirror_8k, tmp_path, cli):
     assert again == [] and known == 1
     assert [c["id"] for c in list_candidates(graph)] == [cand["id"]]
 
+    # the report lists the open candidates, new since the last report
+    proc = cli("report", "--out", str(tmp_path / "out"), check=True)
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [(c["id"], c["new"], c["amount_usd"]) for c in data["candidates"]] == [
+        (cand["id"], True, 6_500_000_000)]
+    assert "Deal candidates from filings (1 open, 1 new)" in (tmp_path / "out" / "report.md").read_text()
+
     with pytest.raises(ValidationError, match="type"):
         accept(graph, cand["id"], type="handshake")
     assert list_candidates(graph)[0]["status"] == "candidate"
