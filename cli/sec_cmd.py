@@ -238,7 +238,10 @@ def review_list(
     all_: Annotated[bool, typer.Option("--all", help="Reviewed candidates too.")] = False,
     fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
 ) -> None:
-    """The open deal candidates (with --all, the reviewed ones too)."""
+    """The open deal candidates (with --all, the reviewed ones too).
+
+    Example: circfin review list --format json
+    """
     from ..ingest.candidates import list_candidates
 
     with cli._store() as store:
@@ -270,7 +273,10 @@ def review_accept(
     status: Annotated[str, typer.Option("--status", help="The deal's status.")] = "signed",
     confidence: Annotated[str, typer.Option("--confidence", help="high, medium or low.")] = "high",
 ) -> None:
-    """Turn a candidate into a deal, sourced by its filing and described by the sentence found."""
+    """Turn a candidate into a deal, sourced by its filing and described by the sentence found.
+
+    Example: circfin review accept 0001769628-25-000099.openai --type compute_purchase
+    """
     from ..ingest.candidates import accept
 
     with cli._store() as store:
@@ -283,7 +289,10 @@ def review_accept(
 def review_reject(
     cid: Annotated[str, typer.Argument(help="The candidate's id (circfin review list).", show_default=False)],
 ) -> None:
-    """Drop a candidate: it stays recorded as rejected and is not offered again."""
+    """Drop a candidate: it stays recorded as rejected and is not offered again.
+
+    Example: circfin review reject 0001769628-25-000099.openai
+    """
     from ..ingest.candidates import reject
 
     with cli._store() as store:

@@ -1,6 +1,6 @@
-"""Ingest from SEC EDGAR through edgartools: dated financials from XBRL company facts and
-holdings from 13F information tables, written through the ordinary ingest (validated,
-atomic, idempotent).
+"""Ingest from SEC EDGAR through edgartools: dated financials from XBRL company facts,
+holdings from 13F information tables (both written through the ordinary ingest:
+validated, atomic, idempotent) and deal candidates from 8-Ks (see ingest/candidates.py).
 
 EDGAR is read either live (network, with ``EDGAR_IDENTITY="Name email"`` for SEC's
 fair-access policy) or from a local mirror in edgartools' local-storage layout
@@ -36,15 +36,21 @@ from .readers import RawRow, RawTable
 from .validate import cusip_check_digit, name_key, normal_cik
 
 __all__ = [
+    "DEAL_ITEMS",
+    "EightK",
     "FilingFinancials",
+    "ThirteenFResult",
+    "amount_in",
     "company_financials",
     "edgar_source",
     "filing_url",
+    "ingest_filings",
     "ingest_financials",
     "ingest_holdings",
     "issuer_key",
-    "thirteenf_holdings",
+    "scan_8k",
     "sec_entities",
+    "thirteenf_holdings",
 ]
 
 _FORMS = ("10-K", "10-Q")
@@ -349,15 +355,6 @@ def ingest_financials(store: GraphStore, names: Sequence[str] | None, *, edgar_d
     return rows, report, warnings
 
 
-def latest(rows: Sequence[FilingFinancials]) -> Mapping[str, FilingFinancials]:
-    """Each entity's latest row."""
-    out: dict[str, FilingFinancials] = {}
-    for r in rows:
-        if r.entity_id not in out or out[r.entity_id].as_of < r.as_of:
-            out[r.entity_id] = r
-    return out
-
-
 # -- 13F holdings -------------------------------------------------------------------------
 
 _SUFFIXES = re.compile(
@@ -500,7 +497,8 @@ def _live_13f(cik: str, quarter: str | None) -> tuple[Any, str, str]:
     filings = Company(int(cik)).get_filings(form="13F-HR")
     want = _quarter_end(quarter) if quarter else None
     for filing in filings:
-        period = str(getattr(filing, "period_of_report", "") or "")
+        # EntityFiling.report_date comes with the filing index; period_of_report reads the filing
+        period = _iso(getattr(filing, "report_date", None) or filing.period_of_report)
         if want is None or period == want:
             report = ThirteenF(filing)
             table = report.raw_infotable
