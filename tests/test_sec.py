@@ -253,17 +253,22 @@ def test_a_13f_without_graph_issuers_or_with_a_bad_cusip_writes_nothing(holders,
 
 
 def test_cli_holdings_feed_stress(holders, cli):
-    def blackrock_price_loss():
-        out = json.loads(cli("stress", "ai_equity_crash", "--format", "json", check=True).stdout)
-        hit = [e for e in out["entities"] if e["id"] == "blackrock"]
+    from circfin.risk.stress import stress
+    from circfin.scenarios import __file__ as scenarios
+
+    crash = Path(scenarios).parent / "ai_equity_crash.yaml"
+
+    def blackrock(entities):
+        hit = [e for e in entities if e["id"] == "blackrock"]
         return hit[0]["by_channel"].get("price", 0.0) if hit else 0.0
 
-    assert blackrock_price_loss() == 0.0
+    assert blackrock(stress(holders, crash).to_dict()["entities"]) == 0.0  # no holdings yet
     proc = cli("sec", "holdings", "blackrock", "--infotable", str(INFOTABLE), "--period", "2022-06-30",
                "--source-url", FILING, "--value-unit", "dollars", check=True)
     assert "holdings rows: wrote 3 new" in proc.stdout and "unmatched CUSIPs" in proc.stdout
+    out = json.loads(cli("stress", "ai_equity_crash", "--format", "json", check=True).stdout)
     # AI equities fall 30 %: BlackRock loses 30 % of its NVIDIA, Alphabet and Oracle positions
-    assert blackrock_price_loss() == pytest.approx(0.30 * (662_704 + 1_719_073 + 346_490 + 314_961))
+    assert blackrock(out["entities"]) == pytest.approx(0.30 * (662_704 + 1_719_073 + 346_490 + 314_961))
 
 
 # -- 8-K deal candidates and their review ------------------------------------------------------
