@@ -115,9 +115,15 @@ class ValueUnit(str, Enum):
     thousands = "thousands"
 
 
+_HOLDER_KINDS = ("bank", "private_credit", "hedge_fund", "asset_manager", "sovereign_fund")
+
+
 def holdings(
-    manager: Annotated[str, typer.Argument(help="The filer of the 13F (entity id, name or alias).",
-                                           show_default=False)],
+    manager: Annotated[Optional[str], typer.Argument(
+        help="The filer of the 13F (entity id, name or alias).", show_default=False)] = None,
+    all_: Annotated[bool, typer.Option(
+        "--all", help="Every bank, fund and asset manager with a sec_cik (live only); one that files no "
+                      "13F-HR is skipped, said so.")] = False,
     quarter: Annotated[Optional[str], typer.Option(
         "--quarter", help="The 13F-HR for this quarter (YYYY-Qn); default: the latest.",
         show_default=False)] = None,
@@ -145,26 +151,48 @@ def holdings(
     Example: circfin sec holdings blackrock --quarter 2025-Q4
     """
     from ..errors import InputError
+    from ..ingest.pipeline import stored_entities
     from ..ingest.sec import edgar_source, ingest_holdings
 
+    if (manager is None) == (not all_):
+        raise InputError("name the manager, or give --all (every bank and fund with a sec_cik)")
+    unit = value_unit.value if value_unit else None
     day = None
     if period is not None:
         day = _since(period)
+    results = []
     if infotable is not None:
+        if all_:
+            raise InputError("--infotable is one manager's table: name the manager instead of --all")
         with cli._store() as store:
-            res, report = ingest_holdings(store, manager, infotable=infotable, as_of=day,
-                                          source_url=source_url, dry_run=dry_run,
-                                          value_unit=value_unit.value if value_unit else None)
+            results.append(ingest_holdings(store, str(manager), infotable=infotable, as_of=day,
+                                           source_url=source_url, dry_run=dry_run, value_unit=unit))
     else:
         if period is not None or source_url is not None:
             raise InputError("--period and --source-url go with --infotable")
         with cli._store() as store, edgar_source(None):
-            res, report = ingest_holdings(store, manager, quarter=quarter, dry_run=dry_run,
-                                          value_unit=value_unit.value if value_unit else None)
-    counts = report.links["holdings"]
+            names = [str(manager)] if manager is not None else [
+                e["id"] for e in stored_entities(store) if e.get("sec_cik") and e.get("kind") in _HOLDER_KINDS]
+            if not names:
+                raise InputError("no bank, fund or asset manager has a sec_cik; nothing written")
+            for name in names:
+                try:
+                    results.append(ingest_holdings(store, name, quarter=quarter, dry_run=dry_run,
+                                                   value_unit=unit))
+                except InputError as e:
+                    if not all_:
+                        raise
+                    cli.err.print(Text(visible(f"warning: {name}: {e}; skipped"), style="yellow"))
     if fmt == Fmt.json:
-        cli._write(json_dumps({**res.to_dict(), "written": counts, "dry_run": dry_run}, indent=2))
+        docs = [{**res.to_dict(), "written": report.links["holdings"], "dry_run": dry_run}
+                for res, report in results]
+        cli._write(json_dumps(docs if all_ else docs[0], indent=2))
         return
+    for res, report in results:
+        _print_holdings(res, report.links["holdings"], dry_run)
+
+
+def _print_holdings(res: Any, counts: dict[str, int], dry_run: bool) -> None:
     table = Table(title=f"13F holdings of {res.holder} as of {res.as_of} (values in {res.value_unit} "
                         "as filed, shown in dollars)", title_justify="left")
     for col in ("issuer", "value", "shares", "CUSIPs", "matched by"):
@@ -182,7 +210,7 @@ def holdings(
     if res.skipped_options:
         cli.out.print(f"{res.skipped_options} option positions (puts and calls) left out")
     verb = "would write" if dry_run else "wrote"
-    cli.out.print(f"holdings rows: {verb} {counts['new']} new, {counts['updated']} updated; "
+    cli.out.print(f"holdings rows of {res.holder}: {verb} {counts['new']} new, {counts['updated']} updated; "
                   f"{counts['unchanged']} unchanged")
 
 

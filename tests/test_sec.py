@@ -265,7 +265,7 @@ def test_cli_holdings_feed_stress(holders, cli):
     assert blackrock(stress(holders, crash).to_dict()["entities"]) == 0.0  # no holdings yet
     proc = cli("sec", "holdings", "blackrock", "--infotable", str(INFOTABLE), "--period", "2022-06-30",
                "--source-url", FILING, "--value-unit", "dollars", check=True)
-    assert "holdings rows: wrote 3 new" in proc.stdout and "unmatched CUSIPs" in proc.stdout
+    assert "holdings rows of blackrock: wrote 3 new" in proc.stdout and "unmatched CUSIPs" in proc.stdout
     out = json.loads(cli("stress", "ai_equity_crash", "--format", "json", check=True).stdout)
     # AI equities fall 30 %: BlackRock loses 30 % of its NVIDIA, Alphabet and Oracle positions
     assert blackrock(out["entities"]) == pytest.approx(0.30 * (662_704 + 1_719_073 + 346_490 + 314_961))
@@ -387,3 +387,21 @@ def test_8k_candidates_review_and_report(graph, mirror_8k, tmp_path, cli):
         reject(graph, cand["id"])
     with pytest.raises(InputError, match="no candidate with id 'nope'"):
         reject(graph, "nope")
+
+
+def test_a_rejected_candidate_is_recorded_and_not_offered_again(graph):
+    from circfin.ingest.candidates import add_candidates, list_candidates, reject
+
+    found = {"id": "0000000001-25-000001.openai", "filer": "nvidia", "counterparty": "openai",
+             "items": ["3.02"], "date": "2025-10-06", "filed": "2025-10-06", "amount_usd": None,
+             "evidence": "NVIDIA issued a warrant to OpenAI.", "accession": "0000000001-25-000001",
+             "source_url": "https://www.sec.gov/Archives/edgar/data/1/000000000125000001/x-index.htm"}
+    new, known = add_candidates(graph, [found])
+    assert [c["id"] for c in new] == [found["id"]] and known == 0
+    reject(graph, found["id"])
+    assert list_candidates(graph) == []
+    (done,) = list_candidates(graph, None)
+    assert (done["status"], done["deal_id"]) == ("rejected", None) and done["reviewed"]
+    assert add_candidates(graph, [found]) == ([], 1)  # found again: stays rejected
+    assert list_candidates(graph, None)[0]["status"] == "rejected"
+    assert all(d["deal_id"] != found["id"] for d in graph.read(queries.load("deals").text))
