@@ -89,13 +89,14 @@ def financials(
 
 
 def _table(rows: list[FilingFinancials]) -> Table:
-    table = Table(title="SEC EDGAR financials (XBRL company facts)", title_justify="left")
-    for col, right in (("entity", False), ("as_of", False), ("form", False), ("accession", False),
-                       ("equity", True), ("assets", True), ("liabilities", True), ("revenue", True),
-                       ("backlog", True), ("shares", True), ("float", True)):
-        table.add_column(col, justify="right" if right else "left", no_wrap=True)
+    table = Table(title="SEC EDGAR financials (XBRL company facts; revenue FY: fiscal year, TTM: trailing "
+                        "four quarters)", title_justify="left")
+    for col, right in (("entity", False), ("as_of", False), ("filing", False), ("equity", True),
+                       ("assets", True), ("liabilities", True), ("revenue", True), ("backlog", True),
+                       ("shares", True), ("float", True)):
+        table.add_column(col, justify="right" if right else "left")
 
-    def m(r: FilingFinancials, k: str) -> Any:
+    def m(r: FilingFinancials, k: str) -> str:
         v = r.figures.get(k)
         return "" if v is None else money(v)
 
@@ -104,9 +105,9 @@ def _table(rows: list[FilingFinancials]) -> Table:
         if rev:
             rev += " FY" if r.form == "10-K" else " TTM"
         shares = r.figures.get("shares_outstanding")
-        table.add_row(Text(visible(r.entity_id)), r.as_of, r.form, r.accession, m(r, "equity_usd"),
+        table.add_row(Text(visible(r.entity_id)), r.as_of, f"{r.form} {r.accession}", m(r, "equity_usd"),
                       m(r, "total_assets_usd"), m(r, "total_liabilities_usd"), rev, m(r, "backlog_usd"),
-                      "" if shares is None else f"{shares:,.0f}", m(r, "public_float_usd"))
+                      "" if shares is None else money(shares).lstrip("$"), m(r, "public_float_usd"))
     return table
 
 
