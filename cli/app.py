@@ -598,6 +598,10 @@ from .stress_cmd import register as _register_stress_command  # noqa: E402
 
 _register_stress_command(app)
 
+from .sec_cmd import register as _register_sec_commands  # noqa: E402
+
+_register_sec_commands(app)
+
 
 def main() -> None:
     """Entry point: run the app, turning circfin errors into one red line."""
