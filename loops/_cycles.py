@@ -79,6 +79,12 @@ def compiled() -> types.SimpleNamespace:
     return types.SimpleNamespace(**{n: scope[n] for n in _KERNELS})
 
 
+def compiled_ready() -> bool:
+    """Whether this process has the compiled kernels already (then a search uses
+    them from its first step: the plain-Python start only saves loading numba)."""
+    return compiled.cache_info().currsize > 0
+
+
 def plain() -> types.SimpleNamespace:
     """The kernels as plain Python functions."""
     return types.SimpleNamespace(**{n: globals()[n] for n in _KERNELS})

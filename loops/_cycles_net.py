@@ -280,8 +280,9 @@ class _Net:
         complete, note = True, None
         # Plain Python first: a small search ends before numba would have loaded
         # its compiled code; a big one goes on, from the same state, compiled.
-        kernel: Any = _cycles.plain().search
-        step_now, is_plain = min(step, PLAIN_STEPS), True
+        is_plain = not _cycles.compiled_ready()
+        kernel: Any = _cycles.plain().search if is_plain else _cycles.compiled().search
+        step_now = min(step, PLAIN_STEPS) if is_plain else step
         while True:
             if is_plain and ist[_cycles.S_STEPS] >= PLAIN_STEPS:
                 kernel, step_now, is_plain = _cycles.compiled().search, step, False
@@ -396,7 +397,8 @@ def _finish(
         present = np.zeros(max(net.n, 1), dtype=np.bool_)
         present[: net.n] = net.oend[: net.n] > net.ostart[: net.n]
     r0, r1 = net.id_ranks(present)
-    kernels = _cycles.plain() if len(flat) <= PLAIN_EDGES else _cycles.compiled()
+    small = len(flat) <= PLAIN_EDGES and not _cycles.compiled_ready()
+    kernels = _cycles.plain() if small else _cycles.compiled()
     edges, out_lens, start = kernels.canonical(flat, lens, net.esrc, r0, k)
     total = len(out_lens)
     if total > 1 and r1 is not None:

@@ -46,10 +46,12 @@ def kernels(request: pytest.FixtureRequest) -> Any:
     small search), and a search that starts in Python and goes on numba-compiled
     from the same state after a few edge visits (a large one; its loops are then
     rotated and sorted by the compiled kernels too)."""
-    from circfin.loops import _cycles_net
+    from circfin.loops import _cycles, _cycles_net
 
     steps, edges = {"plain": (1 << 62, 1 << 62), "switching": (3, -1)}[request.param]
     with pytest.MonkeyPatch.context() as mp:
+        # as in a fresh process: numba not loaded yet, so each search starts in Python
+        mp.setattr(_cycles, "compiled_ready", lambda: False)
         mp.setattr(_cycles_net, "PLAIN_STEPS", steps)
         mp.setattr(_cycles_net, "PLAIN_EDGES", edges)
         yield request.param
