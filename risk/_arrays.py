@@ -34,18 +34,20 @@ def _first_bad(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
-def as_matrix(x: Any, name: str, n: int | None = None) -> Any:
+def as_matrix(x: Any, name: str, n: int | None = None, *, copy: bool = True) -> Any:
     """Return a square, finite, non-negative float matrix.
 
     Dense input comes back as a C-contiguous ``float64`` ndarray, sparse input
-    as a CSR copy with ``float64`` data, explicit zeros kept (harmless).
+    as a CSR copy with ``float64`` data, explicit zeros kept (harmless). With
+    ``copy=False`` (for callers that only read it) input already in that form
+    comes back as it is.
     """
     if is_sparse(x):
-        m = x.tocsr().astype(np.float64, copy=True)
+        m = x.tocsr().astype(np.float64, copy=copy)
         shape = m.shape
         data = m.data
     else:
-        m = np.array(x, dtype=np.float64, copy=True)
+        m = np.array(x, dtype=np.float64, copy=True) if copy else np.ascontiguousarray(x, dtype=np.float64)
         shape = m.shape
         data = m
     if len(shape) != 2 or shape[0] != shape[1]:

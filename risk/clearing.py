@@ -26,7 +26,10 @@ import numpy as np
 from ._arrays import as_matrix, as_nonneg_vector, is_sparse
 
 _DENSE_BLOCK_MAX = 500  # sparse input: larger default sets use GMRES, then sparse LU
-_LOOSE = 1e-9  # the first, iterative stage stops here; the exact solves finish the job
+_EXACT = 1e-15  # an iterate that moves no payment by more than this (relative) is a fixed point
+_LOOSE = 1e-9  # the iteration may hand over to a Krylov correction from here ...
+_SLOW = 0.2  # ... when a step gains less than a factor 5,
+_LOOSE_SLOW, _VERY_SLOW = 1e-4, 0.5  # or from here when it gains less than 2 and no new default came
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ def _check_unit(value: float, name: str) -> float:
 
 
 def _row_sums(m: Any) -> np.ndarray:
+    if is_sparse(m):  # a matrix-vector product: several times faster than .sum(axis=1)
+        return np.asarray(m @ np.ones(m.shape[1]), dtype=np.float64).ravel()
     return np.asarray(m.sum(axis=1), dtype=np.float64).ravel()
 
 
@@ -180,13 +185,29 @@ def clearing_vector(
     greatest solution is taken by monotone iteration of ``Phi`` from the
     current ``p``, which converges from above.
 
-    Complexity: each round is one solve of size ``|D|`` plus a
-    matrix-vector product. Dense input, and default sets of up to 500
-    entities, are solved by dense LU, ``O(|D|^3)``; larger blocks of sparse
-    input by warm-started GMRES to a relative residual of 1e-14 (checked
-    against the fixed-point equation; sparse LU if that fails), about
-    ``O(nnz_D)`` per iteration. Total ``O(rounds * (nnz + solve))`` time,
-    ``O(nnz + n)`` memory; ``scipy`` is imported only for sparse input.
+    How it is computed: the sequence may start from any set of entities that
+    surely default. The iterates of ``Phi`` from ``pbar`` fall towards the
+    greatest clearing vector and stay above it, so whoever is insolvent at an
+    iterate defaults in it too. The iteration runs until it is a fixed point
+    to machine precision (no payment moves by more than 1e-15 of it: the
+    answer), or, when it slows down (within 1e-9 and gaining less than a
+    factor 5 a step, or within 1e-4, gaining less than 2 and finding no new
+    default), hands its default set to the sequence above: the first
+    system is solved for the correction to the iterate, whose residual is
+    known and small, then checked against the fixed-point equation, and
+    the sequence goes on if it finds new defaults. ``rounds``,
+    ``default_order`` and ``default_round`` (the rounds of the sequence from
+    the fundamental defaults) are worked out when first read, each round's
+    system solved as above, stopping once the final default set is reached.
+
+    Complexity: an iteration is one matrix-vector product, ``O(nnz)``. A
+    solve of size ``|D|``: dense input, and default sets of up to 500
+    entities, by dense LU, ``O(|D|^3)``; larger blocks of sparse input by
+    GMRES (to a residual of 1e-14 of the right-hand side; checked against
+    the fixed-point equation; sparse LU if that fails), one masked
+    matrix-vector product, ``O(nnz)``, a step. ``O(nnz + n)`` memory, plus
+    at most 51 vectors of length ``n`` in a Krylov solve; ``scipy`` is
+    imported only for the sparse LU fallback.
 
     References
     ----------
@@ -219,7 +240,7 @@ def clearing_vector(
     >>> r.payments.round(7).tolist()
     [0.50202, 0.5147049, 0.5653806]
     """
-    l_in = as_matrix(liabilities, "liabilities")
+    l_in = as_matrix(liabilities, "liabilities", copy=False)  # only read
     n = l_in.shape[0]
     sparse = is_sparse(l_in)
     diag = l_in.diagonal() if sparse else np.diagonal(l_in)
@@ -249,11 +270,11 @@ def clearing_vector(
 
     # 1. fixed-point iteration from above: every entity it finds insolvent is in
     #    the greatest clearing vector's default set too (the iterates bound it above)
-    q, q_in, fundamental, defaulted = _iterate_from_above(lt, e, pbar, inv, thresh, a, b, max_iter)
+    q, q_in, fundamental, defaulted, exact = _iterate_from_above(lt, e, pbar, inv, thresh, a, b, max_iter)
     # 2. exact: the fictitious-default sequence, started from that set
-    p, inflow = pbar.copy(), None
+    p, inflow = (q, q_in) if exact else (pbar.copy(), None)
     for k in range(max_iter):
-        if not defaulted.any():
+        if exact or not defaulted.any():
             break
         if k == 0:  # a correction of the iterate, whose residual is at hand
             p, inflow = _correct(l_in, lt, e, pbar, inv, defaulted, q, q_in, a, b, tol, max_iter)
@@ -298,30 +319,47 @@ def _iterate_from_above(
     a: float,
     b: float,
     max_iter: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Iterate the clearing map from ``pbar`` until it moves less than ``_LOOSE``.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Iterate the clearing map from ``pbar``.
 
     Returns an iterate ``p`` (above the greatest clearing vector), what each
     entity receives at it, the fundamental defaults (insolvent when everyone
-    pays in full) and the entities insolvent at ``p``: all of them default in
-    the greatest clearing vector, which is below every iterate, and everyone
-    else has paid in full at every iterate so far.
+    pays in full), the entities insolvent at ``p`` (all of them default in the
+    greatest clearing vector, which is below every iterate, and everyone else
+    has paid in full at every iterate so far), and whether ``p`` is a fixed
+    point to machine precision (the next iterate moved no payment by more than
+    ``_EXACT`` of it). It stops early, for a Krylov correction, once it is
+    within ``_LOOSE`` and gains less than a factor ``1 / _SLOW`` a step.
     """
     p = pbar.copy()
-    stop = _LOOSE * (1.0 + pbar)
+    scale = 1.0 + pbar
     fundamental = np.zeros(pbar.shape, dtype=bool)
+    short = thresh + pbar - e  # insolvent: receipts below this
+    paid = a * e
+    last = np.inf
+    exact = False
+    n_insolvent = -1
     for k in range(max_iter):
         inflow = _receipts(lt, p, inv)
-        insolvent = e + inflow - pbar < thresh
+        insolvent = inflow < short
         if k == 0:
             fundamental = insolvent
             if not fundamental.any():
+                exact = True
                 break
-        new = np.minimum(np.where(insolvent, a * e + b * inflow, pbar), p)  # non-increasing under rounding
-        if np.all(np.abs(p - new) <= stop):
+        # the iterates fall (up to rounding, far below the tolerance of ``thresh``)
+        new = np.where(insolvent, paid + b * inflow if b != 1.0 else paid + inflow, pbar)
+        moved = float(np.max((p - new) / scale))
+        if moved <= _EXACT:
+            exact = True
             break
+        if moved > _SLOW * last and (moved <= _LOOSE or (
+                moved <= _LOOSE_SLOW and moved > _VERY_SLOW * last and n_insolvent == int(insolvent.sum()))):
+            break
+        last = moved
+        n_insolvent = int(insolvent.sum())
         p = new
-    return p, inflow, fundamental, insolvent
+    return p, inflow, fundamental, insolvent, exact
 
 
 def _correct(
@@ -347,9 +385,7 @@ def _correct(
     sparse = is_sparse(l_in)
     delta: np.ndarray | None = None
     if not sparse or d.size <= _DENSE_BLOCK_MAX:
-        block = l_in[d][:, d] if sparse else l_in[np.ix_(d, d)]
-        dense_block = block.toarray() if sparse else block
-        m = np.eye(d.size) - b * (dense_block * inv[d][:, None]).T
+        m = np.eye(d.size) - b * (_dense_block(l_in, d) * inv[d][:, None]).T
         try:
             delta = np.linalg.solve(m, r0)
         except np.linalg.LinAlgError:
@@ -452,9 +488,7 @@ def _solve_round(
     sol: np.ndarray | None = None
     checked: np.ndarray | None = None
     if not sparse or d.size <= _DENSE_BLOCK_MAX:
-        block = l_in[d][:, d] if sparse else l_in[np.ix_(d, d)]
-        dense_block = block.toarray() if sparse else block
-        m = np.eye(d.size) - b * (dense_block * inv[d][:, None]).T
+        m = np.eye(d.size) - b * (_dense_block(l_in, d) * inv[d][:, None]).T
         try:
             sol = np.linalg.solve(m, rhs)
         except np.linalg.LinAlgError:
@@ -482,46 +516,113 @@ def _solve_round(
     return _iterate_down(lt, e, pbar, inv, defaulted, p_prev, a, b, tol, max_iter), None
 
 
+def _dense_block(l_in: Any, d: np.ndarray) -> np.ndarray:
+    """``L[d][:, d]`` as a dense array (for sparse input read off its CSR rows, which
+    is much quicker than scipy's fancy indexing for a few rows)."""
+    if not is_sparse(l_in):
+        return np.asarray(l_in[np.ix_(d, d)])
+    pos = np.full(l_in.shape[0], -1, dtype=np.int64)
+    pos[d] = np.arange(d.size)
+    starts, ends = l_in.indptr[d], l_in.indptr[d + 1]
+    counts = ends - starts
+    take = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+    rows = np.repeat(np.arange(d.size), counts)
+    cols = pos[l_in.indices[take]]
+    keep = cols >= 0
+    out = np.zeros((d.size, d.size))
+    np.add.at(out, (rows[keep], cols[keep]), l_in.data[take][keep])
+    return out
+
+
 def _spread(v: np.ndarray, d: np.ndarray, n: int) -> np.ndarray:
     out = np.zeros(n)
     out[d] = v
     return out
 
 
-def _masked_operator(lt: Any, inv: np.ndarray, defaulted: np.ndarray, b: float) -> Any:
+def _masked_operator(lt: Any, inv: np.ndarray, defaulted: np.ndarray, b: float,
+                     ) -> Callable[[np.ndarray], np.ndarray]:
     """``v -> v - beta 1_D (L^T (v / pbar))``: ``I - beta Pi_DD^T`` on vectors that are 0 off ``D``."""
-    from scipy.sparse.linalg import LinearOperator
-
     w = np.where(defaulted, inv, 0.0)
     keep = defaulted.astype(np.float64) * b
 
     def matvec(v: np.ndarray) -> np.ndarray:
-        v = np.ravel(v)
         return np.asarray(v - keep * (lt @ (w * v)), dtype=np.float64)
 
-    n = inv.size
-    return LinearOperator((n, n), matvec=matvec, dtype=np.float64)
+    return matvec
 
 
-def _krylov(m: Any, rhs: np.ndarray, x0: np.ndarray | None, atol: float = 0.0) -> np.ndarray | None:
-    """GMRES to ~machine precision (a relative residual of 1e-14, or ``atol`` when
-    given), warm-started; None if it does not converge.
+def _krylov(matvec: Callable[[np.ndarray], np.ndarray], rhs: np.ndarray, x0: np.ndarray | None,
+            atol: float = 0.0) -> np.ndarray | None:
+    """GMRES to ~machine precision (a residual of 1e-14 times ``rhs``, or ``atol``
+    when given), warm-started; None if it does not converge.
 
     For random sparse networks the LU of a default block fills in badly,
     while ``I - beta Pi_DD^T`` is well conditioned (its spectral radius part
     is below 1 whenever money leaves the block), so a Krylov solve takes
-    milliseconds where a sparse LU takes seconds.
+    milliseconds where a sparse LU takes seconds. Written out (Arnoldi with
+    classical Gram-Schmidt done twice, Givens rotations; restarted every 50
+    steps, at most 4 times) because the solves here take a handful of steps,
+    where a library call's set-up costs as much as the steps.
     """
-    from scipy.sparse.linalg import gmres
+    target = atol if atol > 0 else 1e-14 * float(np.linalg.norm(rhs))
+    x = np.zeros_like(rhs) if x0 is None else np.array(x0, dtype=np.float64)
+    for _ in range(4):
+        r = rhs - matvec(x) if x.any() else rhs.copy()
+        beta = float(np.linalg.norm(r))
+        if not np.isfinite(beta):
+            return None
+        if beta <= target:
+            return x
+        step, done = _gmres_cycle(matvec, r, beta, target, 50)
+        x = np.asarray(x + step, dtype=np.float64)
+        if not np.all(np.isfinite(x)):
+            return None
+        if done:  # the cycle's own residual estimate; callers check the answer themselves
+            return x
+    return None
 
-    rtol = 0.0 if atol > 0 else 1e-14
-    try:
-        sol, info = gmres(m, rhs, x0=x0, rtol=rtol, atol=atol, restart=100, maxiter=50)
-    except TypeError:  # scipy < 1.12 calls it tol
-        sol, info = gmres(m, rhs, x0=x0, tol=rtol, atol=atol, restart=100, maxiter=50)
-    if info != 0 or not np.all(np.isfinite(sol)):
-        return None
-    return np.asarray(sol, dtype=np.float64)
+
+def _gmres_cycle(matvec: Callable[[np.ndarray], np.ndarray], r: np.ndarray, beta: float,
+                 target: float, m: int) -> tuple[np.ndarray, bool]:
+    """One GMRES cycle of at most ``m`` steps from residual ``r``: the correction, and
+    whether its residual reached ``target``."""
+    basis = np.empty((m + 1, r.size))
+    basis[0] = r / beta
+    h = np.zeros((m + 1, m))
+    cs, sn = np.zeros(m), np.zeros(m)
+    g = np.zeros(m + 1)
+    g[0] = beta
+    k = 0  # steps taken into the solution
+    done = False
+    for j in range(m):
+        w = matvec(basis[j])
+        v = basis[: j + 1]
+        c1 = v @ w
+        w -= c1 @ v
+        c2 = v @ w  # the second pass keeps the basis orthogonal
+        w -= c2 @ v
+        h[: j + 1, j] = c1 + c2
+        norm = float(np.sqrt(w @ w))
+        h[j + 1, j] = norm
+        for i in range(j):
+            hi, hk = h[i, j], h[i + 1, j]
+            h[i, j], h[i + 1, j] = cs[i] * hi + sn[i] * hk, -sn[i] * hi + cs[i] * hk
+        den = float(np.hypot(h[j, j], h[j + 1, j]))
+        if den == 0.0:  # singular: stop with the steps so far
+            break
+        cs[j], sn[j] = h[j, j] / den, h[j + 1, j] / den
+        h[j, j], h[j + 1, j] = den, 0.0
+        g[j + 1], g[j] = -sn[j] * g[j], cs[j] * g[j]
+        k = j + 1
+        if abs(g[j + 1]) <= target or norm == 0.0:
+            done = True
+            break
+        basis[j + 1] = w / norm
+    if not k:
+        return np.zeros_like(r), False
+    y = np.linalg.solve(np.triu(h[:k, :k]), g[:k])
+    return np.asarray(y @ basis[:k], dtype=np.float64), done
 
 
 def _sparse_lu(m: Any, rhs: np.ndarray) -> np.ndarray | None:
