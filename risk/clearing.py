@@ -332,13 +332,14 @@ def _iterate_from_above(
     within ``_LOOSE`` and gains less than a factor ``1 / _SLOW`` a step.
     """
     p = pbar.copy()
-    scale = 1.0 + pbar
+    inv_scale = 1.0 / (1.0 + pbar)
     fundamental = np.zeros(pbar.shape, dtype=bool)
     short = thresh + pbar - e  # insolvent: receipts below this
     paid = a * e
     last = np.inf
     exact = False
     n_insolvent = -1
+    gap = np.empty_like(pbar)
     for k in range(max_iter):
         inflow = _receipts(lt, p, inv)
         insolvent = inflow < short
@@ -348,8 +349,15 @@ def _iterate_from_above(
                 exact = True
                 break
         # the iterates fall (up to rounding, far below the tolerance of ``thresh``)
-        new = np.where(insolvent, paid + b * inflow if b != 1.0 else paid + inflow, pbar)
-        moved = float(np.max((p - new) / scale))
+        if b != 1.0:
+            inflow_paid = np.multiply(inflow, b, out=gap)
+            inflow_paid += paid
+        else:
+            inflow_paid = np.add(inflow, paid, out=gap)
+        new = np.where(insolvent, inflow_paid, pbar)
+        np.subtract(p, new, out=gap)
+        gap *= inv_scale
+        moved = float(gap.max())
         if moved <= _EXACT:
             exact = True
             break
@@ -360,6 +368,39 @@ def _iterate_from_above(
         n_insolvent = int(insolvent.sum())
         p = new
     return p, inflow, fundamental, insolvent, exact
+
+
+def _iterate_round(
+    lt: Any,
+    e: np.ndarray,
+    pbar: np.ndarray,
+    inv: np.ndarray,
+    defaulted: np.ndarray,
+    p_start: np.ndarray,
+    a: float,
+    b: float,
+    max_iter: int,
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Iterate one round's map (exactly ``defaulted`` default, the rest pay
+    ``pbar``) from ``p_start`` above its solution, as :func:`_iterate_from_above`
+    does: an iterate, what each entity receives at it, and whether it is a fixed
+    point to machine precision (else :func:`_correct` finishes)."""
+    p = np.where(defaulted, p_start, pbar)
+    scale = 1.0 + pbar
+    paid = a * e
+    last = np.inf
+    inflow = _receipts(lt, p, inv)
+    for _ in range(max_iter):
+        new = np.where(defaulted, paid + b * inflow, pbar)
+        moved = float(np.max((p - new) / scale))
+        if moved <= _EXACT:
+            return p, inflow, True
+        if moved > _SLOW * last and (moved <= _LOOSE or (moved <= _LOOSE_SLOW and moved > _VERY_SLOW * last)):
+            break
+        last = moved
+        p = new
+        inflow = _receipts(lt, p, inv)
+    return p, inflow, False
 
 
 def _correct(
@@ -439,7 +480,11 @@ def _default_order(
     for k in range(2, max_iter + 2):
         if not defaulted.any() or not (final & ~defaulted).any():
             break
-        p, inflow = _solve_round(l_in, lt, e, pbar, inv, defaulted, p, a, b, tol, max_iter)
+        q, q_in, exact = _iterate_round(lt, e, pbar, inv, defaulted, p, a, b, max_iter)
+        if exact:
+            p, inflow = q, q_in
+        else:
+            p, inflow = _correct(l_in, lt, e, pbar, inv, defaulted, q, q_in, a, b, tol, max_iter)
         if inflow is None:
             inflow = _receipts(lt, p, inv)
         new = (e + inflow - pbar < thresh) & ~defaulted
