@@ -49,6 +49,8 @@ def stress(
 ) -> None:
     """Run a scenario: price shocks, partial payers and stablecoin redemptions, followed through credit, fire sales and margin calls round by round; losses per entity by channel, totals by kind and country, who ends with negative equity, and what the loops add.
 
+    The scenario's credit model (credit: both, clearing or debtrank) is said in the output, with who defaults in clearing.
+
     Shipped scenarios: ai_equity_crash, ai_crypto_run.
 
     Example: circfin stress ai_crypto_run --format json
