@@ -240,7 +240,8 @@ def clearing_vector(
     >>> r.payments.round(7).tolist()
     [0.50202, 0.5147049, 0.5653806]
     """
-    l_in = as_matrix(liabilities, "liabilities", copy=False)  # only read
+    # a copy: the default rounds are worked out later, from the matrix as it was now
+    l_in = as_matrix(liabilities, "liabilities")
     n = l_in.shape[0]
     sparse = is_sparse(l_in)
     diag = l_in.diagonal() if sparse else np.diagonal(l_in)
