@@ -490,3 +490,16 @@ def test_slow_network_takes_the_krylov_correction_and_stays_exact(
     np.testing.assert_allclose(r.payments, p, rtol=1e-9, atol=1e-9)
     # the equity reported is the books at those payments
     np.testing.assert_allclose(r.equity, e + lt @ (r.payments / pbar) - pbar, atol=1e-9)
+
+
+def test_default_rounds_read_later_use_the_matrix_as_it_was() -> None:
+    """The rounds are worked out when first read: changing the caller's matrix in
+    between must not change them."""
+    L = np.array([[0.0, 2.0, 0.0], [0.0, 0.0, 2.0], [0.0, 0.0, 0.0]])
+    r = clearing_vector(L, [1.0, 0.5, 0.0])
+    Ls = sp.csr_matrix(L)
+    rs = clearing_vector(Ls, [1.0, 0.5, 0.0])
+    L[0, 1] = 1000.0  # would make 1 solvent if the rounds read it
+    Ls.data[0] = 1000.0
+    assert [d.tolist() for d in r.default_order] == [[0], [1]]
+    assert [d.tolist() for d in rs.default_order] == [[0], [1]]
