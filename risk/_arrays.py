@@ -34,20 +34,18 @@ def _first_bad(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
-def as_matrix(x: Any, name: str, n: int | None = None, *, copy: bool = True) -> Any:
+def as_matrix(x: Any, name: str, n: int | None = None) -> Any:
     """Return a square, finite, non-negative float matrix.
 
     Dense input comes back as a C-contiguous ``float64`` ndarray, sparse input
-    as a CSR copy with ``float64`` data, explicit zeros kept (harmless). With
-    ``copy=False`` (for callers that only read it) input already in that form
-    comes back as it is.
+    as a CSR copy with ``float64`` data, explicit zeros kept (harmless).
     """
     if is_sparse(x):
-        m = x.tocsr().astype(np.float64, copy=copy)
+        m = x.tocsr().astype(np.float64, copy=True)
         shape = m.shape
         data = m.data
     else:
-        m = np.array(x, dtype=np.float64, copy=True) if copy else np.ascontiguousarray(x, dtype=np.float64)
+        m = np.array(x, dtype=np.float64, copy=True)
         shape = m.shape
         data = m
     if len(shape) != 2 or shape[0] != shape[1]:
