@@ -482,6 +482,7 @@ def _default_order(
         if not defaulted.any() or not (final & ~defaulted).any():
             break
         q, q_in, exact = _iterate_round(lt, e, pbar, inv, defaulted, p, a, b, max_iter)
+        inflow: np.ndarray | None
         if exact:
             p, inflow = q, q_in
         else:
