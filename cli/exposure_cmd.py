@@ -18,8 +18,8 @@ from .options import TableJson as Fmt
 
 __all__ = ["register"]
 
-_TO_HELP = ("Exposure to whom: 'ai' (every AI lab, chipmaker, hyperscaler, neocloud, data-center "
-            "company and SPV), or entities by id, name or alias, comma-separated.")
+_TO_HELP = ("Exposure to whom, comma-separated: 'ai' (every AI lab, chipmaker, hyperscaler, neocloud, "
+            "data-center company and SPV) and/or entities by id, name or alias (with their subsidiaries).")
 _KIND_HELP = ("Institutions of these kinds, comma-separated, or 'all'. Default: bank, private_credit, "
               "hedge_fund, asset_manager, sovereign_fund.")
 
@@ -30,6 +30,9 @@ def exposure(
         show_default=False)] = None,
     kind: Annotated[Optional[list[str]], typer.Option("--kind", help=_KIND_HELP, show_default=False)] = None,
     to: Annotated[str, typer.Option("--to", help=_TO_HELP)] = "ai",
+    subsidiaries: Annotated[bool, typer.Option(
+        "--subsidiaries/--no-subsidiaries",
+        help="Count an entity's subsidiaries (its parent chain) with it.")] = True,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help=cli._AS_OF_HELP, show_default=False)] = None,
     min_confidence: Annotated[Optional[str], typer.Option(
         "--min-confidence", help=cli._MIN_CONFIDENCE_HELP, show_default=False)] = None,
@@ -58,13 +61,12 @@ def exposure(
         kinds = tuple(kinds_opt)
     with cli._store() as store:
         snap = snapshot(store, as_of=day)
-    targets: Any = "ai"
     names = cli._split([to]) or ["ai"]
-    if names != ["ai"]:
-        targets = [resolve_entity(n, snap.entities) for n in names]
+    targets: Any = [n if n.lower() == "ai" else resolve_entity(n, snap.entities) for n in names]
+    targets = ["ai" if t.lower() == "ai" else t for t in targets]
     try:
         rep = exposure_by_institution(snap, to=targets, countries=cli._split(country), kinds=kinds,
-                                      confidences=confidences)
+                                      confidences=confidences, subsidiaries=subsidiaries)
     except ValueError as e:
         raise InputError(str(e)) from None
     if fmt == Fmt.json:
@@ -72,12 +74,16 @@ def exposure(
         return
     from .render import money, records_table
 
-    what = "the AI web" if rep.to == "ai" else ", ".join(snap.names.get(t, t) for t in rep.targets)
+    named = [t for t in rep.to.split(",") if t != "ai"]
+    what = ", ".join((["the AI web"] if rep.to.split(",")[0] == "ai" else [])
+                     + [snap.names.get(t, t) for t in named])
     if not rep.institutions:
         cli.out.print(Text(visible(f"As of {day}: no institution has a counted exposure to {what}.")))
+        _say_subsidiaries(rep, snap.names)
         return
     shown = rep.institutions[:top]
     cli.out.print(Text(visible(f"Exposure to {what} as of {day}")))  # names are data: never markup
+    _say_subsidiaries(rep, snap.names)
     rows = []
     for i in shown:
         ratio = i.exposure_to_equity
@@ -107,6 +113,16 @@ def exposure(
                        "(estimates). 'No amount': deals that count but disclose no amount. 'holdings': "
                        "the target set's listed equity and bonds held, at reported value. "
                        "--format json has every institution by instrument, deal and holding.", style="dim"))
+
+
+def _say_subsidiaries(rep: Any, names: dict[str, str]) -> None:
+    """One line per named target: the subsidiaries counted with it."""
+    by_parent: dict[str, list[str]] = {}
+    for sub, parent in sorted(rep.subsidiaries.items()):
+        by_parent.setdefault(parent, []).append(names.get(sub, sub))
+    for parent, subs in by_parent.items():
+        cli.out.print(Text(visible(f"{names.get(parent, parent)} includes its subsidiaries: {', '.join(subs)}."),
+                           style="dim"))
 
 
 def register(app: typer.Typer) -> None:

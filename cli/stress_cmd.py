@@ -20,6 +20,9 @@ from .options import TableJson as Fmt
 
 __all__ = ["register"]
 
+_CREDIT = {"both": "clearing on debts, DebtRank on equity stakes and guarantees",
+           "clearing": "clearing on debts (Eisenberg-Noe)", "debtrank": "DebtRank on every exposure"}
+
 
 def _scenario_path(text: str) -> Path:
     """A scenario file, or the name of one the package ships (``ai_equity_crash``)."""
@@ -46,6 +49,8 @@ def stress(
 ) -> None:
     """Run a scenario: price shocks, partial payers and stablecoin redemptions, followed through credit, fire sales and margin calls round by round; losses per entity by channel, totals by kind and country, who ends with negative equity, and what the loops add.
 
+    The scenario's credit model (credit: both, clearing or debtrank) is said in the output, with who defaults in clearing.
+
     Shipped scenarios: ai_equity_crash, ai_crypto_run.
 
     Example: circfin stress ai_crypto_run --format json
@@ -65,7 +70,8 @@ def stress(
     from .render import money, records_table
 
     cli.out.print(Text(visible(f"{res.scenario} as of {day}: {money(res.total_loss_usd)} lost in "
-                               f"{res.rounds} round{'s' if res.rounds != 1 else ''}")))
+                               f"{res.rounds} round{'s' if res.rounds != 1 else ''}; credit model: "
+                               f"{_CREDIT[res.credit]}")))
     rows = [{"name": e["name"], "kind": e["kind"], "country": e["country"] or "",
              "loss_usd": e["loss_usd"], "equity_usd": e["equity_usd"],
              "of_equity": "" if e["loss_to_equity"] is None else f"{100 * e['loss_to_equity']:.1f}%",
@@ -89,6 +95,10 @@ def stress(
             [("asset", "asset"), ("fall", "price fall")], title="Price falls"))
     neg = ", ".join(e["name"] for e in res.entities if e["negative_equity"]) or "nobody"
     cli.out.print(Text(visible(f"Negative equity: {neg}.")))
+    if res.credit != "debtrank":
+        names = {e["id"]: e["name"] for e in res.entities}
+        dflt = ", ".join(names.get(d, d) for d in res.defaults) or "nobody"
+        cli.out.print(Text(visible(f"Default in clearing (pay less than they owe): {dflt}.")))
     amp = "n/a" if res.amplification is None else f"{res.amplification:.3f}x"
     cli.out.print(Text(visible(f"Without the loops' closing legs ({len(res.cut_legs)} deals cut): "
                                f"{money(res.cut_total_loss_usd)}; loop amplification {amp}.")))

@@ -6,6 +6,13 @@ set of entities (by default every AI lab, chipmaker, hyperscaler, neocloud,
 data-center company and SPV), from the deals, in dollars and against its own
 equity, and the totals per country.
 
+**Targets.** ``"ai"`` is the class of the AI web's kinds (``AI_KINDS``); entity ids
+name entities; the two mix (``["ai", "openai"]``: the class and OpenAI). A named
+entity brings its subsidiaries along: every entity whose chain of ``parent`` links
+reaches it (OpenAI's Stargate LLC, xAI's GPU SPV), so exposure to OpenAI includes
+exposure to what it owns; the report lists them (``subsidiaries``). Pass
+``subsidiaries=False`` for the named entities alone.
+
 The institution is the side of a deal that carries the credit or equity risk
 (``INSTRUMENTS``), and the counterparty is in the target set:
 
@@ -143,9 +150,10 @@ class ExposureReport:
     institutions: list[InstitutionExposure]
     by_country: list[CountryExposure]
     targets: tuple[str, ...]
-    to: str  # "ai" or the target ids joined by commas
+    to: str  # "ai", the target ids, or both, joined by commas
     kinds: tuple[str, ...] | None
     as_of: str | None
+    subsidiaries: dict[str, str] = field(default_factory=dict)  # subsidiary -> the named target above it
 
     @property
     def total_usd(self) -> float:
@@ -153,6 +161,7 @@ class ExposureReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"as_of": self.as_of, "to": self.to, "targets": len(self.targets),
+                "subsidiaries": [{"id": s, "of": p} for s, p in sorted(self.subsidiaries.items())],
                 "kinds": None if self.kinds is None else list(self.kinds), "total_usd": self.total_usd,
                 "institutions": [i.to_dict() for i in self.institutions],
                 "by_country": [c.to_dict() for c in self.by_country]}
@@ -163,16 +172,34 @@ def _country(value: Any) -> str | None:
     return text or None
 
 
-def _targets(to: str | Iterable[str], ents: Mapping[str, Mapping[str, Any]]) -> tuple[str, tuple[str, ...]]:
-    if isinstance(to, str) and to == "ai":
-        return "ai", tuple(sorted(e for e, r in ents.items() if r.get("kind") in AI_KINDS))
-    ids = [to] if isinstance(to, str) else [str(x) for x in to]
+def _targets(to: str | Iterable[str], ents: Mapping[str, Mapping[str, Any]], subsidiaries: bool = True,
+             ) -> tuple[str, tuple[str, ...], dict[str, str]]:
+    """(label, target ids, subsidiary id -> the named entity it belongs to)."""
+    names = [to] if isinstance(to, str) else [str(x) for x in to]
+    if not names:
+        raise ValueError("to names no entity")
+    ids = [x for x in dict.fromkeys(names) if x != "ai"]
     unknown = [x for x in ids if x not in ents]
     if unknown:
         raise ValueError(f"no entity with id {', '.join(map(repr, unknown))} in the graph")
-    if not ids:
-        raise ValueError("to names no entity")
-    return ",".join(ids), tuple(sorted(set(ids)))
+    targets = set(ids)
+    if "ai" in names:
+        targets |= {e for e, r in ents.items() if r.get("kind") in AI_KINDS}
+    owned: dict[str, str] = {}
+    if subsidiaries and ids:
+        named = set(ids)
+        for e in ents:
+            seen, up = {e}, ents[e].get("parent")
+            while up and up not in seen:  # the nearest named ancestor
+                if up in named:
+                    if e not in named:
+                        owned[e] = str(up)
+                    break
+                seen.add(up)
+                up = ents.get(up, {}).get("parent")
+        targets |= set(owned)
+    label = ",".join(["ai", *ids] if "ai" in names else ids)
+    return label, tuple(sorted(targets)), owned
 
 
 def _equity(ent: Mapping[str, Any]) -> tuple[float | None, str | None, str | None]:
@@ -188,19 +215,23 @@ def _equity(ent: Mapping[str, Any]) -> tuple[float | None, str | None, str | Non
 def exposure_by_institution(snap: Any, *, to: str | Iterable[str] = "ai",
                             countries: Iterable[str] | None = None,
                             kinds: Iterable[str] | None = FINANCIAL_KINDS,
-                            confidences: Iterable[str] | None = None) -> ExposureReport:
+                            confidences: Iterable[str] | None = None,
+                            subsidiaries: bool = True) -> ExposureReport:
     """Each institution's direct exposure to ``to``, and the totals per country (module docstring).
 
     ``snap``: a :class:`~circfin.loops.from_store.Snapshot` (``deals``,
     ``entities``, ``participants``, ``as_of``). ``to``: ``"ai"`` (every entity
-    of a kind in ``AI_KINDS``) or entity ids. ``countries``: only institutions
+    of a kind in ``AI_KINDS``), entity ids, or both (``["ai", "openai"]``).
+    ``subsidiaries`` (default True): a named entity brings its subsidiaries along,
+    every entity whose parent chain reaches it (``ExposureReport.subsidiaries``
+    says which, and under whom). ``countries``: only institutions
     of these countries (ISO codes, any case; None: all). ``kinds``: only
     institutions of these kinds (None: every kind). ``confidences``: only
     deals of these confidences (``cli.common._min_confidence``; None: all).
     Raises ValueError for an unknown kind or target id, or bad member shares.
     """
     ents = {str(e["id"]): e for e in snap.entities}
-    label, targets = _targets(to, ents)
+    label, targets, owned = _targets(to, ents, subsidiaries)
     target_set = set(targets)
     kind_set: tuple[str, ...] | None = None
     if kinds is not None:
@@ -304,4 +335,4 @@ def exposure_by_institution(snap: Any, *, to: str | Iterable[str] = "ai",
         hidden.setdefault(i.country, set()).update(i.undisclosed_deal_ids)
         c.undisclosed_deals = len(hidden[i.country])  # a deal once per country
     by_country = sorted(countries_.values(), key=lambda c: (-c.exposure_usd, c.country is None, c.country or ""))
-    return ExposureReport(insts, by_country, targets, label, kind_set, getattr(snap, "as_of", None))
+    return ExposureReport(insts, by_country, targets, label, kind_set, getattr(snap, "as_of", None), owned)

@@ -12,7 +12,8 @@ A scenario (:func:`load_scenario`, a YAML file) names:
   redeemed and E sells its holdings, pro rata, to pay them (forced sales, at most
   what it holds).
 * ``channels`` (default all three): ``credit``, ``fire_sale``, ``margin``;
-  ``rounds`` (default 10): the round limit.
+  ``credit`` (default ``both``): the credit model, ``clearing``, ``debtrank`` or
+  ``both``; ``rounds`` (default 10): the round limit.
 
 Each round t (:func:`run_stress`), with ``ds`` the price fall not yet felt:
 
@@ -27,12 +28,29 @@ Each round t (:func:`run_stress`), with ``ds`` the price fall not yet felt:
    margin (haircut 0.25; without ``equity_usd`` their equity is a third of their
    holdings, as in ``circfin shock``); what their forced sales add to the price fall
    and to their own loss is the margin channel.
-4. **credit** (linear DebtRank, :func:`circfin.risk.debtrank`, on the deal exposures of
-   :mod:`circfin.risk.exposures`, syndicate members carrying their shares): each
-   entity's losses so far, over its capital buffer, are its distress, and a partial
-   payer that pays ``P`` is distressed by ``1 - P`` (its creditors lose ``1 - P`` of
-   what it owes them; it does not lose that itself); what the propagation adds is the
-   credit loss.
+4. **credit**, on the deal exposures and debts of :mod:`circfin.risk.exposures`
+   (syndicate members carrying their shares), with the same capital buffers:
+
+   * **clearing** (Eisenberg-Noe, :func:`circfin.risk.clearing_vector`, on the debts:
+     loans, credit facilities, bonds, SPV financing, unpaid purchase commitments,
+     leases and revenue shares): each entity's balance sheet is set so that, with
+     everyone paying in full, its net worth is its buffer less every loss so far
+     (from the other channels and from DebtRank): external assets ``buffer - lost +
+     owed - owed to it``, or, when that is negative, as much outside debt, which
+     ranks with its debts in the web. A partial payer that pays ``P`` owes only
+     ``P`` of each debt. Whoever cannot pay in full defaults and pays its creditors
+     pro rata; a creditor's credit loss is what it is owed and not paid (at most
+     its claims). Defaults travel on within the round (the clearing vector is a
+     fixed point); ``defaults`` lists who ends up not paying in full.
+   * **debtrank** (linear DebtRank, :func:`circfin.risk.debtrank`, on every
+     exposure): each entity's losses so far (clearing's included), over its capital
+     buffer, are its distress, and a partial payer that pays ``P`` is distressed by
+     ``1 - P`` (whoever is exposed to it loses ``1 - P`` of that exposure, each link
+     at most the exposed entity's buffer; it does not lose that itself).
+   * **both** (the default): clearing on the debts, DebtRank on what is no debt
+     (equity stakes, warrants, backstops and guarantees), each fed the other's losses.
+
+   What the models add is the credit loss of the round.
 
 The price falls of steps 2 and 3 are the next round's ``ds``; credit losses feed the
 next round's sales. Rounds stop when no loss moves by more than $1, or at the limit.
@@ -47,7 +65,7 @@ that enters a directly hit member; ``amplification = total loss / total loss cut
 
 from __future__ import annotations
 
-__all__ = ["CHANNELS", "Scenario", "StressResult", "load_scenario", "run_stress", "stress"]
+__all__ = ["CHANNELS", "CREDIT_MODELS", "Scenario", "StressResult", "load_scenario", "run_stress", "stress"]
 
 from collections import defaultdict
 from collections.abc import Iterable
@@ -59,12 +77,14 @@ import numpy as np
 
 from ..errors import InputError, RowError, ValidationError
 from ..graph.model import ASSET_CLASSES
+from .clearing import clearing_vector
 from .debtrank import debtrank
 from .exposures import build_exposures
 from .firesale import fire_sale
 from .margin import margin_spiral
 
 CHANNELS: tuple[str, ...] = ("credit", "fire_sale", "margin")
+CREDIT_MODELS: tuple[str, ...] = ("both", "clearing", "debtrank")
 LOSS_KINDS: tuple[str, ...] = ("price", "credit", "fire_sale", "margin")
 LEVERAGE_TARGETERS: tuple[str, ...] = ("bank", "private_credit")
 MARGIN_HAIRCUT = 0.25
@@ -82,6 +102,7 @@ class Scenario:
     redemptions: list[dict[str, Any]] = field(default_factory=list)
     channels: tuple[str, ...] = CHANNELS
     rounds: int = 10
+    credit: str = "both"
     path: str = "<scenario>"
 
 
@@ -162,6 +183,12 @@ def load_scenario(path: str | Path) -> Scenario:
                 errors.append(RowError(name, line, key, f"{v!r} is not a whole number from 1 to 1000"))
             elif v is not None:
                 sc.rounds = int(v)
+        elif key == "credit":
+            v = scalar(vnode, key)
+            if v is not None and v not in CREDIT_MODELS:
+                errors.append(RowError(name, line, key, f"{v!r} is not one of {', '.join(CREDIT_MODELS)}"))
+            elif v is not None:
+                sc.credit = str(v)
         elif key == "channels":
             if not isinstance(vnode, yaml.SequenceNode):
                 errors.append(RowError(name, line, key, f"a list of {', '.join(CHANNELS)}"))
@@ -208,7 +235,7 @@ def load_scenario(path: str | Path) -> Scenario:
                     sc.redemptions.append({"issuer": str(row["issuer"]), "share": share, "line": ln})
         else:
             errors.append(RowError(name, line, key, "unknown key; a scenario has name, description, "
-                                   "shocks, partial_payers, redemptions, channels, rounds"))
+                                   "shocks, partial_payers, redemptions, channels, credit, rounds"))
     if errors:
         raise ValidationError(errors)
     return sc
@@ -232,10 +259,13 @@ class StressResult:
     cut_legs: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     as_of: str | None = None
+    credit: str = "both"
+    defaults: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"scenario": self.scenario, "as_of": self.as_of, "rounds": self.rounds,
-                "channels": list(self.channels), "total_loss_usd": self.total_loss_usd,
+                "channels": list(self.channels), "credit": self.credit, "defaults": self.defaults,
+                "total_loss_usd": self.total_loss_usd,
                 "total_loss_without_loops_usd": self.cut_total_loss_usd,
                 "amplification": self.amplification, "negative_equity": self.negative_equity,
                 "price_fall": self.price_fall, "entities": self.entities, "by_country": self.by_country,
@@ -327,14 +357,25 @@ def _run(sc: Scenario, snap: Any, net: Any, exclude: Iterable[str]) -> dict[str,
             seed[ix[pp["entity"]]] = max(seed[ix[pp["entity"]]], 1.0 - pp["pays"])
 
     credit_on = "credit" in sc.channels and net.n > 0
-    x, _ = net.matrices(exclude=exclude)
+    use_clearing = credit_on and sc.credit in ("clearing", "both")
+    use_debtrank = credit_on and sc.credit in ("debtrank", "both")
+    x, lia = net.matrices(exclude=exclude)
+    if sc.credit == "both":  # debts go to clearing; DebtRank keeps equity and contingent claims
+        x = np.maximum(x - lia.T, 0.0)
     sub = np.array([ix[e] for e in net.ids], dtype=int)
+    pays = np.ones(net.n)  # partial payers pay this share of every debt
+    for pp in sc.partial_payers:
+        if pp["entity"] in net.index:
+            pays[net.index[pp["entity"]]] = min(pays[net.index[pp["entity"]]], pp["pays"])
+    clear_buf = np.maximum(net.buffers, 0.0)
     m = np.divide(hold, total_assets[:, None])
 
     loss = {c: np.zeros(n) for c in LOSS_KINDS}
     by_round: list[dict[str, np.ndarray]] = []
     fall = np.zeros(k)
-    credit_prev = np.zeros(n)
+    credit_prev = np.zeros(n)  # DebtRank's loss so far
+    cleared_prev = np.zeros(n)  # clearing's loss so far
+    defaults = np.zeros(n, dtype=bool)
     pending_credit = np.zeros(n)
     ds_margin = np.zeros(k)  # the part of ds that margin sales caused (the rest: the shock, fire sales)
     idx = np.flatnonzero(hf)
@@ -371,17 +412,26 @@ def _run(sc: Scenario, snap: Any, net: Any, exclude: Iterable[str]) -> dict[str,
             nxt_margin = np.clip((1.0 - mr.prices) - rel, 0.0, None) * price_before
             hf_units[keep] *= (1.0 - mr.sale_fraction)[:, None]
         if credit_on:
-            # distress from every other channel; credit is what DebtRank adds on top
+            # losses from every other channel; credit is what the models add on top
             so_far = np.sum([loss[c] + step[c] for c in LOSS_KINDS if c != "credit"], axis=0)
-            h0 = np.clip(so_far[sub] / np.maximum(net.buffers, 1e-9) + seed[sub], 0.0, 1.0)
-            pending_credit = np.zeros(n)
-            if h0.any():
-                dr = debtrank(x, np.maximum(net.buffers, 1e-9), h0, method="linear", keep_history=False)
-                credit_now = np.zeros(n)
-                credit_now[sub] = np.maximum(dr.distress - h0, 0.0) * net.buffers
-                step["credit"] += np.maximum(credit_now - credit_prev, 0.0)
-                pending_credit = step["credit"]
-                credit_prev = np.maximum(credit_now, credit_prev)
+            if use_clearing:
+                # a clearing round: equity left after every other loss (DebtRank's included)
+                short, dflt = _clearing_losses(lia, pays, clear_buf, (so_far + credit_prev)[sub])
+                now = np.zeros(n)
+                now[sub] = short
+                defaults[sub] |= dflt
+                step["credit"] += np.maximum(now - cleared_prev, 0.0)
+                cleared_prev = np.maximum(now, cleared_prev)
+            if use_debtrank:
+                h0 = np.clip((so_far + cleared_prev)[sub] / np.maximum(net.buffers, 1e-9) + seed[sub],
+                             0.0, 1.0)
+                if h0.any():
+                    dr = debtrank(x, np.maximum(net.buffers, 1e-9), h0, method="linear", keep_history=False)
+                    credit_now = np.zeros(n)
+                    credit_now[sub] = np.maximum(dr.distress - h0, 0.0) * net.buffers
+                    step["credit"] += np.maximum(credit_now - credit_prev, 0.0)
+                    credit_prev = np.maximum(credit_now, credit_prev)
+            pending_credit = step["credit"]
         for c in LOSS_KINDS:
             loss[c] += step[c]
         by_round.append(step)
@@ -391,7 +441,25 @@ def _run(sc: Scenario, snap: Any, net: Any, exclude: Iterable[str]) -> dict[str,
                 and float(pending_credit.sum()) <= _TOL_USD:
             break
     return {"ids": ids, "kind": kind, "buffers": buffers, "loss": loss, "by_round": by_round,
-            "rounds": rounds, "fall": {a: float(min(fall[ax[a]], 1.0)) for a in asset_ids if fall[ax[a]] > 0}}
+            "rounds": rounds, "defaults": defaults, "fall": {a: float(min(fall[ax[a]], 1.0)) for a in asset_ids if fall[ax[a]] > 0}}
+
+
+def _clearing_losses(lia: np.ndarray, pays: np.ndarray, buffers: np.ndarray,
+                     lost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One Eisenberg-Noe clearing of the deal debts ``lia[i, j]`` (``i`` owes ``j``).
+
+    Each entity's balance sheet is set so that, everyone paying in full, its net worth
+    is its capital buffer less ``lost``: external assets ``v = buffer - lost + owed -
+    owed to it`` when positive, else outside debt ``-v`` (ranking with its debts in the
+    web). A partial payer owes only ``pays`` of each debt. Returns what each creditor
+    is not paid (``owed to it - received``) and who defaults (pays less than it owes)."""
+    owed = lia.sum(axis=1)
+    owns = lia.sum(axis=0)
+    v = buffers - lost + owed - owns
+    res = clearing_vector(lia * pays[:, None], np.maximum(v, 0.0), external_liabilities=np.maximum(-v, 0.0))
+    paid = np.divide(res.payments, res.obligations, out=np.ones(len(owed)), where=res.obligations > 0)
+    received = (lia * pays[:, None]).T @ paid
+    return np.maximum(owns - received, 0.0), np.asarray(res.defaulted, dtype=bool)
 
 
 def run_stress(sc: Scenario, snap: Any, *, loops: Iterable[Any] = ()) -> StressResult:
@@ -472,7 +540,8 @@ def run_stress(sc: Scenario, snap: Any, *, loops: Iterable[Any] = ()) -> StressR
                         negative_equity=[r["id"] for r in rows if r["negative_equity"]],
                         total_loss_usd=total, cut_total_loss_usd=cut_total, amplification=amp,
                         price_fall=base["fall"], cut_legs=sorted(cut.values(), key=lambda c: c["deal_id"]),
-                        notes=notes, as_of=snap.as_of)
+                        notes=notes, as_of=snap.as_of, credit=sc.credit,
+                        defaults=[e for i, e in enumerate(base["ids"]) if base["defaults"][i]])
 
 
 def stress(store: Any, scenario: str | Path | Scenario, *, as_of: Any = None,

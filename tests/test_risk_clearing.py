@@ -447,3 +447,59 @@ def test_docstring_examples_run() -> None:
     module = importlib.import_module("circfin.risk.clearing")
     result = doctest.testmod(module, raise_on_error=False)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_slow_network_takes_the_krylov_correction_and_stays_exact(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Little money leaves the web, so the plain iteration crawls: the iteration
+    hands over to the Krylov correction, whose answer must match the dense
+    solve and a plain iteration run to the end, with the same default rounds."""
+    module = importlib.import_module("circfin.risk.clearing")
+    calls = []
+    real = module._krylov
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "_krylov", counting)
+    rng = np.random.default_rng(7)
+    n, m = 800, 8000
+    rows, cols = rng.integers(0, n, m), rng.integers(0, n, m)
+    keep = rows != cols
+    L = sp.coo_matrix(
+        (rng.lognormal(0, 1, keep.sum()), (rows[keep], cols[keep])), shape=(n, n)
+    ).tocsr()
+    L.sum_duplicates()
+    owed = np.asarray(L.sum(axis=1)).ravel()
+    x = 0.001 * owed
+    e = owed * rng.uniform(0, 0.05, n)
+    r = clearing_vector(L, e, external_liabilities=x)
+    assert calls and r.defaulted.sum() > 600  # above the dense-block size
+    dense = clearing_vector(L.toarray(), e, external_liabilities=x)
+    np.testing.assert_allclose(r.payments, dense.payments, rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(r.default_round, dense.default_round)
+    lt, pbar = L.T.tocsr(), owed + x
+    p = pbar.copy()
+    for _ in range(100_000):
+        q = np.minimum(pbar, e + lt @ (p / pbar))
+        if np.max(np.abs(q - p)) < 1e-14 * pbar.max():
+            break
+        p = q
+    np.testing.assert_allclose(r.payments, p, rtol=1e-9, atol=1e-9)
+    # the equity reported is the books at those payments
+    np.testing.assert_allclose(r.equity, e + lt @ (r.payments / pbar) - pbar, atol=1e-9)
+
+
+def test_default_rounds_read_later_use_the_matrix_as_it_was() -> None:
+    """The rounds are worked out when first read: changing the caller's matrix in
+    between must not change them."""
+    L = np.array([[0.0, 2.0, 0.0], [0.0, 0.0, 2.0], [0.0, 0.0, 0.0]])
+    r = clearing_vector(L, [1.0, 0.5, 0.0])
+    Ls = sp.csr_matrix(L)
+    rs = clearing_vector(Ls, [1.0, 0.5, 0.0])
+    L[0, 1] = 1000.0  # would make 1 solvent if the rounds read it
+    Ls.data[0] = 1000.0
+    assert [d.tolist() for d in r.default_order] == [[0], [1]]
+    assert [d.tolist() for d in rs.default_order] == [[0], [1]]

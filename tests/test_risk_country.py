@@ -140,6 +140,44 @@ def test_bad_arguments(web):
         exposure_by_institution(snap, to=["nobody"])
 
 
+def _parent_snap():
+    import pandas as pd
+
+    from circfin.loops.from_store import Snapshot
+
+    ents = [{"id": i, "name": i.title(), "kind": k, "parent": p, "country": c}
+            for i, k, p, c in [("openai", "ai_lab", None, "US"), ("stargate", "spv", "openai", "US"),
+                               ("site", "other", "stargate", "US"), ("acme", "other", None, "US"),
+                               ("bank", "bank", None, "FR"), ("bank2", "bank", None, "DE")]]
+    deals = pd.DataFrame([
+        {"deal_id": d, "date": "2025-01-01", "payer": a, "payee": b, "type": t, "amount_usd": v,
+         "status": "funded", "confidence": "high"}
+        for d, a, b, t, v in [("L", "bank", "site", "loan", 10e9), ("E", "bank", "openai", "equity_investment", 3e9),
+                              ("B", "bank2", "acme", "bond", 4e9)]])
+    return Snapshot(deals=deals, entities=ents)
+
+
+def test_a_named_target_brings_its_subsidiaries_and_mixes_with_ai():
+    snap = _parent_snap()
+    # exposure to OpenAI includes its SPV's site (its parent chain reaches OpenAI)
+    rep = exposure_by_institution(snap, to=["openai"])
+    assert {i.id: i.exposure_usd for i in rep.institutions} == {"bank": pytest.approx(13e9)}
+    assert rep.subsidiaries == {"stargate": "openai", "site": "openai"}
+    assert rep.to_dict()["subsidiaries"] == [{"id": "site", "of": "openai"}, {"id": "stargate", "of": "openai"}]
+    alone = exposure_by_institution(snap, to=["openai"], subsidiaries=False)
+    assert {i.id: i.exposure_usd for i in alone.institutions} == {"bank": pytest.approx(3e9)}
+    assert alone.subsidiaries == {}
+    # the nearest named ancestor owns a subsidiary; a named entity is nobody's subsidiary
+    both = exposure_by_institution(snap, to=["openai", "stargate"])
+    assert both.subsidiaries == {"site": "stargate"}
+    # the AI class (by kind: the site is of kind other) together with a named entity
+    mixed = exposure_by_institution(snap, to=["ai", "acme"])
+    assert mixed.to == "ai,acme" and set(mixed.targets) == {"openai", "stargate", "acme"}
+    assert {i.id: i.exposure_usd for i in mixed.institutions} == {"bank2": pytest.approx(4e9),
+                                                                 "bank": pytest.approx(3e9)}
+    assert exposure_by_institution(snap).to == "ai"
+
+
 def test_instrument_sides_agree_with_the_shock_models():
     for typ, (side, _) in INSTRUMENTS.items():
         assert EXPOSURE_RULES[typ][0] == side, typ
@@ -164,6 +202,10 @@ def test_cli_json_and_table(web, cli):
     table = cli("exposure", "--kind", "all", "--min-confidence", "high", check=True).stdout
     assert "BNP Paribas" in table and "Nvidia" in table and "By country" in table and "6.50%" not in table
     assert "listed equity and bonds held" in table
+    mixed = json.loads(cli("exposure", "--to", "ai,Acme", "--as-of", "2025-12-31", "--format", "json",
+                           check=True).stdout)
+    assert mixed["to"] == "ai,acme"
+    assert mixed["institutions"][0]["exposure_usd"] == pytest.approx(10.5e9)  # BNP: + its Acme bond
     bad = cli("exposure", "--to", "Nobdy Inc")
     assert bad.returncode == 1 and "no entity called" in bad.stderr
     assert cli("exposure", "--kind", "banks").returncode == 1
