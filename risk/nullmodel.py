@@ -39,8 +39,10 @@ Loops are counted as circfin counts them: entity-level simple directed
 cycles of 2..``max_len`` entities, parallel deals between the same two
 entities folded into one edge, each loop once. Deals that count are those
 whose status is in ``status`` (default: all but cancelled). Counting uses
-networkx's bounded ``simple_cycles``; it does not depend on circfin's loop
-engine. ``pairs`` reports the distinct payer -> payee pairs observed and
+circfin's loop engine (:func:`circfin.loops.engine.cycle_counts`, counts
+without loop records), checked against a brute-force count in the tests;
+networkx's bounded ``simple_cycles`` took minutes on a few thousand deals.
+``pairs`` reports the distinct payer -> payee pairs observed and
 their null mean, to read the loop counts against.
 
 For each loop length ``k`` and each entity ``e`` (loops through ``e``, all
