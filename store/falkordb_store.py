@@ -22,6 +22,7 @@ _INDEXES = (
     "CREATE INDEX FOR (e:Entity) ON (e.name_keys)",  # array index: `k IN e.name_keys`
     "CREATE INDEX FOR (d:Deal) ON (d.id)",
     "CREATE INDEX FOR ()-[r:PAYS]-() ON (r.deal_id)",
+    "CREATE INDEX FOR ()-[r:PAYS_TOP]-() ON (r.deal_id)",  # the incremental roll-up
     "CREATE INDEX FOR (l:Loop) ON (l.key)",
     "CREATE INDEX FOR (s:Source) ON (s.url)",
     "CREATE INDEX FOR (f:Financials) ON (f.key)",
