@@ -129,15 +129,15 @@ def deal_hash(rec: Mapping[str, Any]) -> str:
 def plan_ingest(store: GraphStore, paths: Iterable[Path | str],
                 progress: Progress | None = None) -> tuple[Plan, list[str]]:
     """Read and validate every file; raise ValidationError listing every problem."""
-    plan, files, _, _ = _plan(store, paths, progress)
+    plan, files, _ = _plan(store, paths, progress)
     return plan, files
 
 
 def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | None,
-          ) -> tuple[Plan, list[str], dict[str, Any], list[dict[str, Any]]]:
-    """plan_ingest, the stored deals the input names and the stored entities (each
-    read once, used twice). A stored deal the input gives holds ``hash`` and its
-    history only (:func:`deal_hash`), or its whole row when it was stored without a hash."""
+          ) -> tuple[Plan, list[str], dict[str, Any]]:
+    """plan_ingest, and the stored deals the input names (read once, used twice). A
+    stored deal the input gives holds ``hash`` and its history only (:func:`deal_hash`),
+    or its whole row when it was stored without a hash."""
     files = collect_files(paths)
     tables: list[RawTable] = []
     errors: list[RowError] = []
@@ -171,12 +171,11 @@ def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | N
     stored_deals.update(_by_ids(store, "history_by_deal", named, "deal_id"))
     stored_assets = ({r["asset_id"]: r for r in store.read(queries.load("assets").text)}
                      if any(t.kind in ("assets", "holdings") for t in tables) else {})
-    ents = stored_entities(store)
-    plan = build_plan(tables, ents, twins, stored_deals, stored_assets=stored_assets)
+    plan = build_plan(tables, stored_entities(store), twins, stored_deals, stored_assets=stored_assets)
     plan.stored_assets = stored_assets
     if plan.errors:
         raise ValidationError(plan.errors)
-    return plan, [str(f) for f in files], stored_deals, ents
+    return plan, [str(f) for f in files], stored_deals
 
 
 def _by_ids(store: GraphStore, query: str, ids: Sequence[str], key: str) -> dict[str, Any]:
@@ -243,10 +242,13 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    plan, files, stored_deals, ents = _plan(store, paths, progress)
+    plan, files, stored_deals = _plan(store, paths, progress)
     report = IngestReport(files=files, warnings=list(plan.warnings), dry_run=dry_run)
 
-    stored = {e["id"]: e for e in ents}
+    # The stored entities again, just before writing, when this ingest writes any (a
+    # deals file that names only stored entities compares none and skips the read).
+    touched = plan.entities or plan.auto_entities or plan.parent_cleared
+    stored = {e["id"]: e for e in stored_entities(store)} if touched else {}
     entity_rows = []
     for rec in plan.entities:
         old = stored.get(rec["id"])
@@ -387,7 +389,7 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
         # link changed (every deal under it moves) or the graph has no roll-up yet.
         whole = bool(parent_changed) or _rollup_missing(store)
         statements += queries.rollup_statements(
-            None if whole else [*written, *(h["deal_id"] for h in histories)], batch_size=batch_size)
+            None if whole else [*written, *(str(h["deal_id"]) for h in histories)], batch_size=batch_size)
         keys = sorted({k for r in (*entity_rows, *auto_rows) for k in r.get("name_keys") or ()})
         if keys:  # last: a name now held by two entities fails the whole write
             statements.append((q("guard_unique_keys").text, {"keys": keys}))
