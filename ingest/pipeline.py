@@ -129,13 +129,14 @@ def deal_hash(rec: Mapping[str, Any]) -> str:
 def plan_ingest(store: GraphStore, paths: Iterable[Path | str],
                 progress: Progress | None = None) -> tuple[Plan, list[str]]:
     """Read and validate every file; raise ValidationError listing every problem."""
-    plan, files, _ = _plan(store, paths, progress)
+    plan, files, _, _ = _plan(store, paths, progress)
     return plan, files
 
 
 def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | None,
-          ) -> tuple[Plan, list[str], dict[str, Any]]:
-    """plan_ingest, and the stored deals the input names (read once, used twice). A
+          ) -> tuple[Plan, list[str], dict[str, Any], int | None]:
+    """plan_ingest, the stored deals the input names (read once, used twice), and how
+    many deals the graph holds when that was read (else None). A
     stored deal the input gives holds ``hash`` and its history only (:func:`deal_hash`),
     or its whole row when it was stored without a hash."""
     files = collect_files(paths)
@@ -153,19 +154,22 @@ def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | N
         progress(f"validating {sum(len(t.rows) for t in tables):,} rows", len(files), len(files))
     keys = sorted({str(r.values.get("deal_id") or "").lower()
                    for t in tables if t.kind == "deals" for r in t.rows} - {""})
-    if len(keys) <= 256:  # a few ids: the database compares them in one scan
-        twins = [r["deal_id"] for r in store.read(queries.load("deal_ids_like").text, {"keys": keys})]
-    else:  # many: `IN` a long list costs the scan that list's length per deal; a set does not
-        wanted = set(keys)
-        twins = [i for r in store.read(queries.load("deal_ids").text)
-                 if (i := r["deal_id"]).lower() in wanted]
-    # Every stored deal the input names: whole rows for the deals it gives (to compare
-    # before writing), the fewer columns links are checked against for the others.
+    # Every stored deal the input names: the hash and history of the deals it gives (to
+    # compare before writing), the fewer columns links are checked against for the others.
     given = sorted({v for t in tables if t.kind == "deals" for r in t.rows
                     if isinstance(v := r.values.get("deal_id"), str)})
     named = sorted({v for t in tables if t.kind not in ("entities", "deals") for r in t.rows
                     if isinstance(v := r.values.get("deal_id"), str)} - set(given))
-    stored_deals = _by_ids(store, "deal_hashes", given, "deal_id")
+    n_stored = None
+    if len(keys) <= 256:  # a few ids: the database compares them in one scan
+        twins = [r["deal_id"] for r in store.read(queries.load("deal_ids_like").text, {"keys": keys})]
+        stored_deals = _by_ids(store, "deal_hashes", given, "deal_id")
+    else:  # many: `IN` a long list costs the scan that list's length per deal; a set does not
+        wanted, gave = set(keys), set(given)
+        states = store.read(queries.load("deal_states").text)
+        n_stored = len(states)
+        twins = [i for r in states if (i := r["deal_id"]).lower() in wanted]
+        stored_deals = {i: r for r in states if (i := r["deal_id"]) in gave}
     unhashed = [i for i, r in stored_deals.items() if not r.get("hash")]
     stored_deals.update(_by_ids(store, "deals_by_id", unhashed, "deal_id"))
     stored_deals.update(_by_ids(store, "history_by_deal", named, "deal_id"))
@@ -175,7 +179,7 @@ def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | N
     plan.stored_assets = stored_assets
     if plan.errors:
         raise ValidationError(plan.errors)
-    return plan, [str(f) for f in files], stored_deals
+    return plan, [str(f) for f in files], stored_deals, n_stored
 
 
 def _by_ids(store: GraphStore, query: str, ids: Sequence[str], key: str) -> dict[str, Any]:
@@ -242,7 +246,7 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    plan, files, stored_deals = _plan(store, paths, progress)
+    plan, files, stored_deals, n_stored = _plan(store, paths, progress)
     report = IngestReport(files=files, warnings=list(plan.warnings), dry_run=dry_run)
 
     # The stored entities again, just before writing, when this ingest writes any (a
@@ -386,10 +390,12 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
         statements.append((q("upsert_holdings").text, {"rows": rows}))
     if statements:
         # The roll-up: only the deals written or given a new history, unless a parent
-        # link changed (every deal under it moves) or the graph has no roll-up yet.
-        whole = bool(parent_changed) or _rollup_missing(store)
-        statements += queries.rollup_statements(
-            None if whole else [*written, *(str(h["deal_id"]) for h in histories)], batch_size=batch_size)
+        # link changed (every deal under it moves), the graph has no roll-up yet, or
+        # the write touches so many of the graph's deals that one scan costs less.
+        touched_ids = [*written, *(str(h["deal_id"]) for h in histories)]
+        whole = (bool(parent_changed) or _rollup_missing(store)
+                 or (n_stored is not None and 3 * len(touched_ids) > n_stored + len(report.deals_new)))
+        statements += queries.rollup_statements(None if whole else touched_ids, batch_size=batch_size)
         keys = sorted({k for r in (*entity_rows, *auto_rows) for k in r.get("name_keys") or ()})
         if keys:  # last: a name now held by two entities fails the whole write
             statements.append((q("guard_unique_keys").text, {"keys": keys}))

@@ -199,3 +199,23 @@ def test_unchanged_rows_are_known_by_their_hash_or_field_by_field(store, tmp_pat
     changed = pipeline.ingest(store, [_deals(tmp_path, ["A,2023-01,e0,e2,loan,9,exact,signed,high"])])
     assert changed.deals_updated == ["A"]
     assert store.read("MATCH (d:Deal {id: 'A'}) RETURN d.amount_usd AS a")[0]["a"] == 9
+
+
+def test_many_rows_few_changes_roll_up_only_the_changed(store, tmp_path):
+    """A file of more ids than one scan compares (300) with a few changed rows, some
+    moved to another payer under another parent: only those are rolled up again, and
+    the graph matches a rebuild."""
+    pipeline.ingest(store, [_entities_csv(tmp_path, {"e3": 1, "e5": 2})])
+    rows = [f"M{i},2023-{i % 12 + 1:02d},e{i % 7},e{(i + 1 + i % 5) % 7},loan,{i},exact,signed,high"
+            for i in range(300) if i % 7 != (i + 1 + i % 5) % 7]
+    pipeline.ingest(store, [_deals(tmp_path, rows)])
+    changed = [r.replace(",loan,", ",chip_purchase,").replace(f"{r.split(',')[2]},", "e3,", 1)
+               if n % 40 == 0 and r.split(",")[3] != "e3" else r for n, r in enumerate(rows)]
+    sent: list[tuple[str, dict[str, Any]]] = []
+    real = store.write
+    store.write = lambda stmts: (sent.extend(stmts), real(stmts))[1]  # type: ignore[method-assign]
+    report = pipeline.ingest(store, [_deals(tmp_path, changed)])
+    assert 0 < len(report.deals_updated) < 20 and report.deals_unchanged > 250
+    rebuilt = [p["ids"] for q, p in sent if q.startswith("// name: build_rollup_deals")]
+    assert rebuilt == [sorted(report.deals_updated)]
+    assert pays_top(store) == rolled_up_by_hand(store)
