@@ -92,7 +92,7 @@ def _literal(v: Any) -> str:
     True
     """
     t = type(v)
-    if t is str:
+    if isinstance(v, str) and t is str:
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if v is None:
         return "null"
