@@ -44,11 +44,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.linalg
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from ..display import plain_number
+from ..graph.components import strong_components
 from ..graph.model import DEAL_STATUSES
 from .snapshot import SnapshotLike
 
@@ -164,7 +163,8 @@ def _cyclic_components(F: sp.csr_matrix) -> list[np.ndarray]:
     n = F.shape[0]
     if n == 0 or F.nnz == 0:
         return []
-    _, labels = connected_components(F, directed=True, connection="strong")
+    coo = F.tocoo()  # zeros were eliminated: every entry is money that flows
+    labels = strong_components(n, coo.row, coo.col)
     sizes = np.bincount(labels)
     self_loop = np.zeros(sizes.size, dtype=bool)
     d = F.diagonal()
@@ -270,6 +270,8 @@ def _sparse_returns(P: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
         A[ci, ci] = diag[i]
         for j, v in out[i].items():
             A[ci, pos[j]] = v
+    import scipy.linalg  # here only: a large component is rare, the import is not cheap
+
     Zc = scipy.linalg.inv(A, overwrite_a=True, check_finite=False) if core.size else A
     Z: dict[tuple[int, int], float] = {}  # N on the pairs that involve an eliminated node
 

@@ -75,6 +75,9 @@ app = typer.Typer(
 db_app = typer.Typer(help="Start, stop and inspect the embedded database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
+_TABLE_LOOPS = 25  # loops a table shows unless --limit says otherwise
+
+
 class Sort(str, Enum):
     score = "score"
     length = "length"
@@ -122,23 +125,26 @@ def ingest(
 
     if not 2 <= max_len <= 12:
         raise InputError("--max-len must be between 2 and 12")
-    from functools import partial
+    confidences = _min_confidence(min_confidence)
+    watch, budget = None, None
+    if watch_loops:  # the loop engine (and pandas) only when asked: a plain ingest starts faster
+        from functools import partial
 
-    from ..loops.from_store import Budget, watch_new_deals
-    from .budget import reserve_for, warn, write_loops
+        from ..loops.from_store import Budget, watch_new_deals
+        from .budget import reserve_for
 
-    budget = Budget(time_budget=time_budget, max_loops=max_loops)  # bounds --watch-loops
-    watch = partial(watch_new_deals, max_len=max_len, budget=budget,
-                    reserve_per_loop=reserve_for(fmt.value), confidences=_min_confidence(min_confidence))
+        budget = Budget(time_budget=time_budget, max_loops=max_loops)  # bounds --watch-loops
+        watch = partial(watch_new_deals, max_len=max_len, budget=budget,
+                        reserve_per_loop=reserve_for(fmt.value), confidences=confidences)
     with _store() as store, _status(fmt.value, "reading") as progress:
-        report = run_ingest(store, paths, dry_run=dry_run, progress=progress,
-                            watch_loops=watch if watch_loops else None)
+        report = run_ingest(store, paths, dry_run=dry_run, progress=progress, watch_loops=watch)
     if fmt == Fmt2.json:
         if report.closed_loops is None:
             _write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
             return
         from .budget import write_json_with_loops
 
+        assert budget is not None  # closed loops come only from --watch-loops
         closed, report.closed_loops = report.closed_loops, None  # to_dict without them: streamed
         write_json_with_loops(report.to_dict(), "closed_loops", closed, budget, err=err)
         report.closed_loops = closed
@@ -158,6 +164,9 @@ def ingest(
         if c["new"] or c["updated"] or c["unchanged"]:
             out.print(f"{verb}: {unit} {c['new']} new, {c['updated']} updated, {c['unchanged']} unchanged")
     if report.closed_loops is not None:
+        from .budget import warn, write_loops
+
+        assert budget is not None
         n = len(report.closed_loops)
         if n:
             write_loops(report.closed_loops, "table", budget, out=out, err=err,
@@ -233,7 +242,9 @@ def loops(
              "(latest). Default: score for the table; length for json and csv, which stream in "
              "a stable order that does not move when a score's inputs (today's date, financials) "
              "do.", show_default=False)] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Show at most this many.", show_default=False)] = None,
+    limit: Annotated[Optional[int], typer.Option(
+        help=f"Show at most this many; 0 for all. Default: the table shows the {_TABLE_LOOPS} first "
+             "(and says how many there are), json and csv every loop.", show_default=False)] = None,
     time_budget: Annotated[Optional[float], typer.Option(
         "--time-budget", help=_TIME_BUDGET_HELP)] = 30.0,
     max_loops: Annotated[Optional[int], typer.Option("--max-loops", help=_MAX_LOOPS_HELP)] = 100_000,
@@ -256,6 +267,9 @@ def loops(
     confidences = _min_confidence(min_confidence)
     if limit is not None and limit < 0:
         raise InputError("--limit must be >= 0")
+    if limit is None and fmt == Fmt.table:
+        limit = _TABLE_LOOPS  # a table is for reading: the first ones, and how many there are
+    limit = limit or None  # 0: all
     order = sort or (Sort.score if fmt == Fmt.table else Sort.length)
     by_score = order == Sort.score
     with _store() as store, _status(fmt.value, f"searching loops of up to {max_len} entities"):
@@ -276,12 +290,20 @@ def loops(
 
         score = rank_by_score(store, now=day, snap=snap)
         scored = sorted(((score(lp), lp) for lp in found), key=lambda s: (-s[0], s[1].length, s[1].key))
-        found = [lp for _, lp in scored][:limit]
+        found = [lp for _, lp in scored]
+    total = len(found)
+    if by_score:
+        found = found[:limit]
+    shown = (f"the {len(found)} first of " if fmt == Fmt.table and by_score and len(found) < total
+             else "")
     # Streamed loop by loop; a partial result says what was cut (stderr, and JSON fields).
     write_loops(found, fmt.value, budget, out=out, err=err,
-                title=f"{len(found)} circular-financing loop{'s' if len(found) != 1 else ''} "
+                title=f"{shown}{total} circular-financing loop{'s' if total != 1 else ''} "
                       f"as of {day}{_confidence_note(min_confidence)}"
                       + (", highest risk score first" if by_score else ""))
+    if shown:
+        err.print(f"{total - len(found)} loops not shown: --limit 0 shows them all; --format csv or json "
+                  "writes them all for a spreadsheet or a program")
 
 
 
@@ -575,6 +597,10 @@ _register_brief_command(app)
 from .stress_cmd import register as _register_stress_command  # noqa: E402
 
 _register_stress_command(app)
+
+from .sec_cmd import register as _register_sec_commands  # noqa: E402
+
+_register_sec_commands(app)
 
 
 def main() -> None:

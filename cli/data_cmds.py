@@ -27,6 +27,36 @@ __all__ = ["register"]
 
 _SHOW_TOP = 10  # rows of each long list `show` prints as a table (JSON has them all)
 _SHOW_LOOPS = 20
+_TABLE_ROWS = 50  # rows of `deals` and `entities` a table shows unless --limit says otherwise
+
+
+def _limit_opt(what: str, which: str) -> Any:
+    return typer.Option(
+        help=f"Show at most this many; 0 for all. Default: the table shows the {_TABLE_ROWS} {which} "
+             f"(and says how many {what} there are), json and csv all of them.", show_default=False,
+        callback=_nonneg_limit)
+
+
+def _nonneg_limit(value: int | None) -> int | None:
+    if value is not None and value < 0:
+        raise typer.BadParameter("must be 0 (all) or more")
+    return value
+
+
+def _cut(rows: list[dict[str, Any]], limit: int | None, table: bool, *, latest: bool = False
+         ) -> tuple[list[dict[str, Any]], int]:
+    """The rows to show, and how many are left out: a table shows ``_TABLE_ROWS``
+    by default (the last ones when ``latest``), json and csv every row."""
+    n = _TABLE_ROWS if limit is None and table else (limit or None)
+    if n is None or len(rows) <= n:
+        return rows, 0
+    return (rows[-n:] if latest else rows[:n]), len(rows) - n
+
+
+def _more(left: int, what: str) -> None:
+    if left:
+        cli.err.print(f"{left} {what} not shown: --limit 0 shows them all; the filters narrow the "
+                      "list; --format csv or json writes every row")
 _QUALIFIER = {"approx": "~", "estimate": "est. ", "up_to": "up to ", "at_least": "≥"}
 
 
@@ -113,6 +143,7 @@ def deals(
     min_confidence: Annotated[Optional[str], typer.Option(
         "--min-confidence", help="Only deals whose sources' confidence is at least this: low (every deal, "
                                  "the default), medium or high.", show_default=False)] = None,
+    limit: Annotated[Optional[int], _limit_opt("deals", "latest")] = None,
 ) -> None:
     """The deals: who pays whom, how much, their status, members, sources and events.
 
@@ -128,14 +159,18 @@ def deals(
     eid = resolve_entity(entity, snap.entities) if entity else None
     rows = deal_records(snap, entity=eid, types=cli._split(type_), statuses=cli._split(status),
                         since=since, until=until)
+    total = len(rows)
+    rows, left = _cut(rows, limit, fmt == TableJsonCsv.table, latest=True)
     if fmt == TableJsonCsv.json:
         cli._write(json_dumps({"as_of": day, "min_confidence": min_confidence or "low", "deals": rows},
                               indent=2))
     elif fmt == TableJsonCsv.csv:
         cli._write(_deals_csv(rows))
     elif rows:
-        cli.out.print(_deals_table(rows, f"{len(rows)} deal{'s' if len(rows) != 1 else ''} as of {day}"
+        shown = f"the {len(rows)} latest of " if left else ""
+        cli.out.print(_deals_table(rows, f"{shown}{total} deal{'s' if total != 1 else ''} as of {day}"
                                          f"{cli._confidence_note(min_confidence)}"))
+        _more(left, "earlier deals")
     else:
         _empty(f"no deals as of {day}{cli._confidence_note(min_confidence)} match")
 
@@ -165,6 +200,7 @@ def entities(
         "--country", help="Country codes (repeat or comma-separate), e.g. US,JP.", show_default=False)] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help=cli._AS_OF_HELP, show_default=False)] = None,
     fmt: Annotated[TableJsonCsv, typer.Option("--format", help="table, json or csv.")] = TableJsonCsv.table,
+    limit: Annotated[Optional[int], _limit_opt("entities", "first by name")] = None,
 ) -> None:
     """The entities: kind, country, parent, aliases, deals in and out, latest financials.
 
@@ -177,6 +213,8 @@ def entities(
     with cli._store() as store:
         snap = snapshot(store, as_of=day)
     rows = entity_records(snap, kinds=cli._split(kind), countries=cli._split(country))
+    total = len(rows)
+    rows, left = _cut(rows, limit, fmt == TableJsonCsv.table)
     if fmt == TableJsonCsv.json:
         cli._write(json_dumps({"as_of": day, "entities": rows}, indent=2))
         return
@@ -187,7 +225,8 @@ def entities(
         _empty(f"no entities as of {day} match")
         return
     names = snap.names
-    table = Table(title=f"{len(rows)} entit{'y' if len(rows) == 1 else 'ies'} as of {day}",
+    shown = f"the {len(rows)} first by name of " if left else ""
+    table = Table(title=f"{shown}{total} entit{'y' if total == 1 else 'ies'} as of {day}",
                   title_justify="left")
     for heading, right in (("name", False), ("id", False), ("kind", False), ("country", False),
                            ("parent", False), ("aliases", False), ("in", True), ("out", True),
@@ -203,6 +242,7 @@ def entities(
             money(fin.get("equity_usd")) if fin else "", money(fin.get("revenue_usd")) if fin else "",
             fin.get("as_of") or "")))
     cli.out.print(table)
+    _more(left, "entities")
 
 
 # ---- show ----------------------------------------------------------------------------------

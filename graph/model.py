@@ -32,6 +32,7 @@ __all__ = [
     "DEAL_TYPES",
     "ENTITIES_COLUMNS",
     "ENTITY_FINANCIAL_FIELDS",
+    "ENTITY_ID_COLUMNS",
     "ENTITY_KINDS",
     "EVENTS_COLUMNS",
     "FINANCIALS_COLUMNS",
@@ -108,7 +109,7 @@ ENTITY_FINANCIAL_FIELDS: tuple[str, ...] = (
 )
 FINANCIAL_FIELDS: tuple[str, ...] = (
     "revenue_usd", "equity_usd", "total_assets_usd", "total_liabilities_usd",
-    "market_cap_usd", "backlog_usd",
+    "market_cap_usd", "backlog_usd", "shares_outstanding", "public_float_usd",
 )
 PARTICIPANT_SIDES: tuple[str, ...] = ("payer", "payee")
 # A member holds its share of its side; an arranger (a bond's bookrunner, a loan's
@@ -123,9 +124,13 @@ DEALS_COLUMNS: tuple[str, ...] = (
     "deal_id", "date", "payer", "payee", "type", "amount_usd", "amount_qualifier",
     "status", "description", "source_url", "confidence",
 )
+# Optional identifiers of a listed or filing entity: its SEC Central Index Key, its
+# exchange tickers, its Legal Entity Identifier and the CUSIPs of its securities
+# (``circfin sec`` reads filings by CIK and matches 13F holdings by CUSIP).
+ENTITY_ID_COLUMNS: tuple[str, ...] = ("sec_cik", "tickers", "lei", "cusips")
 ENTITIES_COLUMNS: tuple[str, ...] = (
     "entity_id", "name", "kind", "aliases", "parent", "country",
-    *ENTITY_FINANCIAL_FIELDS, "as_of", "source_url",
+    *ENTITY_FINANCIAL_FIELDS, "as_of", "source_url", *ENTITY_ID_COLUMNS,
 )
 PARTICIPANTS_COLUMNS: tuple[str, ...] = ("deal_id", "side", "member", "share", "role", "source_url")
 SOURCES_COLUMNS: tuple[str, ...] = ("deal_id", "url", "kind", "publisher", "published")

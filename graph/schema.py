@@ -32,13 +32,13 @@ from __future__ import annotations
 __all__ = ["LABELS", "PROPERTY_KEYS", "REL_TYPES", "label", "rel_type"]
 
 LABELS: tuple[str, ...] = ("Entity", "Deal", "Loop", "ReportRun", "Source", "Event", "Financials",
-                           "Asset")
+                           "Asset", "Candidate")
 REL_TYPES: tuple[str, ...] = ("PAYS", "PAYS_TOP", "MADE", "TO", "PART_OF", "HAS_DEAL", "THROUGH",
                               "MEMBER_OF", "CITES", "HAS_EVENT", "REPORTED", "HOLDS", "ISSUED_BY")
 
 ENTITY_PROPERTIES = (
     "id", "name", "kind", "aliases", "name_keys", "country", "revenue_usd", "equity_usd",
-    "market_cap_usd", "backlog_usd", "source_url",
+    "market_cap_usd", "backlog_usd", "source_url", "sec_cik", "tickers", "lei", "cusips",
 )
 DEAL_PROPERTIES = (
     "id", "date", "day", "date_from", "type", "amount_usd", "amount_qualifier", "status",
@@ -52,7 +52,7 @@ PAYS_PROPERTIES = (
 LINK_PROPERTIES = (  # MEMBER_OF, CITES, Source, Event, Financials
     "side", "member", "share", "share_basis", "role", "rank", "url", "kind", "publisher", "published", "entity_id",
     "as_of", "revenue_usd", "equity_usd", "total_assets_usd", "total_liabilities_usd",
-    "market_cap_usd", "backlog_usd", "basis",
+    "market_cap_usd", "backlog_usd", "shares_outstanding", "public_float_usd", "basis",
 )
 LOOP_PROPERTIES = ("key", "ids", "length", "score", "flags", "first_seen", "last_seen", "score_parts",
                    "scored_at")
@@ -61,9 +61,13 @@ ASSET_PROPERTIES = (  # Asset, HOLDS
     "id", "name", "class", "depth_usd", "source_url", "implied", "key", "as_of", "day", "value_usd",
     "shares",
 )
+CANDIDATE_PROPERTIES = (  # deal candidates found in filings (circfin sec filings, circfin review)
+    "id", "filer", "counterparty", "items", "date", "filed", "amount_usd", "evidence", "source_url",
+    "accession", "status", "found", "reviewed", "deal_id",
+)
 PROPERTY_KEYS: tuple[str, ...] = tuple(sorted(set(
     ENTITY_PROPERTIES + DEAL_PROPERTIES + PAYS_PROPERTIES + LOOP_PROPERTIES + REPORT_PROPERTIES
-    + LINK_PROPERTIES + ASSET_PROPERTIES
+    + LINK_PROPERTIES + ASSET_PROPERTIES + CANDIDATE_PROPERTIES
 )))
 
 

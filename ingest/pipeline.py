@@ -27,7 +27,7 @@ Progress = Callable[[str, int, int], None]
 
 _DEAL_FIELDS = ("date", "payer", "payee", "type", "amount_usd", "amount_qualifier", "status",
                 "description", "source_url", "confidence")
-_ENTITY_FIELDS = ("name", "kind", "aliases", "country", "source_url")
+_ENTITY_FIELDS = ("name", "kind", "aliases", "country", "source_url", "sec_cik", "tickers", "lei", "cusips")
 _HISTORY_FIELDS = ("ev_days", "ev_statuses")
 # What upsert_deals stores of a row (deal_hash); "hash" is stored beside them.
 _HASHED = ("deal_id", "date", "day", "date_from", "payer", "payee", "type", "amount_usd",
@@ -127,20 +127,23 @@ def deal_hash(rec: Mapping[str, Any]) -> str:
 
 
 def plan_ingest(store: GraphStore, paths: Iterable[Path | str],
-                progress: Progress | None = None) -> tuple[Plan, list[str]]:
-    """Read and validate every file; raise ValidationError listing every problem."""
-    plan, files, _, _ = _plan(store, paths, progress)
+                progress: Progress | None = None, *, tables: Sequence[RawTable] = ()
+                ) -> tuple[Plan, list[str]]:
+    """Read and validate every file (and ``tables``, rows made in memory, e.g. from SEC
+    filings); raise ValidationError listing every problem."""
+    plan, files, _, _ = _plan(store, paths, progress, tables)
     return plan, files
 
 
 def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | None,
+          given_tables: Sequence[RawTable] = ()
           ) -> tuple[Plan, list[str], dict[str, Any], int | None]:
     """plan_ingest, the stored deals the input names (read once, used twice), and how
     many deals the graph holds when that was read (else None). A
     stored deal the input gives holds ``hash`` and its history only (:func:`deal_hash`),
     or its whole row when it was stored without a hash."""
     files = collect_files(paths)
-    tables: list[RawTable] = []
+    tables: list[RawTable] = list(given_tables)
     errors: list[RowError] = []
     for i, f in enumerate(files):
         if progress:
@@ -236,17 +239,18 @@ def _batches(rows: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, A
 def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 2000,
            dry_run: bool = False, progress: Progress | None = None,
            watch_loops: Callable[[GraphStore, list[dict[str, Any]]], list[Any]] | None = None,
-           ) -> IngestReport:
+           tables: Sequence[RawTable] = ()) -> IngestReport:
     """Validate the files, then write what is new or changed in one atomic unit.
 
     ``watch_loops(store, new_deals)``, called before the write, gives the loops
     the new deals close, kept in ``report.closed_loops``; e.g.
     ``functools.partial(circfin.loops.from_store.watch_new_deals, max_len=6)``.
     (Ingest sits below the loop engine, so the caller hands it in.)
+    ``tables``: rows made in memory (e.g. from SEC filings), validated like the files'.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    plan, files, stored_deals, n_stored = _plan(store, paths, progress)
+    plan, files, stored_deals, n_stored = _plan(store, paths, progress, tables)
     report = IngestReport(files=files, warnings=list(plan.warnings), dry_run=dry_run)
 
     # The stored entities again, just before writing, when this ingest writes any (a
@@ -411,7 +415,7 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
             # Another ingest may have changed the graph since we validated (e.g. given
             # one of our names to another entity). Nothing was written; validating
             # again against the graph as it is now names the row to fix, if any.
-            plan_ingest(store, files)
+            plan_ingest(store, files, tables=tables)
             raise
     return report
 

@@ -35,6 +35,9 @@ import yaml
 from ..errors import RowError
 from ..graph.model import TABLES
 
+# The columns a JSON or YAML row may give as a list of strings (CSV: ';'-separated).
+_LIST_COLUMNS = frozenset({"aliases", "tickers", "cusips"})
+
 __all__ = ["MAX_FIELD_CHARS", "MAX_FILE_BYTES", "RawRow", "RawTable", "SUFFIXES", "read_file"]
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -347,7 +350,7 @@ def _table_from_items(name: str, kind: str | None, items: list[tuple[int, Any]],
         values: dict[str, str | list[str] | None] = {c: None for c in TABLE_COLUMNS[kind]}
         for k, v in item.items():
             k = str(k)
-            if k == "aliases" and isinstance(v, list):
+            if k in _LIST_COLUMNS and isinstance(v, list):
                 if not all(isinstance(a, str) or a is None for a in v):
                     errs.append(RowError(name, line, k, "must be a string or a list of strings"))
                 elif any(a is not None and len(a) > MAX_FIELD_CHARS for a in v):

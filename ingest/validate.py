@@ -544,6 +544,92 @@ def _aliases(row: RawRow, errors: list[RowError]) -> list[str]:
     return aliases
 
 
+_CIK_RE = re.compile(r"(?:CIK)?0*([0-9]{1,10})", re.IGNORECASE)
+_TICKER_RE = re.compile(r"[A-Z0-9][A-Z0-9.\-]{0,11}")
+_LEI_RE = re.compile(r"[A-Z0-9]{18}[0-9]{2}")
+_CUSIP_RE = re.compile(r"[0-9A-Z*@#]{9}")
+
+
+def cusip_check_digit(body: str) -> str:
+    """The ninth character of a CUSIP from its first eight (the "modulus 10 double add
+    double" of ANSI X9.6).
+
+    >>> cusip_check_digit("67066G10"), cusip_check_digit("59491810")
+    ('4', '4')
+    """
+    total = 0
+    for i, c in enumerate(body[:8]):
+        if c.isdigit():
+            v = int(c)
+        elif c.isalpha():
+            v = ord(c) - ord("A") + 10
+        else:
+            v = {"*": 36, "@": 37, "#": 38}[c]
+        if i % 2:
+            v *= 2
+        total += v // 10 + v % 10
+    return str((10 - total % 10) % 10)
+
+
+def normal_cik(text: str) -> str | None:
+    """A Central Index Key as ten digits, or None if ``text`` is not one.
+
+    >>> normal_cik("1045810"), normal_cik("CIK0001045810"), normal_cik("NVDA")
+    ('0001045810', '0001045810', None)
+    """
+    m = _CIK_RE.fullmatch(text.strip())
+    if m is None or int(m.group(1)) == 0:
+        return None
+    return f"{int(m.group(1)):010d}"
+
+
+def _id_list(row: RawRow, col: str, errors: list[RowError]) -> list[str]:
+    raw = row.values.get(col)
+    if raw is None:
+        return []
+    items = raw if isinstance(raw, list) else raw.split(";")
+    return list(dict.fromkeys(s.strip().upper() for s in items if s and s.strip()))
+
+
+def entity_identifiers(row: RawRow, errors: list[RowError]) -> dict[str, Any]:
+    """The optional identifier columns of an entities row: ``sec_cik`` (ten digits; the
+    leading zeros and a ``CIK`` prefix may be left out), ``tickers`` (';'-separated or a
+    list), ``lei`` (ISO 17442: 20 characters) and ``cusips`` (9 characters with a valid
+    check digit)."""
+    out: dict[str, Any] = {"sec_cik": None, "tickers": [], "lei": None, "cusips": []}
+    cik = _str(row, "sec_cik", errors)
+    if cik is not None:
+        out["sec_cik"] = normal_cik(cik)
+        if out["sec_cik"] is None:
+            errors.append(RowError(row.path, row.line, "sec_cik",
+                                   f"{cik[:40]!r} is not an SEC Central Index Key (1 to 10 digits)"))
+    for t in _id_list(row, "tickers", errors):
+        if not _TICKER_RE.fullmatch(t):
+            errors.append(RowError(row.path, row.line, "tickers",
+                                   f"{t[:40]!r} is not a ticker (letters, digits, '.' and '-', at most 12)"))
+        else:
+            out["tickers"].append(t)
+    lei = _str(row, "lei", errors)
+    if lei is not None:
+        if not _LEI_RE.fullmatch(lei.strip().upper()):
+            errors.append(RowError(row.path, row.line, "lei",
+                                   f"{lei[:40]!r} is not a Legal Entity Identifier (20 letters and digits, "
+                                   "the last two digits)"))
+        else:
+            out["lei"] = lei.strip().upper()
+    for c in _id_list(row, "cusips", errors):
+        if not _CUSIP_RE.fullmatch(c):
+            errors.append(RowError(row.path, row.line, "cusips",
+                                   f"{c[:40]!r} is not a CUSIP (9 letters and digits)"))
+        elif cusip_check_digit(c) != c[8]:
+            errors.append(RowError(row.path, row.line, "cusips",
+                                   f"{c!r}: its check digit should be {cusip_check_digit(c)!r}; a typo?"))
+        else:
+            out["cusips"].append(c)
+    # an entity without them carries no empty list (None removes the property)
+    return {k: (v or None) for k, v in out.items()}
+
+
 def _entity(row: RawRow, errors: list[RowError]) -> dict[str, Any] | None:
     if not _characters_ok(row, errors):
         return None
@@ -562,12 +648,13 @@ def _entity(row: RawRow, errors: list[RowError]) -> dict[str, Any] | None:
     money = {col: _money(row, col, errors) for col in ENTITY_FINANCIAL_FIELDS}
     as_of = _date(row, errors, "as_of", required=False)
     source = _url(row, "source_url", errors, required=False)
+    ids = entity_identifiers(row, errors)
     if len(errors) > n or eid is None or name is None:
         return None
     # The money columns are one financials row of the entity (see ingest/links.py).
     return {"id": eid, "name": name, "kind": kind, "aliases": aliases,
             "name_keys": _entity_keys(eid, name, aliases), "country": country,
-            "source_url": source, "_money": money, "_as_of": as_of[0]}
+            "source_url": source, **ids, "_money": money, "_as_of": as_of[0]}
 
 
 def _deal(row: RawRow, errors: list[RowError]) -> dict[str, Any] | None:

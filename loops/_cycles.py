@@ -25,24 +25,19 @@ caller enforces a time budget and grows buffers without copying.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import types
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-try:  # numba is a dependency; the fallback only keeps the engine importable.
-    from numba import njit as _njit
-
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - exercised only without numba
-    HAVE_NUMBA = False
-
-    def _njit(*args: Any, **kwargs: Any) -> Any:  # type: ignore[no-redef]
-        if args and callable(args[0]):
-            return args[0]
-        return lambda f: f
-
+# numba is a dependency, imported only when a search is big enough to need it
+# (see :func:`compiled`): small ones run these same functions as plain Python,
+# which answers the seed's searches before numba would have loaded its cache.
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
 __all__: list[str] = []  # private module
 
@@ -51,12 +46,42 @@ _Ints = npt.NDArray[np.integer[Any]]  # any integer dtype: the callers pass int8
 _Bools = npt.NDArray[np.bool_]
 _Int = int | np.integer[Any]  # a Python or NumPy integer scalar (numba sees both as int64)
 
+_KERNELS: list[str] = []  # in definition order: a kernel only calls kernels defined above it
+
 
 def _kernel(f: _F) -> _F:
-    """``njit(cache=True, nogil=True)``, typed for mypy: numba's ``njit`` is
-    untyped, and the dispatcher it makes is called just like ``f``."""
-    jit: Any = _njit
-    return cast(_F, jit(cache=True, nogil=True)(f))
+    """Mark ``f`` as a kernel: plain Python here, ``njit(cache=True, nogil=True)``
+    in :func:`compiled`."""
+    _KERNELS.append(f.__name__)
+    return f
+
+
+@functools.cache
+def compiled() -> types.SimpleNamespace:
+    """The kernels compiled by numba (its on-disk cache makes later runs load
+    them rather than compile), as attributes; the plain module when numba is
+    missing.
+
+    Each kernel is a copy of the plain function whose globals see the
+    compiled kernels, so a compiled kernel calls compiled kernels, while the
+    module's own functions stay plain Python and call each other."""
+    if not HAVE_NUMBA:  # pragma: no cover - exercised only without numba
+        return types.SimpleNamespace(**{n: globals()[n] for n in _KERNELS})
+    from numba import njit
+
+    scope = dict(globals())
+    for name in _KERNELS:
+        f = globals()[name]
+        twin = types.FunctionType(f.__code__, scope, f.__name__, f.__defaults__, f.__closure__)
+        twin.__qualname__ = f.__qualname__
+        twin.__doc__ = f.__doc__
+        scope[name] = njit(cache=True, nogil=True)(twin)
+    return types.SimpleNamespace(**{n: scope[n] for n in _KERNELS})
+
+
+def plain() -> types.SimpleNamespace:
+    """The kernels as plain Python functions."""
+    return types.SimpleNamespace(**{n: globals()[n] for n in _KERNELS})
 
 DEAD = np.int64(1) << np.int64(60)  # "no such day": later than any real day
 NEG = -DEAD  # earlier than any real day

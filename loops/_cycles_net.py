@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..graph.components import strong_components
 from ..graph.model import Leg
 from . import _cycles
 from ._cycles_input import _I32, _I64, _UNDATED, _Deals, _Filters, _iso
@@ -24,6 +25,12 @@ __all__: list[str] = []  # private module
 
 _STEP_CHUNK = 1 << 21  # edge visits between clock checks under a time budget
 _OUT_CHUNK = 1 << 18  # cycles per output buffer
+# Work done in plain Python before a search switches to numba's compiled kernels.
+# A plain-Python edge visit costs 10-30 us, so 5,000 of them take about 0.1 s: less
+# than numba takes to load its cached code (0.2-0.6 s) or to compile it on a first
+# run (3-4 s). The seed's default search (up to 6 entities) needs about 1,800.
+PLAIN_STEPS = 5_000  # edge visits
+PLAIN_EDGES = 2_000  # edge slots of the cycles found, for rotating and sorting them
 
 
 def _grow(a: np.ndarray, need: int) -> np.ndarray:
@@ -131,15 +138,11 @@ class _Net:
     def keep_cyclic(self) -> np.ndarray:
         """Drop edges between strongly connected components (no cycle uses them);
         return the nodes left with both an in- and an out-edge."""
-        from scipy.sparse import csr_matrix
-        from scipy.sparse.csgraph import connected_components
-
         n = self.n
         if self.m == 0:
             self._build_adjacency(np.zeros(0, dtype=_I32))
             return np.zeros(0, dtype=_I32)
-        a = csr_matrix((np.ones(self.m, dtype=np.int8), (self.esrc, self.edst)), shape=(n, n))
-        _, lab = connected_components(a, directed=True, connection="strong")
+        lab = strong_components(n, self.esrc, self.edst)
         keep = np.flatnonzero(lab[self.esrc] == lab[self.edst]).astype(_I32)
         self._build_adjacency(keep)
         outdeg = self.oend - self.ostart
@@ -275,8 +278,13 @@ class _Net:
             found_limit = found_limit_t
         within = -1 if f.within is None else f.within
         complete, note = True, None
-        kernel: Any = _cycles.search  # a numba dispatcher
+        # Plain Python first: a small search ends before numba would have loaded
+        # its compiled code; a big one goes on, from the same state, compiled.
+        kernel: Any = _cycles.plain().search
+        step_now, is_plain = min(step, PLAIN_STEPS), True
         while True:
+            if is_plain and ist[_cycles.S_STEPS] >= PLAIN_STEPS:
+                kernel, step_now, is_plain = _cycles.compiled().search, step, False
             code = kernel(
                 self.ostart,
                 self.oend,
@@ -304,7 +312,7 @@ class _Net:
                 self.queue,
                 out_e,
                 out_len,
-                step,
+                step_now,
                 found_limit,
             )
             if code == _cycles.FULL:
@@ -388,10 +396,11 @@ def _finish(
         present = np.zeros(max(net.n, 1), dtype=np.bool_)
         present[: net.n] = net.oend[: net.n] > net.ostart[: net.n]
     r0, r1 = net.id_ranks(present)
-    edges, out_lens, start = _cycles.canonical(flat, lens, net.esrc, r0, k)
+    kernels = _cycles.plain() if len(flat) <= PLAIN_EDGES else _cycles.compiled()
+    edges, out_lens, start = kernels.canonical(flat, lens, net.esrc, r0, k)
     total = len(out_lens)
     if total > 1 and r1 is not None:
-        perm = _cycles.key_order(
+        perm = kernels.key_order(
             edges, net.esrc, start, r0, r1, int(present.sum()), net.f.min_len, k
         )
     elif total > 1:  # some id holds '>': compare the key strings themselves

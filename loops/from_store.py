@@ -18,7 +18,16 @@ import pandas as pd
 
 from .. import queries
 from ..errors import InputError, QueryTimeout
-from ..graph.model import DEAL_STATUSES, DEAL_TYPES, Leg, Loop, asset_depth, checked_confidences, date_bounds
+from ..graph.model import (
+    DEAL_STATUSES,
+    DEAL_TYPES,
+    FINANCIAL_FIELDS,
+    Leg,
+    Loop,
+    asset_depth,
+    checked_confidences,
+    date_bounds,
+)
 from ..ingest.validate import name_key
 from ..store.base import GraphStore
 
@@ -249,8 +258,7 @@ def status_as_of(status: str, ev_days: list[int] | None, ev_statuses: list[str] 
     return current
 
 
-_FIN = ("revenue_usd", "equity_usd", "total_assets_usd", "total_liabilities_usd",
-        "market_cap_usd", "backlog_usd")
+_FIN = FINANCIAL_FIELDS
 
 
 def at_confidence(snap: Snapshot, confidences: Iterable[str] | None) -> Snapshot:

@@ -98,6 +98,17 @@ def _deal_text(d: Mapping[str, Any]) -> str:
             f"{amount}, {d.get('date') or 'undated'}, {d.get('status')}, confidence {d.get('confidence')}")
 
 
+_CANDIDATES_NOTE = ("Agreements found in the tracked entities' 8-K filings (circfin sec filings). They count in "
+                    "no analysis until accepted (circfin review accept ID --type T) or dropped (circfin review "
+                    "reject ID).")
+_CAND_HEAD = ("id", "filed", "filer", "counterparty", "amount", "new", "source")
+
+
+def _cand_rows(cands: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
+    return [(c["id"], c["filed"], c["filer"], c["counterparty"], money(c.get("amount_usd")),
+             "new" if c["new"] else "", c["source_url"]) for c in cands]
+
+
 def _md_table(head: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
@@ -315,6 +326,11 @@ def report_markdown(data: Mapping[str, Any]) -> str:
         out += _md_table(("loop", "change", "last reported"),
                          [tuple(map(e, r)) for r in _compact_rows(data["changed_loops"], change=True)])
         out += ["", "Their legs before and after, and their deals, are in appendix B.", ""]
+    cands = data.get("candidates") or []
+    out += [f"## Deal candidates from filings ({len(cands)} open, {sum(c['new'] for c in cands)} new)", "",
+            e(_CANDIDATES_NOTE), ""]
+    if cands:
+        out += _md_table(_CAND_HEAD, [tuple(map(e, r)) for r in _cand_rows(cands)]) + [""]
     out += ["## Concentration", "", "Entities with more than one counterparty, most concentrated first.", ""]
     out += _md_table(_CONC_HEAD, [tuple(map(e, r)) for r in _conc_rows(data["concentration"])]) + [""]
     out += ["## Self-funded demand", "", "Inflows paid by entities the payee funded.", ""]
@@ -487,6 +503,11 @@ def report_html(data: Mapping[str, Any], graph_page_html: str,
     else:
         b += [_h_table(("loop", "change", "last reported"), _compact_rows(data["changed_loops"], change=True)),
               '<p class="muted">Their legs before and after, and their deals, are in appendix B.</p>']
+    cands = data.get("candidates") or []
+    b += [f"<h2>Deal candidates from filings ({len(cands)} open, {sum(c['new'] for c in cands)} new)</h2>",
+          f'<p class="muted">{_h(_CANDIDATES_NOTE)}</p>']
+    if cands:
+        b.append(_h_table(_CAND_HEAD, _cand_rows(cands), numeric=[4]))
     b += ["<h2>Concentration</h2>",
           '<p class="muted">Entities with more than one counterparty, most concentrated first.</p>',
           _h_table(_CONC_HEAD, _conc_rows(data["concentration"]), numeric=[2, 3, 5, 6]),

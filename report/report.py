@@ -38,6 +38,9 @@ report.json::
     top_loops      [{...a loop..., rank, deals}]
     concentration, self_funded_demand        rows as in circfin.analytics.measures
     shock          {available: false, note} or {available: true, rows}
+    candidates     [{id, filer, counterparty, items, date, filed, amount_usd, evidence,
+                     source_url, accession, status, found, new}]: deal candidates found in
+                     filings (circfin sec filings) not yet reviewed; they count nowhere
 """
 
 from __future__ import annotations
@@ -547,8 +550,17 @@ def build_report(store: GraphStore, *, since: str | None = None, now: _dt.dateti
         "concentration": conc,
         "self_funded_demand": own,
         "shock": shock,
+        "candidates": _open_candidates(store, prev),
     }
     return data, loops, snap
+
+
+def _open_candidates(store: GraphStore, prev: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The deal candidates found in filings and not yet reviewed, each marked ``new`` when
+    found after the last report (they count in no analysis until accepted)."""
+    rows = [r for r in store.read(queries.load("candidates").text) if r["status"] == "candidate"]
+    last = str(prev["at"]) if prev else ""
+    return [{**r, "new": not last or str(r.get("found") or "") > last} for r in rows]
 
 
 def write_report(store: GraphStore, out_dir: Path | str, *, since: str | None = None,

@@ -70,7 +70,9 @@ def test_bad_options_exit_non_zero(cli):
 @pytest.mark.parametrize("cmd", ["ingest", "seed", "delete", "loops", "demo", "export", "concentration", "hubs",
                                  "pairs", "db start", "db stop", "db status", "db counts", "deals", "entities",
                                  "show", "audit", "score", "significance", "shock", "report", "graph",
-                                 "timeline", "brief", "circularity", "exposure", "stress", "browser"])
+                                 "timeline", "brief", "circularity", "exposure", "stress", "browser",
+                                 "sec financials", "sec holdings", "sec filings", "review list",
+                                 "review accept", "review reject"])
 def test_every_command_has_help_with_an_example(cli, cmd):
     proc = cli(*cmd.split(), "--help", check=True)
     assert "Example:" in proc.stdout, cmd

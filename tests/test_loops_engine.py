@@ -40,6 +40,21 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 MORE = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.fixture(scope="module", params=["plain", "switching"])
+def kernels(request: pytest.FixtureRequest) -> Any:
+    """Run a test with each way the engine runs its kernels: all in plain Python (a
+    small search), and a search that starts in Python and goes on numba-compiled
+    from the same state after a few edge visits (a large one; its loops are then
+    rotated and sorted by the compiled kernels too)."""
+    from circfin.loops import _cycles_net
+
+    steps, edges = {"plain": (1 << 62, 1 << 62), "switching": (3, -1)}[request.param]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_cycles_net, "PLAIN_STEPS", steps)
+        mp.setattr(_cycles_net, "PLAIN_EDGES", edges)
+        yield request.param
+
+
 def as_map(loops: list[Loop]) -> dict[str, tuple[tuple[str, ...], ...]]:
     return {lp.key: tuple(leg.deal_ids for leg in lp.legs) for lp in loops}
 
@@ -92,6 +107,7 @@ def check_sorted_by_length(loops: list[Loop]) -> None:
 # Against the oracle
 
 
+@pytest.mark.usefixtures("kernels")
 @MORE
 @given(st.data())
 def test_matches_oracle_with_any_filters(data: st.DataObject) -> None:
@@ -166,6 +182,7 @@ def test_ordered_with_ties_where_the_walk_wraps(days: tuple[int, ...], labels: s
     assert len(find_loops(deals, ordered=True, within=4)) == (1 if set(days) == {5} else 0)
 
 
+@pytest.mark.usefixtures("kernels")
 @FAST
 @given(st.data())
 def test_matches_oracle_when_days_tie(data: st.DataObject) -> None:
@@ -241,6 +258,7 @@ def test_exact_time_check_matches_trying_every_choice(
 # Invariants
 
 
+@pytest.mark.usefixtures("kernels")
 @FAST
 @given(st.data())
 def test_every_loop_is_a_real_cycle_of_real_deals(data: st.DataObject) -> None:
@@ -318,6 +336,7 @@ def test_relabelling_nodes_changes_only_labels(data: st.DataObject) -> None:
     check_sorted_by_length(b)
 
 
+@pytest.mark.usefixtures("kernels")
 @FAST
 @given(st.data())
 def test_sorts_and_limit(data: st.DataObject) -> None:
@@ -346,6 +365,7 @@ def test_sorts_and_limit(data: st.DataObject) -> None:
 # LoopIndex: what one new deal closes
 
 
+@pytest.mark.usefixtures("kernels")
 @FAST
 @given(st.data())
 def test_index_add_returns_the_loops_containing_the_new_deal(data: st.DataObject) -> None:
@@ -546,6 +566,7 @@ def test_chain_has_no_loop() -> None:
     assert got == [] and got.complete and got.note is None
 
 
+@pytest.mark.usefixtures("kernels")
 def test_keys_sort_as_strings_even_with_awkward_ids() -> None:
     # "a-1" < "a>..." because '-' < '>', while "a" < "a-1" as ids.
     deals = frame(
