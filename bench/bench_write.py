@@ -1,11 +1,17 @@
-"""The atomic write: one GRAPH.QUERY (circfin's write) against the MULTI/EXEC it
-replaced, side by side on the same statements and the same embedded server.
+"""Writing deals, side by side with raw references on the same embedded server.
 
-    .venv/bin/python bench/bench_write.py [--deals 20000] [--entities 2000] [--repeat 3]
+    .venv/bin/python bench/bench_write.py --only goals [--deals 100000] [--repeat 3]
+    .venv/bin/python bench/bench_write.py --only atomic [--deals 20000] [--entities 2000] [--repeat 3]
 
-Each round plans one ingest of a generated corpus (tests/test_faults.py's
-make_corpus), then times ``store.write`` of its statements into a fresh graph
-both ways; then 100 more deals on top of the full graph, both ways.
+``goals`` (issue 16): ``circfin.ingest`` of files from tests/test_faults.py's
+make_corpus against a raw batched MERGE of the same rows through the falkordb
+client (bench/_raw.py): new deals into a graph holding the entities (deals a
+second), 100 new deals onto the full graph, and the unchanged deals file again.
+Each ingest is timed whole (reading the file, validating, planning, writing).
+
+``atomic``: each round plans one ingest, then times ``store.write`` of its
+statements into a fresh graph as one GRAPH.QUERY and as the MULTI/EXEC it
+replaced; then 100 more deals on top of the full graph, both ways.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import uuid
 from pathlib import Path
 
 from _checkout import ensure_circfin
+from _raw import raw_merge, raw_rows
 
 ensure_circfin()
 sys.path.insert(0, str(Path(__file__).resolve().parents[1].parent))
@@ -54,13 +61,66 @@ def statements_for(store: FalkorDBStore, files) -> list:
     return captured
 
 
+def goals(a: argparse.Namespace) -> None:
+    from tests.test_faults import make_corpus
+
+    tmp = Path(tempfile.mkdtemp())
+    ents, deals = make_corpus(tmp / "c", n_entities=a.entities, n_deals=a.deals)
+    rows = raw_rows(deals)
+    srv = EmbeddedServer(tmp / "home")
+    db = srv.connect()
+    res: dict[str, list[tuple[float, float]]] = {}
+
+    def timed(fn) -> float:
+        t = time.perf_counter()
+        fn()
+        return time.perf_counter() - t
+
+    try:
+        ours = FalkorDBStore(db, graph="ours")
+        raw = FalkorDBStore(db, graph="raw")
+        for s in (ours, raw):
+            pipeline.ingest(s, [ents])
+        t_ours = timed(lambda: pipeline.ingest(ours, [deals]))
+        t_raw = raw_merge(raw._graph, rows)  # noqa: SLF001
+        res[f"{a.deals:,} new deals into a graph of {a.entities:,} entities"] = [(t_ours, t_raw)]
+        raw.clear()
+        for k in range(a.repeat):
+            more = make_corpus(tmp / f"m{k}", n_entities=a.entities, n_deals=100,
+                               prefix=f"M{k}_", seed=9 + k)[1]
+            other = raw_rows(make_corpus(tmp / f"r{k}", n_entities=a.entities, n_deals=100,
+                                         prefix=f"R{k}_", seed=9 + k)[1])
+            t_ours = timed(lambda more=more: pipeline.ingest(ours, [more]))
+            t_raw = raw_merge(ours._graph, other)  # noqa: SLF001
+            res.setdefault(f"100 new deals onto {a.deals:,}", []).append((t_ours, t_raw))
+        for _ in range(a.repeat):
+            t_ours = timed(lambda: pipeline.ingest(ours, [deals]))
+            t_raw = raw_merge(ours._graph, rows)  # noqa: SLF001
+            res.setdefault(f"the unchanged {a.deals:,}-deal file again", []).append((t_ours, t_raw))
+    finally:
+        srv.stop()
+    print(f"| measure | circfin (best of {a.repeat}) | raw MERGE (best) | circfin / raw | "
+          "circfin deals a second |\n|---|---:|---:|---:|---:|")
+    for k, v in res.items():
+        o, r = min(x for x, _ in v), min(y for _, y in v)
+        n = a.deals if k.startswith(f"{a.deals:,} new") else None
+        rate = f"{n / o:,.0f}" if n else ""
+        print(f"| {k} | {o:.3f} s | {r:.3f} s | **{o / r:.2f}** | {rate} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--deals", type=int, default=20000)
+    ap.add_argument("--only", choices=("goals", "atomic"), default="goals")
+    ap.add_argument("--deals", type=int, default=None, help="default: 100000 (goals), 20000 (atomic)")
     ap.add_argument("--entities", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    if a.only == "goals":
+        a.deals = a.deals or 100_000
+        goals(a)
+        return
+    a.deals = a.deals or 20_000
     from tests.test_faults import make_corpus
 
     tmp = Path(tempfile.mkdtemp())

@@ -43,7 +43,7 @@ ENTITY_PROPERTIES = (
 DEAL_PROPERTIES = (
     "id", "date", "day", "date_from", "type", "amount_usd", "amount_qualifier", "status",
     "description", "source_url", "confidence", "payer", "payee", "source_kind", "ev_days",
-    "ev_statuses",
+    "ev_statuses", "hash",  # hash: ingest.pipeline.deal_hash
 )
 PAYS_PROPERTIES = (
     "deal_id", "date", "day", "type", "amount_usd", "amount_qualifier", "status", "confidence",

@@ -7,6 +7,7 @@ ingest/links.py (participants, sources, events, financials) both use them.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
@@ -98,8 +99,18 @@ def parse_money(text: str) -> int | float:
     return float(d)
 
 
+@functools.lru_cache(maxsize=4096)  # a column of a few words, repeated on every row
 def _norm_word(v: str) -> str:
     return re.sub(r"[\s\-]+", "_", v.strip().lower())
+
+
+@functools.lru_cache(maxsize=65536)  # dates repeat across rows
+def _first_day(date: str) -> _dt.date | str:
+    """The first day a valid date means, or why it is not a date."""
+    try:
+        return date_bounds(date)[0]
+    except ValueError as e:
+        return str(e)
 
 
 def _characters_ok(row: RawRow, errors: list[RowError]) -> bool:
@@ -211,9 +222,8 @@ def _date(row: RawRow, errors: list[RowError], col: str = "date", *,
         errors.append(RowError(row.path, row.line, col,
                                f"{date[:40]!r} is not a date{hint}; use YYYY-MM-DD, YYYY-MM or YYYY"))
         return None, None, None
-    try:
-        first, _ = date_bounds(date)
-    except ValueError as e:
-        errors.append(RowError(row.path, row.line, col, str(e)))
+    first = _first_day(date)
+    if isinstance(first, str):
+        errors.append(RowError(row.path, row.line, col, first))
         return None, None, None
     return date, (first - _EPOCH).days, first.isoformat()

@@ -8,6 +8,7 @@ same file twice changes nothing, and a changed row updates its deal.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,10 @@ _DEAL_FIELDS = ("date", "payer", "payee", "type", "amount_usd", "amount_qualifie
                 "description", "source_url", "confidence")
 _ENTITY_FIELDS = ("name", "kind", "aliases", "country", "source_url", "sec_cik", "tickers", "lei", "cusips")
 _HISTORY_FIELDS = ("ev_days", "ev_statuses")
+# What upsert_deals stores of a row (deal_hash); "hash" is stored beside them.
+_HASHED = ("deal_id", "date", "day", "date_from", "payer", "payee", "type", "amount_usd",
+           "amount_qualifier", "status", "description", "source_url", "source_kind", "confidence",
+           "ev_days", "ev_statuses")
 _FIN_FIELDS = ("as_of", "day", *FINANCIAL_FIELDS, "basis", "source_url")
 _MEMBER_FIELDS = ("deal_id", "side", "member", "share", "share_basis", "role", "source_url")
 _SOURCE_FIELDS = ("deal_id", "rank", "url", "kind", "publisher", "published")
@@ -108,18 +113,35 @@ def _same(a: Mapping[str, Any], b: Mapping[str, Any], fields: Sequence[str]) -> 
     return True
 
 
+def deal_hash(rec: Mapping[str, Any]) -> str:
+    """A digest of everything ``upsert_deals`` stores of a deal (its row, as
+    validated, with its status history): equal digests, equal stored deals, so
+    an unchanged row is known by one short value read back.
+
+    >>> a = {"deal_id": "d1", "amount_usd": 5.0, "ev_days": [], "ev_statuses": []}
+    >>> deal_hash(a) == deal_hash({**a, "amount_usd": 5}), deal_hash(a) == deal_hash({**a, "amount_usd": 6})
+    (True, False)
+    """
+    values = [_norm(rec.get(f)) for f in _HASHED]
+    return hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()
+
+
 def plan_ingest(store: GraphStore, paths: Iterable[Path | str],
                 progress: Progress | None = None, *, tables: Sequence[RawTable] = ()
                 ) -> tuple[Plan, list[str]]:
     """Read and validate every file (and ``tables``, rows made in memory, e.g. from SEC
     filings); raise ValidationError listing every problem."""
-    plan, files, _ = _plan(store, paths, progress, tables)
+    plan, files, _, _ = _plan(store, paths, progress, tables)
     return plan, files
 
 
 def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | None,
-          given_tables: Sequence[RawTable] = ()) -> tuple[Plan, list[str], dict[str, Any]]:
-    """plan_ingest, and the stored deals the input names (read once, used twice)."""
+          given_tables: Sequence[RawTable] = ()
+          ) -> tuple[Plan, list[str], dict[str, Any], int | None]:
+    """plan_ingest, the stored deals the input names (read once, used twice), and how
+    many deals the graph holds when that was read (else None). A
+    stored deal the input gives holds ``hash`` and its history only (:func:`deal_hash`),
+    or its whole row when it was stored without a hash."""
     files = collect_files(paths)
     tables: list[RawTable] = list(given_tables)
     errors: list[RowError] = []
@@ -135,19 +157,24 @@ def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | N
         progress(f"validating {sum(len(t.rows) for t in tables):,} rows", len(files), len(files))
     keys = sorted({str(r.values.get("deal_id") or "").lower()
                    for t in tables if t.kind == "deals" for r in t.rows} - {""})
-    if len(keys) <= 256:  # a few ids: the database compares them in one scan
-        twins = [r["deal_id"] for r in store.read(queries.load("deal_ids_like").text, {"keys": keys})]
-    else:  # many: `IN` a long list costs the scan that list's length per deal; a set does not
-        wanted = set(keys)
-        twins = [i for r in store.read(queries.load("deal_ids").text)
-                 if (i := r["deal_id"]).lower() in wanted]
-    # Every stored deal the input names: whole rows for the deals it gives (to compare
-    # before writing), the fewer columns links are checked against for the others.
+    # Every stored deal the input names: the hash and history of the deals it gives (to
+    # compare before writing), the fewer columns links are checked against for the others.
     given = sorted({v for t in tables if t.kind == "deals" for r in t.rows
                     if isinstance(v := r.values.get("deal_id"), str)})
     named = sorted({v for t in tables if t.kind not in ("entities", "deals") for r in t.rows
                     if isinstance(v := r.values.get("deal_id"), str)} - set(given))
-    stored_deals = _by_ids(store, "deals_by_id", given, "deal_id")
+    n_stored = None
+    if len(keys) <= 256:  # a few ids: the database compares them in one scan
+        twins = [r["deal_id"] for r in store.read(queries.load("deal_ids_like").text, {"keys": keys})]
+        stored_deals = _by_ids(store, "deal_hashes", given, "deal_id")
+    else:  # many: `IN` a long list costs the scan that list's length per deal; a set does not
+        wanted, gave = set(keys), set(given)
+        states = store.read(queries.load("deal_states").text)
+        n_stored = len(states)
+        twins = [i for r in states if (i := r["deal_id"]).lower() in wanted]
+        stored_deals = {i: r for r in states if (i := r["deal_id"]) in gave}
+    unhashed = [i for i, r in stored_deals.items() if not r.get("hash")]
+    stored_deals.update(_by_ids(store, "deals_by_id", unhashed, "deal_id"))
     stored_deals.update(_by_ids(store, "history_by_deal", named, "deal_id"))
     stored_assets = ({r["asset_id"]: r for r in store.read(queries.load("assets").text)}
                      if any(t.kind in ("assets", "holdings") for t in tables) else {})
@@ -155,7 +182,7 @@ def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | N
     plan.stored_assets = stored_assets
     if plan.errors:
         raise ValidationError(plan.errors)
-    return plan, [str(f) for f in files], stored_deals
+    return plan, [str(f) for f in files], stored_deals, n_stored
 
 
 def _by_ids(store: GraphStore, query: str, ids: Sequence[str], key: str) -> dict[str, Any]:
@@ -223,10 +250,13 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    plan, files, stored_deals = _plan(store, paths, progress, tables)
+    plan, files, stored_deals, n_stored = _plan(store, paths, progress, tables)
     report = IngestReport(files=files, warnings=list(plan.warnings), dry_run=dry_run)
 
-    stored = {e["id"]: e for e in stored_entities(store)}
+    # The stored entities again, just before writing, when this ingest writes any (a
+    # deals file that names only stored entities compares none and skips the read).
+    touched = plan.entities or plan.auto_entities or plan.parent_cleared
+    stored = {e["id"]: e for e in stored_entities(store)} if touched else {}
     entity_rows = []
     for rec in plan.entities:
         old = stored.get(rec["id"])
@@ -247,11 +277,13 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
     deal_rows = []
     for rec in plan.deals:
         rec["ev_days"], rec["ev_statuses"] = plan.histories.get(rec["deal_id"], ([], []))
+        rec["hash"] = deal_hash(rec)
         old = stored_deals.get(rec["deal_id"])  # read while planning: every deal the input names
         if old is None:
             report.deals_new.append(rec["deal_id"])
             deal_rows.append(rec)
-        elif not _same(rec, old, (*_DEAL_FIELDS, "source_kind", *_HISTORY_FIELDS)):
+        elif (rec["hash"] != old["hash"] if old.get("hash")
+              else not _same(rec, old, (*_DEAL_FIELDS, "source_kind", *_HISTORY_FIELDS))):
             report.deals_updated.append(rec["deal_id"])
             deal_rows.append(rec)
         else:
@@ -361,7 +393,13 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
     for rows in _batches(holding_rows, batch_size):
         statements.append((q("upsert_holdings").text, {"rows": rows}))
     if statements:
-        statements += queries.rollup_statements()
+        # The roll-up: only the deals written or given a new history, unless a parent
+        # link changed (every deal under it moves), the graph has no roll-up yet, or
+        # the write touches so many of the graph's deals that one scan costs less.
+        touched_ids = [*written, *(str(h["deal_id"]) for h in histories)]
+        whole = (bool(parent_changed) or _rollup_missing(store)
+                 or (n_stored is not None and 3 * len(touched_ids) > n_stored + len(report.deals_new)))
+        statements += queries.rollup_statements(None if whole else touched_ids, batch_size=batch_size)
         keys = sorted({k for r in (*entity_rows, *auto_rows) for k in r.get("name_keys") or ()})
         if keys:  # last: a name now held by two entities fails the whole write
             statements.append((q("guard_unique_keys").text, {"keys": keys}))
@@ -398,6 +436,12 @@ def delete_deals(store: GraphStore, deal_ids: Sequence[str]) -> int:
                                    for i in range(0, len(ids), 2000)]
     statements += [(queries.load("drop_orphan_sources").text, {"urls": urls[i:i + 2000]})
                    for i in range(0, len(urls), 2000)]
-    statements.extend(queries.rollup_statements())
+    statements.extend(queries.rollup_statements(None if _rollup_missing(store) else ids))
     store.write(statements)
     return len(ids)
+
+
+def _rollup_missing(store: GraphStore) -> bool:
+    """The graph has deals but no PAYS_TOP: the next write builds the whole roll-up."""
+    rows = store.read(queries.load("rollup_missing").text)
+    return bool(rows and rows[0]["missing"])

@@ -108,7 +108,26 @@ def names() -> list[str]:
                   if p.name.endswith(".cypher"))
 
 
-def rollup_statements() -> list[tuple[str, dict[str, object]]]:
-    """Rebuild the derived PAYS_TOP relationships (loops with roll-up): written
-    last in the same atomic write as every ingest and delete."""
-    return [(load("clear_rollup").text, {}), (load("build_rollup").text, {})]
+def rollup_statements(deal_ids: list[str] | None = None, *,
+                      batch_size: int = 2000) -> list[tuple[str, dict[str, object]]]:
+    """Keep the derived PAYS_TOP relationships (loops with roll-up) current: written
+    last in the same atomic write as every ingest and delete.
+
+    ``deal_ids`` None: rebuild all of them (a parent link changed, or the graph
+    has none yet). Else only those deals' (the deals the write adds, changes or
+    deletes): each loses its PAYS_TOP and gets it again from the graph as the
+    write leaves it, which is what a whole rebuild gives when no parent link
+    changed (each PAYS_TOP hangs on one deal and the parent links alone).
+
+    >>> [q.split()[2] for q, _ in rollup_statements(["d1", "d2", "d3"], batch_size=2)]
+    ['clear_rollup_deals', 'build_rollup_deals', 'clear_rollup_deals', 'build_rollup_deals']
+    """
+    if deal_ids is None:
+        return [(load("clear_rollup").text, {}), (load("build_rollup").text, {})]
+    ids = sorted(set(deal_ids))
+    out: list[tuple[str, dict[str, object]]] = []
+    for i in range(0, len(ids), batch_size):
+        chunk = ids[i:i + batch_size]
+        out += [(load("clear_rollup_deals").text, {"ids": chunk}),
+                (load("build_rollup_deals").text, {"ids": chunk})]
+    return out

@@ -5,6 +5,9 @@
 UNWIND $rows AS row
 MATCH (d:Deal {id: row.deal_id})
 SET d.ev_days = row.ev_days, d.ev_statuses = row.ev_statuses
+// The deal's content hash no longer matches: dropped, so the next ingest of its row
+// compares it field by field (and stores a new hash if it writes it).
+SET d.hash = null
 WITH row, d.payer AS payer, d.payee AS payee
 MATCH (p:Entity {id: payer})
 MATCH (p)-[r:PAYS]->(q:Entity)

@@ -1,6 +1,6 @@
 // name: upsert_deals
 // description: Write deals: a Deal node with its provenance and its status history, linked (payer)-[:MADE]->(deal)-[:TO]->(payee), and a PAYS relationship payer -> payee carrying what loop queries filter on (the history too, so a status as of a date needs no join).
-// params: $rows (list of maps: deal_id, date, day, date_from, payer, payee, type, amount_usd, amount_qualifier, status, description, source_url, source_kind, confidence, ev_days, ev_statuses)
+// params: $rows (list of maps: deal_id, date, day, date_from, payer, payee, type, amount_usd, amount_qualifier, status, description, source_url, source_kind, confidence, ev_days, ev_statuses, hash (ingest.pipeline.deal_hash))
 // returns: deals
 UNWIND $rows AS row
 MATCH (p:Entity {id: row.payer})
@@ -12,7 +12,8 @@ SET d = {id: row.deal_id, date: row.date, day: row.day, date_from: date(row.date
          type: row.type, amount_usd: row.amount_usd, amount_qualifier: row.amount_qualifier,
          status: row.status, description: row.description, source_url: row.source_url,
          source_kind: row.source_kind, confidence: row.confidence, payer: row.payer,
-         payee: row.payee, ev_days: row.ev_days, ev_statuses: row.ev_statuses}
+         payee: row.payee, ev_days: row.ev_days, ev_statuses: row.ev_statuses,
+         hash: row.hash}
 CREATE (p)-[:MADE]->(d)
 CREATE (d)-[:TO]->(q)
 CREATE (p)-[:PAYS {deal_id: row.deal_id, date: row.date, day: row.day, type: row.type,

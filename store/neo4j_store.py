@@ -22,6 +22,7 @@ _SCHEMA = (
     "CREATE INDEX circfin_holds_key IF NOT EXISTS FOR ()-[r:HOLDS]-() ON (r.key)",
     "CREATE INDEX circfin_entity_name IF NOT EXISTS FOR (e:Entity) ON (e.name)",
     "CREATE INDEX circfin_pays_deal_id IF NOT EXISTS FOR ()-[r:PAYS]-() ON (r.deal_id)",
+    "CREATE INDEX circfin_pays_top_deal_id IF NOT EXISTS FOR ()-[r:PAYS_TOP]-() ON (r.deal_id)",
 )
 
 
