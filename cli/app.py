@@ -282,7 +282,8 @@ def loops(
             store, engine=engine.value, max_len=max_len, min_len=min_len, entity=entity,
             types=_split(types), status=statuses, min_amount=min_amount, since=since, until=until,
             within=within, ordered=ordered, rollup=rollup,
-            sort=Sort.length.value if by_score else order.value, limit=None if by_score else limit,
+            sort=Sort.length.value if by_score else order.value,
+            limit=None if by_score or fmt == Fmt.table else limit,  # a table says how many it left out
             budget=budget, reserve_per_loop=reserve_for(fmt.value), as_of=day, members=members,
             snap=snap, confidences=confidences)
     if by_score:
@@ -292,10 +293,9 @@ def loops(
         scored = sorted(((score(lp), lp) for lp in found), key=lambda s: (-s[0], s[1].length, s[1].key))
         found = [lp for _, lp in scored]
     total = len(found)
-    if by_score:
+    if by_score or fmt == Fmt.table:
         found = found[:limit]
-    shown = (f"the {len(found)} first of " if fmt == Fmt.table and by_score and len(found) < total
-             else "")
+    shown = f"the {len(found)} first of " if fmt == Fmt.table and len(found) < total else ""
     # Streamed loop by loop; a partial result says what was cut (stderr, and JSON fields).
     write_loops(found, fmt.value, budget, out=out, err=err,
                 title=f"{shown}{total} circular-financing loop{'s' if total != 1 else ''} "

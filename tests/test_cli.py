@@ -137,3 +137,35 @@ def test_export_reads_back_in_networkx(seeded, tmp_path, fmt):
     assert g.nodes["nvidia"]["label"] == "Nvidia" and int(g.nodes["nvidia"]["loops"]) > 0
     bad = seeded("export", "--out", str(tmp_path / "x"), "--format", "pdf")
     assert bad.returncode == 1 and "graphml or gexf" in bad.stderr
+
+
+def _row_numbers(table: str) -> list[int]:
+    import re
+
+    return [int(n) for n in re.findall(r"^│\s*(\d+) │", table, flags=re.M)]
+
+
+def test_tables_show_the_first_rows_and_say_how_many_more(seeded):
+    # A table is for reading: the first 25 loops (50 deals, 50 entities) and how many
+    # there are; --limit 0 shows all; json keeps every row. Checked against the json.
+    n_loops = len(json.loads(seeded("loops", "--format", "json", check=True).stdout))
+    deals = json.loads(seeded("deals", "--format", "json", check=True).stdout)["deals"]
+    assert n_loops > 25 and len(deals) > 50
+    for sort in ("score", "length"):
+        proc = seeded("loops", "--sort", sort, check=True)
+        assert f"the 25 first of {n_loops} circular-financing loops" in proc.stdout, sort
+        assert f"{n_loops - 25} loops not shown: --limit 0 shows them all" in proc.stderr, sort
+        assert _row_numbers(proc.stdout) == list(range(1, 26)), sort
+    every = seeded("loops", "--limit", "0", check=True)
+    assert f"{n_loops} circular-financing loops" in every.stdout and "not shown" not in every.stderr
+    assert _row_numbers(every.stdout) == list(range(1, n_loops + 1))
+    table = seeded("deals", check=True)
+    assert f"the 50 latest of {len(deals)} deals" in table.stdout
+    assert f"{len(deals) - 50} earlier deals not shown" in table.stderr
+    latest = deals[-1]["deal_id"]
+    assert latest in table.stdout and deals[0]["deal_id"] not in table.stdout
+    assert "the 3 latest of" in seeded("deals", "--limit", "3", check=True).stdout
+    assert len(json.loads(seeded("deals", "--format", "json", "--limit", "3", check=True).stdout)["deals"]) == 3
+    ents = seeded("entities", check=True)
+    assert "the 50 first by name of" in ents.stdout and "entities not shown" in ents.stderr
+    assert seeded("deals", "--limit", "-1").returncode != 0
