@@ -20,6 +20,7 @@ from rich.text import Text
 
 from ..display import money
 from ..safe import csv_text, json_dumps, visible
+from . import checks
 from . import common as cli
 from .options import TableJson, TableJsonCsv
 
@@ -34,13 +35,7 @@ def _limit_opt(what: str, which: str) -> Any:
     return typer.Option(
         help=f"Show at most this many; 0 for all. Default: the table shows the {_TABLE_ROWS} {which} "
              f"(and says how many {what} there are), json and csv all of them.", show_default=False,
-        callback=_nonneg_limit)
-
-
-def _nonneg_limit(value: int | None) -> int | None:
-    if value is not None and value < 0:
-        raise typer.BadParameter("must be 0 (all) or more")
-    return value
+        callback=checks.int_range("--limit", 0))
 
 
 def _cut(rows: list[dict[str, Any]], limit: int | None, table: bool, *, latest: bool = False

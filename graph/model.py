@@ -25,6 +25,7 @@ __all__ = [
     "HOLDINGS_COLUMNS",
     "asset_depth",
     "CONFIDENCES",
+    "checked_choices",
     "checked_confidences",
     "confidences_at_least",
     "DEALS_COLUMNS",
@@ -68,6 +69,25 @@ DEAL_STATUSES: tuple[str, ...] = (
 CONFIDENCES: tuple[str, ...] = ("high", "medium", "low")
 
 
+def checked_choices(values: Iterable[str] | None, allowed: tuple[str, ...], what: str
+                    ) -> tuple[str, ...] | None:
+    """``values`` each once, in order (None stays None: no filter); InputError naming
+    ``what`` for one outside ``allowed``.
+
+    >>> checked_choices(["loan", "loan"], DEAL_TYPES, "deal type")
+    ('loan',)
+    """
+    if values is None:
+        return None
+    out = tuple(dict.fromkeys(values))
+    bad = [c for c in out if c not in allowed]
+    if bad:
+        from ..errors import InputError
+
+        raise InputError(f"unknown {what} {', '.join(map(repr, bad))}; expected: {', '.join(allowed)}")
+    return out
+
+
 def checked_confidences(values: Iterable[str] | None) -> tuple[str, ...] | None:
     """``values`` as the ``$confidences`` of a query or filter (None: every deal), each
     once; InputError for one outside the vocabulary.
@@ -75,15 +95,7 @@ def checked_confidences(values: Iterable[str] | None) -> tuple[str, ...] | None:
     >>> checked_confidences(["high", "high", "medium"]), checked_confidences(None)
     (('high', 'medium'), None)
     """
-    if values is None:
-        return None
-    out = tuple(dict.fromkeys(values))
-    bad = [c for c in out if c not in CONFIDENCES]
-    if bad:
-        from ..errors import InputError
-
-        raise InputError(f"unknown confidence {', '.join(map(repr, bad))}; expected: {', '.join(CONFIDENCES)}")
-    return out
+    return checked_choices(values, CONFIDENCES, "confidence")
 
 
 def confidences_at_least(level: str | None) -> tuple[str, ...] | None:

@@ -25,6 +25,7 @@ from ..graph.model import (
     Leg,
     Loop,
     asset_depth,
+    checked_choices,
     checked_confidences,
     date_bounds,
 )
@@ -392,13 +393,8 @@ def resolve_entity(text: str, entities: Iterable[dict[str, Any]]) -> str:
 
 
 def _check_choices(values: Iterable[str] | None, allowed: tuple[str, ...], what: str) -> list[str] | None:
-    if values is None:
-        return None
-    out = list(dict.fromkeys(values))
-    bad = [v for v in out if v not in allowed]
-    if bad:
-        raise InputError(f"unknown {what} {', '.join(map(repr, bad))}; expected: {', '.join(allowed)}")
-    return out
+    checked = checked_choices(values, allowed, what)
+    return None if checked is None else list(checked)
 
 
 def _day(text: str | None, end: bool) -> int | None:

@@ -226,7 +226,7 @@ def count_loops(pairs: Iterable[tuple[int, int]], n_nodes: int, max_len: int
     return by_len, by_node
 
 
-def _count_loops(pairs: Iterable[tuple[int, int]], n_nodes: int, max_len: int, *,
+def _count_loops(pairs: Iterable[tuple[int, int]] | np.ndarray, n_nodes: int, max_len: int, *,
                  max_loops: int | None = None, deadline: float | None = None
                  ) -> tuple[np.ndarray, np.ndarray, str | None]:
     """:func:`count_loops` that stops after ``max_loops`` loops or at ``deadline``
@@ -236,7 +236,7 @@ def _count_loops(pairs: Iterable[tuple[int, int]], n_nodes: int, max_len: int, *
     hundreds of random graphs of a report's sensitivity table on a few thousand deals."""
     from ..loops.engine import cycle_counts
 
-    arr = np.array(list(pairs), dtype=np.int64).reshape(-1, 2)
+    arr = (pairs if isinstance(pairs, np.ndarray) else np.array(list(pairs))).astype(np.int64).reshape(-1, 2)
     budget = None
     if deadline is not None:
         budget = deadline - time.perf_counter()
@@ -301,7 +301,7 @@ def null_samples(edges: np.ndarray, n_nodes: int, *, n: int, seed: int, max_len:
         acc += a
         att += t
         pairs[s] = _pairs(shuffled)
-        lens[s], nodes[s], cut = _count_loops(map(tuple, shuffled[:, :2]), n_nodes, max_len,
+        lens[s], nodes[s], cut = _count_loops(shuffled[:, :2], n_nodes, max_len,
                                               max_loops=cap, deadline=deadline)
         if cut is not None:
             done = s  # this graph's counts are lower bounds: leave it out
@@ -381,7 +381,7 @@ def significance_by_model(deals: pd.DataFrame, *, models: Sequence[str] = NULL_M
     ids, types, edges = _edges(deals, status)
     deadline = (None if budget is None or budget.time_budget is None
                 else budget.t0 + budget.time_budget)
-    obs_len, obs_node, cut = _count_loops(map(tuple, edges[:, :2]), len(ids), max_len,
+    obs_len, obs_node, cut = _count_loops(edges[:, :2], len(ids), max_len,
                                           max_loops=None if budget is None else budget.max_loops,
                                           deadline=deadline)
     if cut is not None:
