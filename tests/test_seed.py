@@ -1,6 +1,6 @@
 """The bundled seed's integrity: what a user loads with `circfin seed` holds together.
 
-Every deal sourced, every entity declared (no name left to become an entity of
+Every deal and every financial figure sourced, every entity declared (no name left to become an entity of
 kind 'other'), members' shares consistent, events agreeing with statuses, no
 deal twice under two ids, the banks present as themselves, and `circfin audit`
 finding no error.
@@ -124,3 +124,17 @@ def test_a_holders_reserves_fit_inside_its_balance_sheet(seeded_snap):
     for e in snap.entities:
         if e["id"] in held and e.get("total_assets_usd"):
             assert held[e["id"]] <= e["total_assets_usd"], e["id"]
+
+
+def test_every_figure_names_its_page_and_a_value_says_whether_it_is_a_market_price(seeded_snap):
+    # The shock models take these rows as capital buffers and market depths: each must be
+    # traceable, and a private round's valuation must not pass for a listed market value.
+    _, snap = seeded_snap
+    assert snap.financials
+    for f in snap.financials:
+        assert f["source_url"] and f["source_url"].startswith(("https://", "http://")), f
+        assert f["basis"], f
+        if f["market_cap_usd"] is not None:
+            basis = f["basis"].lower()
+            assert "private valuation" in basis or any(
+                w in basis for w in ("market cap", "market value", "capitali")), f
