@@ -603,7 +603,7 @@ class EmbeddedServer:
                     raise ServerError(
                         f"the FalkorDB server (pid {pid}) is still loading its data after "
                         f"{_LOAD_TIMEOUT:.0f} s; try again later (`circfin db status` shows "
-                        "when it is ready)")
+                        f"when it is ready){self._log_hint()}")
                 time.sleep(0.05)
 
     def _spawn_server(self) -> int:

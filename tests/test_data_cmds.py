@@ -10,9 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
-import sys
 import uuid
 from typing import Any
 
@@ -21,7 +19,7 @@ import pytest
 from circfin.store.embedded import EmbeddedServer
 from circfin.store.falkordb_store import FalkorDBStore
 
-from .conftest import ROOT, write
+from .conftest import circfin_env, run_circfin, write
 
 ENTITIES = (
     "entity_id,name,kind,aliases,parent,country,revenue_usd,equity_usd,as_of,source_url\n"
@@ -81,15 +79,10 @@ def run(server: EmbeddedServer, tmp_path_factory: pytest.TempPathFactory):
     """The real `circfin` command on one graph holding the seed plus the files above, loaded
     once for this module (every test here only reads it; like conftest's `cli` fixture)."""
     graph = f"t_{uuid.uuid4().hex[:12]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "FALKORDB_", "CIRCFIN_"))}
-    env.update({"CIRCFIN_HOME": str(server.home), "CIRCFIN_GRAPH": graph, "COLUMNS": "200", "NO_COLOR": "1"})
+    env = circfin_env(server, graph)
 
     def circfin(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([sys.executable, "-m", "circfin", *args], capture_output=True, text=True,
-                              env=env, timeout=300, cwd=ROOT)
-        if check and proc.returncode != 0:
-            raise AssertionError(f"circfin {' '.join(args)} failed:\n{proc.stderr}")
-        return proc
+        return run_circfin(args, env, check=check)
 
     folder = tmp_path_factory.mktemp("data_cmds")
     for name, text in (("entities.csv", ENTITIES), ("deals.csv", DEALS), ("members.csv", MEMBERS),

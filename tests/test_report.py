@@ -7,9 +7,6 @@ import csv
 import datetime as dt
 import io
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -20,7 +17,7 @@ from circfin.report import report as report_mod
 from circfin.report.report import last_run, write_report
 from circfin.store.falkordb_store import FalkorDBStore
 
-from .conftest import DEALS_HEADER, ENTITIES_HEADER, ROOT, SEED, write
+from .conftest import DEALS_HEADER, ENTITIES_HEADER, SEED, circfin_env, run_circfin, write
 
 # The Cypher engine answers in the database itself; test_loops_* hold the engines equal.
 ENGINE = "cypher"
@@ -282,17 +279,8 @@ def test_hostile_names_are_text_in_markdown_and_html(store, tmp_path):
 
 
 def _cli(server, graph_name, *args):
-    """The real command line, with report_cmds registered even before cli/app.py does it."""
-    prog = ("from circfin.cli.app import app, main\n"
-            "from circfin.cli.report_cmds import register\n"
-            "if not any(c.name == 'report' for c in app.registered_commands):\n"
-            "    register(app)\n"
-            "main()\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "FALKORDB_", "CIRCFIN_"))}
-    env.update({"CIRCFIN_HOME": str(server.home), "CIRCFIN_GRAPH": graph_name, "COLUMNS": "200",
-                "NO_COLOR": "1"})
-    return subprocess.run([sys.executable, "-c", prog, *args], capture_output=True, text=True,
-                          env=env, timeout=300, cwd=ROOT)
+    """The real command line, on the session server and this test's graph."""
+    return run_circfin(args, circfin_env(server, graph_name))
 
 
 def test_cli_report_fail_on_new_and_quiet_json(seeded, server, graph_name, tmp_path):

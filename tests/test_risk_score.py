@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
-import sys
 
 import pytest
 from hypothesis import given, settings
@@ -19,7 +17,7 @@ from circfin.risk import score_loops, write_scores
 from circfin.risk.score import CONFIDENCE_VALUES, DEFAULT_WEIGHTS, HALF_LIFE_DAYS, PARTS
 from circfin.store.falkordb_store import FalkorDBStore
 
-from .conftest import ROOT, SEED
+from .conftest import SEED, circfin_env, run_circfin
 from .test_risk_flags import make_frame, make_loop
 
 ENGINE = "cypher"
@@ -28,24 +26,12 @@ NOW = dt.date(2026, 6, 1)
 ENTS = [{"id": "a", "name": "A", "revenue_usd": 10e9, "equity_usd": 4e9},
         {"id": "b", "name": "B", "backlog_usd": 50e9}, {"id": "c", "name": "C"}]
 
-_RUNNER = ("from circfin.cli import app as a\n"
-           "from circfin.cli.risk_cmds import register\n"
-           "if not any(c.name == 'score' for c in a.app.registered_commands):\n"
-           "    register(a.app)\n"
-           "a.main()\n")
-
-
 @pytest.fixture
 def risk_cli(server, graph_name):
-    """The real circfin entry point (main()) with the risk commands, on the session server."""
+    """The real circfin entry point (main()), on the session server and this test's graph."""
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("NEO4J_", "FALKORDB_", "CIRCFIN_"))}
-        env.update({"CIRCFIN_HOME": str(server.home), "CIRCFIN_GRAPH": graph_name,
-                    "COLUMNS": "200", "NO_COLOR": "1"})
-        return subprocess.run([sys.executable, "-c", _RUNNER, *args], capture_output=True, text=True,
-                              env=env, timeout=300, cwd=ROOT)
+        return run_circfin(args, circfin_env(server, graph_name))
 
     yield run
     FalkorDBStore(server.connect(), graph=graph_name).clear()
