@@ -272,7 +272,7 @@ def test_loops_command_on_a_dense_graph(server, dense_store: str, fmt: str) -> N
         assert proc.stdout.startswith("key,length,") and proc.stdout.count("\n") > 1
         assert proc.stdout.count("key,length,") == 1  # one header, however many chunks
     else:
-        assert "circular-financing loops" in proc.stdout
+        assert "circular-financing loop" in proc.stdout  # one or more, as the budget allowed
 
 
 def test_loops_command_max_loops_and_a_complete_json_list(server, dense_store: str) -> None:
