@@ -230,7 +230,7 @@ def _sparse_returns(P: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
                       shape=(m, m))
     G.sum_duplicates()
     order, sptr, sidx = K._min_degree(m, G.indptr.astype(np.int64), G.indices.astype(np.int64),
-                                      max(0, int(_ELIM_DEGREE)))
+                                      min(max(0, int(_ELIM_DEGREE)), m))
     rank = np.full(m, m, dtype=np.int64)
     rank[order] = np.arange(order.size)
     core = np.flatnonzero(rank == m)
