@@ -21,8 +21,9 @@ The index, for ``flows[i, j]`` the money flowing from i to j:
 A dollar can only come back through its own strongly connected component, so
 ``N_ii`` is the diagonal of the inverse of ``I - P`` restricted to i's
 component: small components are inverted densely; in a large one the nodes of
-few neighbours are eliminated first and the rest inverted densely (see
-:func:`_sparse_returns`). A node outside every
+few neighbours are eliminated first (compiled by numba), the rest factorised
+densely, and only the entries of the inverse the way back needs are computed
+(see :func:`_sparse_returns`). A node outside every
 cycle (including a self-loop) has cycling 0. A *closed* component, one no money
 enters or leaves (a balanced circulation such as A pays B 1 and B pays A 1 and
 nothing else), has ``I - P`` singular: every dollar comes back forever, so its
@@ -64,6 +65,8 @@ BALANCE_RTOL = 1e-3
 _DENSE_MAX = 1500
 # Eliminate nodes with at most this many neighbours before inverting the rest densely.
 _ELIM_DEGREE = 64
+# Components of at least this many nodes (past _DENSE_MAX) run the elimination compiled by numba.
+_JIT_MIN = 400
 _CLOSED_LEAK = 1e-12  # a component whose every node leaks less than this share is closed
 
 
@@ -201,115 +204,84 @@ def _component_cycling(F: sp.csr_matrix, idx: np.ndarray, T: np.ndarray) -> np.n
 def _sparse_returns(P: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     """``(P N)_ii`` and ``N_ii`` for ``N = (I - P)^-1``, ``P`` one large component.
 
-    Exact, by Gaussian elimination in three steps. (1) Nodes of few neighbours are
-    eliminated one by one, fewest first (minimum degree), into the Schur complement of
-    the rest, while a node has at most :data:`_ELIM_DEGREE` neighbours; the
-    neighbours of an eliminated node become neighbours of each other, so the
-    pattern stays symmetric. (2) What is left, the core, is inverted densely.
-    (3) Going back through the eliminated nodes, last first, each node's row and
-    column of N on its neighbours follow from N on its neighbours, which are
-    already known (selected inversion, Takahashi et al. 1973): for node k with
-    pivot a, row u and column l of the remaining matrix on its neighbours S,
-    ``N_kS = -u N_SS / a``, ``N_Sk = -N_SS l / a``, ``N_kk = 1/a - N_kS l / a``.
-    ``I - P`` is an M-matrix, so elimination needs no pivoting and every
-    quantity above adds numbers of one sign. A sparse LU of the whole component
-    fills in far more on scale-free webs (their hubs join everything)."""
-    import heapq
+    Exact, by Gaussian elimination in three steps (the kernels of :mod:`._finn`).
+    (1) Nodes of few neighbours are eliminated one by one, fewest first (minimum
+    degree), into the Schur complement of the rest, while a node has at most
+    :data:`_ELIM_DEGREE` neighbours; the neighbours of an eliminated node become
+    neighbours of each other, so the pattern stays symmetric. (2) What is left, the
+    core, is factorised densely, and N is computed on the core only where step 3
+    reads it (:func:`_core_entries`). (3) Going back through the eliminated nodes,
+    last first, each node's row and column of N on its neighbours follow from N on
+    its neighbours, which are already known (selected inversion, Takahashi et al.
+    1973). ``I - P`` is an M-matrix, so elimination needs
+    no pivoting and every quantity adds numbers of one sign. A sparse LU of the whole
+    component fills in far more on scale-free webs (their hubs join everything).
+    Components of :data:`_JIT_MIN` nodes or more run the kernels compiled by numba."""
+    from . import _finn
 
     m = P.shape[0]
+    K = _finn.compiled() if m >= _JIT_MIN else _finn.plain()
     C = P.tocoo()
-    diag = np.ones(m)  # the diagonal of the remaining matrix, I - P
-    out: list[dict[int, float]] = [{} for _ in range(m)]  # out[i][j] = A_ij, i != j
-    inn: list[dict[int, float]] = [{} for _ in range(m)]  # inn[j][i] = A_ij
-    for i, j, v in zip(C.row.tolist(), C.col.tolist(), C.data.tolist(), strict=True):
-        if i == j:
-            diag[i] -= v
-        else:
-            out[i][j] = -v
-            inn[j][i] = -v
-    nb = [set(out[i]) | set(inn[i]) for i in range(m)]
-    alive = np.ones(m, dtype=bool)
-    heap = [(len(nb[i]), i) for i in range(m)]
-    heapq.heapify(heap)
-    steps: list[tuple[int, list[int], float, dict[int, float], dict[int, float]]] = []
-    while heap:
-        d, k = heapq.heappop(heap)
-        if not alive[k] or d != len(nb[k]):
-            continue  # eliminated, or a stale entry
-        if d > _ELIM_DEGREE:
-            break
-        alive[k] = False
-        a = float(diag[k])
-        row, col = out[k], inn[k]  # A_kj and A_ik
-        for i, aik in col.items():
-            f = aik / a
-            oi = out[i]
-            for j, akj in row.items():
-                if i == j:
-                    diag[i] -= f * akj
-                else:
-                    v = oi.get(j, 0.0) - f * akj
-                    oi[j] = v
-                    inn[j][i] = v
-            del oi[k]
-        for j in row:
-            del inn[j][k]
-        S = nb[k]
-        for i in S:
-            si = nb[i]
-            si.discard(k)
-            si |= S
-            si.discard(i)
-            heapq.heappush(heap, (len(si), i))
-        steps.append((k, sorted(S), a, row, col))
-    core = np.flatnonzero(alive)
-    pos = np.full(m, -1)
-    pos[core] = np.arange(core.size)
+    rows, cols, pv = C.row.astype(np.int64), C.col.astype(np.int64), C.data.astype(np.float64)
+    off = rows != cols
+    # the symmetric pattern of I - P, without its diagonal, as CSR
+    G = sp.csr_matrix((np.ones(2 * int(off.sum())), (np.concatenate([rows[off], cols[off]]),
+                                                     np.concatenate([cols[off], rows[off]]))),
+                      shape=(m, m))
+    G.sum_duplicates()
+    order, sptr, sidx = K._min_degree(m, G.indptr.astype(np.int64), G.indices.astype(np.int64),
+                                      min(max(0, int(_ELIM_DEGREE)), m))
+    rank = np.full(m, m, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    core = np.flatnonzero(rank == m)
+    cpos = np.full(m, -1, dtype=np.int64)
+    cpos[core] = np.arange(core.size)
+    # the entries of A = I - P: -P off the diagonal, 1 - P_ii on it (every node)
+    d = np.ones(m)
+    np.add.at(d, rows[~off], -pv[~off])
+    a_rows = np.concatenate([rows[off], np.arange(m, dtype=np.int64)])
+    a_cols = np.concatenate([cols[off], np.arange(m, dtype=np.int64)])
+    a_vals = np.concatenate([-pv[off], d])
+    u, low = np.zeros(sidx.size), np.zeros(sidx.size)
+    piv = np.zeros(order.size)
     A = np.zeros((core.size, core.size))
-    for ci, i in enumerate(core.tolist()):
-        A[ci, ci] = diag[i]
-        for j, v in out[i].items():
-            A[ci, pos[j]] = v
-    import scipy.linalg  # here only: a large component is rare, the import is not cheap
+    K._eliminate(a_rows, a_cols, a_vals, rank, cpos, sptr, sidx, u, low, piv, A)
+    Zc = _core_entries(A, K._core_keys(rows, cols, cpos, sptr, sidx), m, K)
+    diag, ret = np.empty(m), np.zeros(m)
+    K._select(rows, cols, pv, rank, cpos, sptr, sidx, u, low, piv, Zc, diag, ret)
+    return ret, diag
 
-    Zc = scipy.linalg.inv(A, overwrite_a=True, check_finite=False) if core.size else A
-    Z: dict[tuple[int, int], float] = {}  # N on the pairs that involve an eliminated node
 
-    def block(rows: list[int], cols: list[int]) -> np.ndarray:
-        return np.array([[Z[p, q] for q in cols] for p in rows]).reshape(len(rows), len(cols))
+def _core_entries(A: np.ndarray, keys: np.ndarray, m: int, K: Any) -> np.ndarray:
+    """``N = A^-1`` on the entries ``keys`` (``q * m + p`` for ``N_pq``, p and q places
+    in the core, m the component's nodes; see ``_finn._core_keys``), as a matrix of
+    A's shape that holds them (its other entries mean nothing). ``A``, square and
+    C-ordered, is overwritten, and its memory holds the answer. LAPACK's ``getrf``
+    factorises ``A.T`` (Fortran-ordered: no copy) into ``Pm L U``; ``trtri`` inverts
+    ``U`` and ``L`` in place; each entry asked for is then one dot product of a row of
+    ``U^-1`` and a column of ``L^-1``. That is two thirds of the work of the whole
+    inverse by ``getrf`` and ``getri``, and it takes about half its time with OpenBLAS,
+    whose ``getri`` is slow (see BENCHMARKS.md)."""
+    n = A.shape[0]
+    if n == 0:
+        return A
+    from scipy.linalg import lapack  # here only: a large component is rare, the import is not cheap
 
-    for k, nbrs, a, row, col in reversed(steps):
-        # N on S x S: the core's part from the dense inverse, the rest from earlier steps
-        sc = [q for q in nbrs if pos[q] >= 0]
-        se = [q for q in nbrs if pos[q] < 0]
-        order = sc + se
-        pc = pos[sc]
-        Zss = np.empty((len(nbrs), len(nbrs)))
-        nc = len(sc)
-        Zss[:nc, :nc] = Zc[np.ix_(pc, pc)]
-        if se:
-            Zss[:nc, nc:] = block(sc, se)
-            Zss[nc:, :nc] = block(se, sc)
-            Zss[nc:, nc:] = block(se, se)
-        u = np.array([row.get(q, 0.0) for q in order])
-        lv = np.array([col.get(p, 0.0) for p in order])
-        zr, zc = -(u @ Zss) / a, -(Zss @ lv) / a
-        Z[k, k] = 1.0 / a - float(zr @ lv) / a
-        for q, vr, vc in zip(order, zr.tolist(), zc.tolist(), strict=True):
-            Z[k, q] = vr
-            Z[q, k] = vc
-    dN = np.empty(m)
-    dN[core] = np.diag(Zc)
-    for k, *_ in steps:
-        dN[k] = Z[k, k]
-    # (P N)_ii = sum_j P_ij N_ji over the entries of P
-    both = (pos[C.row] >= 0) & (pos[C.col] >= 0)
-    ret = np.bincount(C.row[both], weights=C.data[both] * Zc[pos[C.col[both]], pos[C.row[both]]],
-                      minlength=m).astype(np.float64)
-    for i, j, v in zip(C.row[~both].tolist(), C.col[~both].tolist(), C.data[~both].tolist(),
-                       strict=True):
-        ret[i] += v * Z[j, i]
-    return ret, dN
+    lu, ipiv, info = lapack.dgetrf(A.T, overwrite_a=True)
+    if info == 0:
+        lu, info = lapack.dtrtri(lu, lower=0, overwrite_c=True)
+    if info == 0:
+        lu, info = lapack.dtrtri(lu, lower=1, unitdiag=1, overwrite_c=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"the core of a component is singular (LAPACK info {info})")
+    perm = np.arange(n)
+    for i, p in enumerate(ipiv.tolist()):  # LAPACK's row swaps, in order (0-based here)
+        perm[i], perm[p] = perm[p], perm[i]
+    iperm = np.empty(n, dtype=np.int64)
+    iperm[perm] = np.arange(n)
+    vals = K._core_values(keys, np.int64(m), lu, iperm)
+    K._scatter(keys, vals, np.int64(m), A)  # A's memory, now free, holds N's entries
+    return A
 
 
 # -- the web's circularity -----------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Time `circfin circularity` (Finn's cycling index) against a dense inverse of the whole matrix.
 
     python bench/bench_circularity.py --entities 10000 --deals 100000
+    python bench/bench_circularity.py --before ../circfin-main --steps   # side by side with main
 
 prints a markdown table for each size: the deal frame's shape (entities with flow,
 flow pairs, the largest strongly connected component and the dense core left after
@@ -14,8 +15,14 @@ elimination), then
 - the baseline: ``numpy.linalg.inv`` of ``I - P`` over the whole matrix, then
   ``1 - 1/N_ii`` (the textbook computation, as NetIndices and enaR do it);
 
-and how far the two indices agree. Every timing is wall clock, the best of
-``--repeat`` runs (the dense baseline runs once), single process. The graph comes
+and how far the two indices agree; with ``--before CHECKOUT``, also
+``finn_cycling_index`` of another checkout of circfin, in the same run; then the largest component's steps one by one
+(``--steps``): the compiled elimination, the dense core (LAPACK ``getrf`` alone,
+``getrf`` with two ``trtri`` and the entries the way back reads, as circfin does,
+and ``getrf`` with ``getri``, the whole inverse, as before) and the selected
+inversion back. Every timing is wall clock, the best of ``--repeat`` runs (the
+dense baseline runs once), single process, with the CPU seconds it used (user plus
+system, all threads: a busy machine stretches them less than the wall clock). The graph comes
 from ``bench/scalefree.py`` (seeded): statuses, types and undisclosed amounts as
 there, cancelled deals left out, undisclosed amounts skipped. The machine has 2
 shared cores: expect noise between runs, and more when other work runs.
@@ -25,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import platform
 import sys
 import time
@@ -65,14 +73,25 @@ class Frame:
     as_of: str | None = None
 
 
+CPU: dict[str, float] = {}  # CPU seconds of the best run, by the wall-clock time it took
+
+
 def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, out = float("inf"), None
+    best, cpu, out = float("inf"), 0.0, None
     for _ in range(repeat):
         gc.collect()
+        c0 = time.process_time()
         t0 = time.perf_counter()
         out = fn()
-        best = min(best, time.perf_counter() - t0)
+        t = time.perf_counter() - t0
+        if t < best:
+            best, cpu = t, time.process_time() - c0
+    CPU[f"{best!r}"] = cpu
     return best, out
+
+
+def cpu_of(t: float) -> float:
+    return CPU.get(f"{t!r}", float("nan"))
 
 
 def flow_matrix(deals: pd.DataFrame) -> sp.csr_matrix:
@@ -95,66 +114,145 @@ def dense_fci(F: sp.csr_matrix) -> tuple[float, np.ndarray]:
     return float(cyc @ T / T.sum()), cyc
 
 
-def core_size(F: sp.csr_matrix) -> tuple[int, int]:
-    """The largest strongly connected component and the dense core that minimum-degree
-    elimination (the same rule as circularity's, symbolically) leaves of it."""
-    import heapq
-
+def largest_component(F: sp.csr_matrix) -> sp.csr_matrix:
+    """``P`` (flows over throughflow) of the largest strongly connected component."""
     _, labels = connected_components(F, directed=True, connection="strong")
     big = np.flatnonzero(labels == np.argmax(np.bincount(labels)))
-    sub = F[big][:, big].tocoo()
-    nb: list[set[int]] = [set() for _ in range(big.size)]
-    for i, j in zip(sub.row.tolist(), sub.col.tolist(), strict=True):
-        if i != j:
-            nb[i].add(j)
-            nb[j].add(i)
-    alive = np.ones(big.size, dtype=bool)
-    heap = [(len(s), i) for i, s in enumerate(nb)]
-    heapq.heapify(heap)
-    while heap:
-        d, k = heapq.heappop(heap)
-        if not alive[k] or d != len(nb[k]):
-            continue
-        if d > C._ELIM_DEGREE:
-            break
-        alive[k] = False
-        for i in nb[k]:
-            nb[i].discard(k)
-            nb[i] |= nb[k]
-            nb[i].discard(i)
-            heapq.heappush(heap, (len(nb[i]), i))
-    return big.size, int(alive.sum())
+    T = np.maximum(np.asarray(F.sum(axis=0)).ravel(), np.asarray(F.sum(axis=1)).ravel())
+    return (sp.diags(1.0 / T[big]) @ F[big][:, big]).tocsr()
 
 
-def run(n_entities: int, n_deals: int, seed: int, repeat: int, dense: bool) -> None:
+def steps(P: sp.csr_matrix, repeat: int) -> list[tuple[str, float]]:
+    """The steps of ``circularity._sparse_returns`` on one component, timed one by one."""
+    import scipy.linalg
+
+    from circfin.analytics import _finn
+
+    K = _finn.compiled()
+    m = P.shape[0]
+    C_ = P.tocoo()
+    rows, cols, pv = C_.row.astype(np.int64), C_.col.astype(np.int64), C_.data.astype(np.float64)
+    off = rows != cols
+    G = sp.csr_matrix((np.ones(2 * int(off.sum())), (np.concatenate([rows[off], cols[off]]),
+                                                     np.concatenate([cols[off], rows[off]]))),
+                      shape=(m, m))
+    G.sum_duplicates()
+    ptr, idx = G.indptr.astype(np.int64), G.indices.astype(np.int64)
+    t_order, (order, sptr, sidx) = best_of(lambda: K._min_degree(m, ptr, idx, C._ELIM_DEGREE),
+                                           repeat)
+    rank = np.full(m, m, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    core = np.flatnonzero(rank == m)
+    cpos = np.full(m, -1, dtype=np.int64)
+    cpos[core] = np.arange(core.size)
+    d = np.ones(m)
+    np.add.at(d, rows[~off], -pv[~off])
+    a_rows = np.concatenate([rows[off], np.arange(m, dtype=np.int64)])
+    a_cols = np.concatenate([cols[off], np.arange(m, dtype=np.int64)])
+    a_vals = np.concatenate([-pv[off], d])
+
+    def eliminate() -> tuple[np.ndarray, ...]:
+        u, low = np.zeros(sidx.size), np.zeros(sidx.size)
+        piv = np.zeros(order.size)
+        A = np.zeros((core.size, core.size))
+        K._eliminate(a_rows, a_cols, a_vals, rank, cpos, sptr, sidx, u, low, piv, A)
+        return u, low, piv, A
+
+    t_elim, (u, low, piv, A) = best_of(eliminate, repeat)
+    t_keys, keys = best_of(lambda: K._core_keys(rows, cols, cpos, sptr, sidx), repeat)
+    t_getrf, _ = best_of(lambda: scipy.linalg.lapack.dgetrf(A.T.copy(order="F"), overwrite_a=True),
+                         repeat)
+    t_core, Zc = best_of(lambda: C._core_entries(A.copy(), keys, m, K), repeat)
+    t_inv, Zfull = best_of(lambda: scipy.linalg.inv(A, check_finite=False), repeat)
+    agree = float(np.max(np.abs(Zc[keys % m, keys // m] - Zfull[keys % m, keys // m])))
+
+    def select() -> None:
+        K._select(rows, cols, pv, rank, cpos, sptr, sidx, u, low, piv, Zc, np.empty(m), np.zeros(m))
+
+    t_sel, _ = best_of(select, repeat)
+    print(f"\nlargest component, step by step: {m:,} entities, {order.size:,} eliminated "
+          f"(at most {C._ELIM_DEGREE} neighbours), core {core.size:,}; the way back reads "
+          f"{keys.size:,} entries of the core's inverse ({keys.size / max(1, core.size) ** 2:.1%}); "
+          f"they agree with the whole inverse to {agree:.1e}\n")
+    return [("minimum-degree order (compiled)", t_order), ("elimination (compiled)", t_elim),
+            ("the entries the way back reads", t_keys),
+            (f"core: `getrf` alone ({core.size:,})", t_getrf),
+            ("core: `getrf`, two `trtri`, the entries (circfin)", t_core),
+            ("core: `getrf` and `getri`, the whole inverse (before)", t_inv),
+            ("selected inversion back (compiled)", t_sel)]
+
+
+BEFORE: Any = None  # analytics.circularity of another checkout (--before), or None
+BEFORE_NAME = ""
+
+
+def load_before(root: Path) -> Any:
+    """``circfin.analytics.circularity`` of the checkout at ``root``, imported as a
+    package of another name (``circfin_before``) beside this one."""
+    import importlib
+    import importlib.util
+    import subprocess
+
+    global BEFORE_NAME
+    spec = importlib.util.spec_from_file_location(
+        "circfin_before", root / "__init__.py", submodule_search_locations=[str(root)])
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"no circfin checkout at {root}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["circfin_before"] = module
+    spec.loader.exec_module(module)
+    commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    BEFORE_NAME = f"before ({commit or root})"
+    return importlib.import_module("circfin_before.analytics.circularity")
+
+
+def run(n_entities: int, n_deals: int, seed: int, repeat: int, dense: bool,
+        show_steps: bool) -> None:
     deals = make_deals(n_entities, n_deals, seed=seed)
     rng = np.random.default_rng(seed)
     deals["confidence"] = rng.choice(["high", "medium", "low"], size=len(deals), p=[0.5, 0.3, 0.2])
     frame = Frame(deals, [{"id": i, "name": i} for i in entity_ids(n_entities)])
     F = flow_matrix(deals)
-    scc, core = core_size(F)
     print(f"\n### {n_entities:,} entities, {n_deals:,} deals (seed {seed})\n")
-    print(f"{F.shape[0]:,} entities with disclosed flow, {F.nnz:,} payer->payee pairs; largest "
-          f"strongly connected component {scc:,} entities, dense core after elimination {core:,}\n")
+    print(f"{F.shape[0]:,} entities with disclosed flow, {F.nnz:,} payer->payee pairs, "
+          f"load average {os.getloadavg()[0]:.1f}\n")
     t_fci, cyc = best_of(lambda: C.finn_cycling_index(F), repeat)
     t_all, res = best_of(lambda: C.circularity(frame), repeat)
     rows = [("`finn_cycling_index` on the flow matrix", t_fci),
             ("`circularity()` from the deals frame", t_all)]
+    if BEFORE is not None:
+        t_old, old = best_of(lambda: BEFORE.finn_cycling_index(F), repeat)
+        rows.insert(1, (f"`finn_cycling_index`, {BEFORE_NAME}", t_old))
+        print(f"{BEFORE_NAME}: FCI {old.fci:.15g}, largest difference in a node's cycling "
+              f"{np.max(np.abs(cyc.node_cycling - old.node_cycling)):.1e}\n")
     agree = ""
     if dense:
         t_dense, (fci_dense, cyc_dense) = best_of(lambda: dense_fci(F), 1)
         rows.append(("dense `numpy.linalg.inv` over the whole matrix", t_dense))
         agree = (f"\nFCI {cyc.fci:.12g} (circfin) against {fci_dense:.12g} (dense); largest "
                  f"difference in a node's cycling {np.max(np.abs(cyc.node_cycling - cyc_dense)):.1e}")
-    print("| computation | seconds | dense / this |")
-    print("|---|---:|---:|")
+    print("| computation | seconds | CPU seconds | dense / this | before / this (CPU) |")
+    print("|---|---:|---:|---:|---:|")
     base = rows[-1][1] if dense else None
+    t_before = rows[1][1] if BEFORE is not None else None
     for what, t in rows:
         ratio = f"{base / t:,.1f}x" if base else ""
-        print(f"| {what} | {t:,.2f} | {ratio} |")
+        vs = (f"{t_before / t:,.1f}x ({cpu_of(t_before) / cpu_of(t):,.1f}x)"
+              if t_before and t <= t_before else "")
+        print(f"| {what} | {t:,.2f} | {cpu_of(t):,.2f} | {ratio} | {vs} |")
     print(agree)
     print(f"\ncircularity(): FCI {res.fci:.6f}, {res.deals:,} deals counted, "
           f"{res.undisclosed['deals']:,} undisclosed skipped")
+    if show_steps:
+        P = largest_component(F)
+        if P.shape[0] > C._DENSE_MAX:
+            timed = steps(P, repeat)
+            print("| step | seconds | CPU seconds |")
+            print("|---|---:|---:|")
+            for what, t in timed:
+                print(f"| {what} | {t:,.2f} | {cpu_of(t):,.2f} |")
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
 
 
 def main() -> None:
@@ -164,13 +262,21 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-dense", action="store_true", help="skip the dense baseline")
+    ap.add_argument("--before", type=Path, metavar="CHECKOUT",
+                    help="also time finn_cycling_index of another checkout, in the same run")
+    ap.add_argument("--steps", action="store_true",
+                    help="time the largest component's steps one by one")
     args = ap.parse_args()
     if len(args.entities) != len(args.deals):
         ap.error("give as many --entities as --deals")
+    if args.before is not None:
+        global BEFORE
+        BEFORE = load_before(args.before.resolve())
     print(f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
-          f"{platform.machine()}")
+          f"{platform.machine()}, {os.cpu_count()} CPUs, OPENBLAS_NUM_THREADS="
+          f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
     for n, m in zip(args.entities, args.deals, strict=True):
-        run(n, m, args.seed, args.repeat, not args.no_dense)
+        run(n, m, args.seed, args.repeat, not args.no_dense, args.steps)
 
 
 if __name__ == "__main__":

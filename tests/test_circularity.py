@@ -452,9 +452,11 @@ def test_circularity_command_has_help_with_an_example(cli):
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_large_components_by_elimination_match_the_dense_inverse(seed):
+@pytest.mark.parametrize("jit", [False, True], ids=["plain", "compiled"])
+def test_large_components_by_elimination_match_the_dense_inverse(seed, jit):
     # A 300-node scale-free-like web (a few hubs join everything) with boundary flows:
-    # eliminating nodes of few neighbours and inverting the rest gives the dense answer.
+    # eliminating nodes of few neighbours and inverting the rest gives the dense answer,
+    # whether the kernels run as plain Python or compiled by numba.
     rng = np.random.default_rng(seed)
     n = 300
     w = np.arange(1, n + 1) ** -0.8
@@ -468,13 +470,35 @@ def test_large_components_by_elimination_match_the_dense_inverse(seed):
     N = np.linalg.inv(np.eye(n) - P)
     np.testing.assert_allclose(dense.node_cycling, np.einsum("ij,ji->i", P, N) / np.diag(N),
                                atol=1e-12)
-    old = C._DENSE_MAX, C._ELIM_DEGREE
+    old = C._DENSE_MAX, C._ELIM_DEGREE, C._JIT_MIN
     try:
         C._DENSE_MAX = 10
-        for degree in (4, 16, 64):
+        C._JIT_MIN = 0 if jit else n + 1
+        # 0: all in the dense core; 1000: every node eliminated, no core left
+        for degree in (0, 4, 16, 64, 1000):
             C._ELIM_DEGREE = degree
             s = finn_cycling_index(sp.csr_matrix(F))
             np.testing.assert_allclose(s.node_cycling, dense.node_cycling, rtol=1e-9, atol=1e-14)
             assert s.fci == pytest.approx(dense.fci, rel=1e-9)
     finally:
-        C._DENSE_MAX, C._ELIM_DEGREE = old
+        C._DENSE_MAX, C._ELIM_DEGREE, C._JIT_MIN = old
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["plain", "compiled"])
+def test_the_core_entries_follow_the_lu_row_swaps(jit):
+    # The core's LU is pivoted (the cycling index's cores are diagonally dominant by rows
+    # and rarely swap, so a general matrix here): each entry asked for is the inverse's.
+    from circfin.analytics import _finn
+
+    K = _finn.compiled() if jit else _finn.plain()
+    rng = np.random.default_rng(7)
+    n, m = 30, 45  # 30 core places among a component of 45 nodes
+    A = rng.normal(size=(n, n))
+    expect = np.linalg.inv(A)
+    keys = np.unique(rng.integers(0, n, 200) * m + rng.integers(0, n, 200)).astype(np.int64)
+    from scipy.linalg import lapack
+
+    assert np.any(lapack.dgetrf(A.T.copy(order="F"))[1] != np.arange(n))  # it does swap rows
+    got = C._core_entries(A.copy(), keys, m, K)
+    q, p = keys // m, keys % m
+    np.testing.assert_allclose(got[p, q], expect[p, q], rtol=1e-9, atol=1e-12)
