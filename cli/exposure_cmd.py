@@ -42,7 +42,7 @@ def exposure(
     """How deep each bank and fund is in the AI web: its equity, warrants, loans, credit lines, bonds, SPV financing, backstops and guarantees, against its equity; totals per country.
 
     A syndicate member carries its share. Deals without an amount are counted apart.
-    Holdings of the target set's listed equity and bonds count at their reported value.
+    Holdings of the target set's listed equity and bonds count at their reported value; those managed for clients are shown apart, not in the exposure.
 
     Example: circfin exposure --country FR,DE --format json
     """
@@ -96,6 +96,12 @@ def exposure(
         ("equity_usd", "equity"), ("of_equity", "of equity"), ("undisclosed", "no amount"),
         ("largest", "largest instrument")],
         title=f"{len(rep.institutions)} institutions, {money(rep.total_usd)} (top {len(shown)})"))
+    managers = sorted((i for i in rep.institutions if i.managed_usd > 0), key=lambda i: (-i.managed_usd, i.id))
+    if managers:
+        shown_m = ", ".join(f"{i.name} {money(i.managed_usd)}" for i in managers[:top])
+        cli.out.print(Text(visible(f"Held for clients (holdings managed for them, not in the exposure): "
+                                   f"{money(sum(i.managed_usd for i in managers))}: {shown_m}"
+                                   f"{' ...' if len(managers) > top else ''}.")))
     instruments: dict[str, float] = {}
     for i in rep.institutions:
         for k, v in i.by_instrument.items():
@@ -111,7 +117,8 @@ def exposure(
     estimated = sum(i.estimated_usd for i in rep.institutions)
     cli.out.print(Text(f"{money(estimated)} of it rests on members' equal splits of a syndicate's part "
                        "(estimates). 'No amount': deals that count but disclose no amount. 'holdings': "
-                       "the target set's listed equity and bonds held, at reported value. "
+                       "the target set's listed equity and bonds held, at reported value; those held for "
+                       "clients (funds, trusts, custody) are listed apart, not in the exposure. "
                        "--format json has every institution by instrument, deal and holding.", style="dim"))
 
 

@@ -116,6 +116,11 @@ class ValueUnit(str, Enum):
     thousands = "thousands"
 
 
+class Capacity(str, Enum):
+    managed = "managed"
+    own = "own"
+
+
 _HOLDER_KINDS = ("bank", "private_credit", "hedge_fund", "asset_manager", "sovereign_fund")
 
 
@@ -139,6 +144,9 @@ def holdings(
     value_unit: Annotated[Optional[ValueUnit], typer.Option(
         "--value-unit", help="The table's values are dollars (13Fs from 2023) or thousands (before); "
                              "default: edgartools' reading of the table.", show_default=False)] = None,
+    capacity: Annotated[Capacity, typer.Option(
+        "--capacity", help="managed: held for clients (funds, trusts, custody), what a 13F lists; own: the "
+                           "filer holds them for itself (its balance sheet).")] = Capacity.managed,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and validate; write nothing.")] = False,
     fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
 ) -> None:
@@ -147,7 +155,8 @@ def holdings(
     Positions are matched to entities by CUSIP (the entities' cusips column), then by
     issuer name (listed for review: add the CUSIP to the entity to confirm); positions
     in issuers outside the graph are counted and listed, options left out. The holdings
-    feed `circfin stress` (fire sales). Without --infotable, EDGAR_IDENTITY must be set.
+    are written as managed (held for clients; their losses are not the manager's) unless
+    --capacity own, and feed `circfin stress`. Without --infotable, EDGAR_IDENTITY must be set.
 
     Example: circfin sec holdings blackrock --quarter 2025-Q4
     """
@@ -167,7 +176,8 @@ def holdings(
             raise InputError("--infotable is one manager's table: name the manager instead of --all")
         with cli._store() as store:
             results.append(ingest_holdings(store, str(manager), infotable=infotable, as_of=day,
-                                           source_url=source_url, dry_run=dry_run, value_unit=unit))
+                                           source_url=source_url, dry_run=dry_run, value_unit=unit,
+                                           capacity=capacity.value))
     else:
         if period is not None or source_url is not None:
             raise InputError("--period and --source-url go with --infotable")
@@ -179,7 +189,7 @@ def holdings(
             for name in names:
                 try:
                     results.append(ingest_holdings(store, name, quarter=quarter, dry_run=dry_run,
-                                                   value_unit=unit))
+                                                   value_unit=unit, capacity=capacity.value))
                 except InputError as e:
                     if not all_:
                         raise
@@ -194,7 +204,9 @@ def holdings(
 
 
 def _print_holdings(res: Any, counts: dict[str, int], dry_run: bool) -> None:
-    table = Table(title=f"13F holdings of {res.holder} as of {res.as_of} (values in {res.value_unit} "
+    whose = "held for clients (managed)" if all(r.get("capacity") == "managed" for r in res.rows) \
+        else "its own (capacity own)"
+    table = Table(title=f"13F holdings of {res.holder} as of {res.as_of}, {whose} (values in {res.value_unit} "
                         "as filed, shown in dollars)", title_justify="left")
     for col in ("issuer", "value", "shares", "CUSIPs", "matched by"):
         table.add_column(col, justify="right" if col in ("value", "shares") else "left")

@@ -51,6 +51,8 @@ def stress(
 
     The scenario's credit model (credit: both, clearing or debtrank) is said in the output, with who defaults in clearing.
 
+    Holdings managed for clients (capacity managed, e.g. 13F positions) lose value at the fallen prices but not the manager's equity; their losses, borne by clients, are listed apart by manager.
+
     Shipped scenarios: ai_equity_crash, ai_crypto_run.
 
     Example: circfin stress ai_crypto_run --format json
@@ -99,6 +101,15 @@ def stress(
         names = {e["id"]: e["name"] for e in res.entities}
         dflt = ", ".join(names.get(d, d) for d in res.defaults) or "nobody"
         cli.out.print(Text(visible(f"Default in clearing (pay less than they owe): {dflt}.")))
+    lost_managed = [m for m in res.managed if m["loss_usd"] > 0]
+    if lost_managed:
+        cli.out.print(Text(f"Losses on managed assets, borne by clients: {money(res.managed_loss_usd)} "
+                           "(holdings managed for clients; not in the losses above):"))
+        cli.out.print(records_table(
+            [{"name": m["name"], "country": m["country"] or "", "managed_usd": m["managed_usd"],
+              "loss_usd": m["loss_usd"]} for m in lost_managed[:top]],
+            [("name", "manager"), ("country", "country"), ("managed_usd", "managed"), ("loss_usd", "clients' loss")],
+            title="By manager"))
     amp = "n/a" if res.amplification is None else f"{res.amplification:.3f}x"
     cli.out.print(Text(visible(f"Without the loops' closing legs ({len(res.cut_legs)} deals cut): "
                                f"{money(res.cut_total_loss_usd)}; loop amplification {amp}.")))

@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_DEPTH_USD",
     "EQUITY_DEPTH_PER_MARKET_CAP",
     "HOLDINGS_COLUMNS",
+    "HOLDING_CAPACITIES",
     "asset_depth",
     "CONFIDENCES",
     "checked_choices",
@@ -151,7 +152,12 @@ FINANCIALS_COLUMNS: tuple[str, ...] = (
     "entity_id", "as_of", *FINANCIAL_FIELDS, "basis", "source_url",
 )
 # Who holds how much of which traded asset on a date, and the traded assets.
-HOLDINGS_COLUMNS: tuple[str, ...] = ("holder", "asset", "as_of", "value_usd", "shares", "source_url")
+HOLDINGS_COLUMNS: tuple[str, ...] = ("holder", "asset", "as_of", "value_usd", "shares", "capacity",
+                                     "source_url")
+# Whose money a holding is: ``own`` (on the holder's balance sheet: its losses are the
+# holder's; the default for a row without one) or ``managed`` (held for clients -- funds,
+# trusts, custody, what a 13F lists: its losses are the clients', not the manager's).
+HOLDING_CAPACITIES: tuple[str, ...] = ("own", "managed")
 ASSETS_COLUMNS: tuple[str, ...] = ("asset_id", "name", "class", "issuer", "depth_usd", "source_url")
 ASSET_CLASSES: tuple[str, ...] = (
     "equity", "bond", "treasury", "crypto", "stablecoin", "gold", "fund", "other",

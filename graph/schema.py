@@ -17,7 +17,7 @@ property in a .cypher file fails the tests.
     (:Deal)-[:HAS_EVENT]->(:Event {date, day, status, source_url})               the deal's life
     (:Entity)-[:REPORTED]->(:Financials {key, entity_id, as_of, day, ..._usd, basis, source_url})
     (:Asset {id, name, class, depth_usd, source_url, implied})-[:ISSUED_BY]->(:Entity)  a traded asset
-    (:Entity)-[:HOLDS {key, as_of, day, value_usd, shares, source_url}]->(:Asset)  a dated holding
+    (:Entity)-[:HOLDS {key, as_of, day, value_usd, shares, capacity, source_url}]->(:Asset)  a dated holding
 
 An entity's listed equity is the Asset whose id is the entity's id (class equity,
 issued by it, ``implied: true`` when only holdings named it).
@@ -59,7 +59,7 @@ LOOP_PROPERTIES = ("key", "ids", "length", "score", "flags", "first_seen", "last
 REPORT_PROPERTIES = ("id", "at", "keys")
 ASSET_PROPERTIES = (  # Asset, HOLDS
     "id", "name", "class", "depth_usd", "source_url", "implied", "key", "as_of", "day", "value_usd",
-    "shares",
+    "shares", "capacity",
 )
 CANDIDATE_PROPERTIES = (  # deal candidates found in filings (circfin sec filings, circfin review)
     "id", "filer", "counterparty", "items", "date", "filed", "amount_usd", "evidence", "source_url",

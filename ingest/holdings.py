@@ -5,8 +5,9 @@
   asset whose id is an entity's id is that entity's listed equity: class
   ``equity``, issued by that entity.
 * holdings: who holds how much of which asset on a date (``holder``, ``asset``,
-  ``as_of``, ``value_usd``, ``shares``, ``source_url``), per holder, asset and
-  date. ``asset`` names an asset of an assets table (this ingest's or the
+  ``as_of``, ``value_usd``, ``shares``, ``capacity``, ``source_url``), per holder,
+  asset and date. ``capacity``: ``own`` (the holder's balance sheet; the default)
+  or ``managed`` (held for clients: funds, trusts, custody). ``asset`` names an asset of an assets table (this ingest's or the
   graph's) by its id; failing that, an entity (by id, name or alias), which means
   that entity's listed equity: the asset whose id is the entity's id, made
   (class equity, issued by it, no depth of its own) when no assets row gives it.
@@ -20,7 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import RowError
-from ..graph.model import ASSET_CLASSES, date_bounds
+from ..graph.model import ASSET_CLASSES, HOLDING_CAPACITIES, date_bounds
 from .readers import RawRow, RawTable
 
 __all__ = ["check_holdings"]
@@ -130,6 +131,7 @@ def check_holdings(tables: list[RawTable], plan: Any, *, resolve: Callable[[str]
             errors.append(RowError(row.path, row.line, "value_usd",
                                    "is required: the holding's market value in US dollars on as_of"))
         shares = v._money(row, "shares", errors)
+        capacity = v._choice(row, "capacity", HOLDING_CAPACITIES, errors, required=False) or "own"
         source = v._url(row, "source_url", errors, required=True)
         if len(errors) > n or raw_holder is None or raw_asset is None or as_of is None or value is None:
             continue
@@ -158,7 +160,7 @@ def check_holdings(tables: list[RawTable], plan: Any, *, resolve: Callable[[str]
                                    "were reported"))
             continue
         rec = {"holder": holder, "asset": aid, "as_of": as_of, "day": last, "value_usd": value,
-               "shares": shares, "source_url": source, "key": f"{holder}|{aid}|{as_of}"}
+               "shares": shares, "capacity": capacity, "source_url": source, "key": f"{holder}|{aid}|{as_of}"}
         key = (holder, aid, as_of)
         first = held.get(key)
         if first is not None:

@@ -38,7 +38,7 @@ _MEMBER_FIELDS = ("deal_id", "side", "member", "share", "share_basis", "role", "
 _SOURCE_FIELDS = ("deal_id", "rank", "url", "kind", "publisher", "published")
 _EVENT_FIELDS = ("deal_id", "date", "day", "status", "source_url")
 _ASSET_FIELDS = ("name", "class", "issuer", "depth_usd", "source_url", "implied")
-_HOLDING_FIELDS = ("as_of", "day", "value_usd", "shares", "source_url")
+_HOLDING_FIELDS = ("as_of", "day", "value_usd", "shares", "capacity", "source_url")
 
 
 @dataclass

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..graph.model import HOLDING_CAPACITIES
 from ..store.base import GraphStore
 from .pipeline import IngestReport, ingest, stored_entities
 from .readers import RawRow, RawTable
@@ -412,16 +413,20 @@ def read_infotable(path: Path) -> Any:
 
 def thirteenf_holdings(holder: str, table: Any, *, as_of: str, source_url: str, where: str,
                        entities: Sequence[Mapping[str, Any]], value_unit: str | None = None,
-                       ) -> ThirteenFResult:
+                       capacity: str = "managed") -> ThirteenFResult:
     """The positions of one 13F information table (edgartools' frame) in issuers the graph
     holds, matched by CUSIP (an entity's ``cusips``), then by issuer name (name or alias,
     without corporate suffixes; listed in ``by_name`` for review); options (puts and
     calls) are left out. Values in dollars: ``value_unit`` ``dollars`` or ``thousands``,
-    or None for edgartools' reading of the table."""
+    or None for edgartools' reading of the table. ``capacity``: ``managed`` (the
+    default: a 13F lists what the manager has investment discretion over, mostly its
+    clients' money) or ``own`` (a filer known to hold the positions for itself)."""
     from edgar.thirteenf.units import resolve_value_unit
 
     if value_unit not in (None, "dollars", "thousands"):
         raise InputError(f"value unit {value_unit!r}: dollars or thousands")
+    if capacity not in HOLDING_CAPACITIES:
+        raise InputError(f"capacity {capacity!r}: {' or '.join(HOLDING_CAPACITIES)}")
     res = resolve_value_unit(table, None, _dt.datetime.fromisoformat(as_of),
                              override=value_unit)  # type: ignore[arg-type]
     out = ThirteenFResult(holder, as_of, source_url, res.unit)
@@ -456,7 +461,8 @@ def thirteenf_holdings(holder: str, table: Any, *, as_of: str, source_url: str, 
             continue
         shares = rec.get("SharesPrnAmount") if rec.get("Type") == "Shares" else None
         row = agg.setdefault(eid, {"holder": holder, "asset": eid, "as_of": as_of, "value_usd": 0,
-                                   "shares": 0, "source_url": source_url, "cusips": []})
+                                   "shares": 0, "capacity": capacity, "source_url": source_url,
+                                   "cusips": []})
         row["value_usd"] += value * res.multiplier
         if shares is not None:
             row["shares"] += shares
@@ -476,7 +482,7 @@ def holdings_table(results: Sequence[ThirteenFResult]) -> RawTable:
                 "holder": r["holder"], "asset": r["asset"], "as_of": r["as_of"],
                 "value_usd": str(_plain(r["value_usd"])),
                 "shares": str(_plain(r["shares"])) if r["shares"] else None,
-                "source_url": r["source_url"]}))
+                "capacity": r.get("capacity") or "managed", "source_url": r["source_url"]}))
     return table
 
 
@@ -512,10 +518,10 @@ def _live_13f(cik: str, quarter: str | None) -> tuple[Any, str, str]:
 def ingest_holdings(store: GraphStore, holder: str, *, infotable: Path | None = None,
                     as_of: str | None = None, source_url: str | None = None,
                     quarter: str | None = None, value_unit: str | None = None,
-                    dry_run: bool = False) -> tuple[ThirteenFResult, IngestReport]:
+                    dry_run: bool = False, capacity: str = "managed") -> tuple[ThirteenFResult, IngestReport]:
     """Read one manager's 13F information table (a file, or SEC's latest/``quarter``'s
     filing by the manager's ``sec_cik``) and write its positions in the graph's issuers
-    as holdings rows. InputError, nothing written, when none of them is in the graph."""
+    as holdings rows, of ``capacity`` ``managed`` (held for clients) unless told ``own``. InputError, nothing written, when none of them is in the graph."""
     entities = stored_entities(store)
     if infotable is not None:
         (manager,) = _resolve(entities, [holder], need_cik=False)
@@ -528,7 +534,7 @@ def ingest_holdings(store: GraphStore, holder: str, *, infotable: Path | None = 
         table, as_of, source_url = _live_13f(str(manager["sec_cik"]), quarter)
         where = source_url
     res = thirteenf_holdings(manager["id"], table, as_of=as_of, source_url=source_url, where=where,
-                             entities=entities, value_unit=value_unit)
+                             entities=entities, value_unit=value_unit, capacity=capacity)
     if not res.rows:
         shown = ", ".join(f"{u['cusip']} ({u['issuer']})" for u in res.unmatched[:5])
         raise InputError(f"{where}: none of its {len(res.unmatched)} positions is in an issuer the graph "

@@ -195,9 +195,11 @@ class Snapshot:
     publisher, published``. ``confidences``: when not None, only deals of these
     confidences are in it (``--min-confidence``, see :func:`at_confidence`), and
     the members, events and sources of the others are left out too.
-    ``holdings``: ``holder, asset, as_of, day, value_usd, shares, source_url``, the
-    latest holding of each holder in each asset dated on or before ``as_of``, left
-    out when that latest row is 0 (the position was sold: an exit is a dated 0 row);
+    ``holdings``: ``holder, asset, as_of, day, value_usd, shares, capacity,
+    source_url``, the latest holding of each holder in each asset dated on or before
+    ``as_of``, left out when that latest row is 0 (the position was sold: an exit is
+    a dated 0 row); ``capacity`` is ``own`` (the holder's balance sheet) or
+    ``managed`` (held for clients, whose losses they are);
     ``assets``: ``asset_id, name, class, issuer, depth_usd, source_url, implied``
     and the depth used, ``depth`` (dollars) and ``depth_basis`` (``given``,
     ``market_cap`` or ``class_default``: see :func:`circfin.graph.model.asset_depth`);

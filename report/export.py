@@ -1,7 +1,8 @@
 """The deal graph for Gephi and Cytoscape: GraphML or GEXF, through networkx.
 
-One node per entity (name, kind, country, parent, financials, and how many
-loops pass through it) and one edge per counting deal (id, type, amount,
+One node per entity (name, kind, country, parent, financials, its holdings'
+value by whose money they are -- ``holdings_own_usd`` on its balance sheet,
+``holdings_managed_usd`` held for clients -- and how many loops pass through it) and one edge per counting deal (id, type, amount,
 date, status, provenance, and how many loops it is on), so a Gephi user can
 size, colour and filter by the same facts circfin reports.
 """
@@ -79,8 +80,14 @@ def to_networkx(snap: Snapshot, *, status: Iterable[str] | None = DEFAULT_STATUS
         g.graph["as_of"] = snap.as_of
     if snap.confidences is not None:  # only deals of these confidences
         g.graph["confidences"] = ", ".join(snap.confidences)
+    held: dict[tuple[str, str], float] = {}
+    for h in snap.holdings:  # the latest holding of each position, as of the snapshot's date
+        key = (str(h["holder"]), "managed" if h.get("capacity") == "managed" else "own")
+        held[key] = held.get(key, 0.0) + float(h["value_usd"])
     for e in snap.entities:
         attrs = {k: _clean(e.get(k)) for k in _NODE_FIELDS}
+        for cap in ("own", "managed"):
+            attrs[f"holdings_{cap}_usd"] = _clean(held.get((e["id"], cap)))
         attrs["label"] = attrs.pop("name") or visible(e["id"])
         attrs["loops"] = on_entity[e["id"]]
         g.add_node(e["id"], **{k: v for k, v in attrs.items() if v is not None})

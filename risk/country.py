@@ -59,7 +59,10 @@ which.
 that the target set issued -- its listed equity, its bonds -- count under the
 instrument ``holdings``, at their reported value (the latest holding on or before
 the snapshot's date), whatever ``confidences`` says (holdings carry no confidence);
-each is listed in ``holdings`` with its date and source.
+each is listed in ``holdings`` with its date, capacity and source. A holding managed
+for clients (capacity ``managed``: funds, trusts, custody, what a 13F lists) is
+the clients' money, not the manager's: it is listed and summed in ``managed_usd``
+but not counted in ``exposure_usd`` (nor set against the manager's equity).
 """
 
 from __future__ import annotations
@@ -109,6 +112,7 @@ class InstitutionExposure:
     undisclosed_deal_ids: list[str] = field(default_factory=list)
     deals: list[dict[str, Any]] = field(default_factory=list)
     holdings: list[dict[str, Any]] = field(default_factory=list)  # traded assets the target set issued
+    managed_usd: float = 0.0  # holdings of the target set managed for clients: not in exposure_usd
 
     @property
     def undisclosed_deals(self) -> int:
@@ -125,7 +129,7 @@ class InstitutionExposure:
                 "by_instrument": dict(self.by_instrument), "undisclosed_deals": self.undisclosed_deals,
                 "exposure_to_equity": self.exposure_to_equity, "estimated_usd": self.estimated_usd,
                 "undisclosed_deal_ids": list(self.undisclosed_deal_ids), "deals": list(self.deals),
-                "holdings": list(self.holdings)}
+                "holdings": list(self.holdings), "managed_usd": self.managed_usd}
 
 
 @dataclass
@@ -136,10 +140,12 @@ class CountryExposure:
     exposure_usd: float
     institutions: int
     undisclosed_deals: int  # distinct deals without an amount that its institutions take part in
+    managed_usd: float = 0.0  # holdings managed for clients: not in exposure_usd
 
     def to_dict(self) -> dict[str, Any]:
         return {"country": self.country, "exposure_usd": self.exposure_usd,
-                "institutions": self.institutions, "undisclosed_deals": self.undisclosed_deals}
+                "institutions": self.institutions, "undisclosed_deals": self.undisclosed_deals,
+                "managed_usd": self.managed_usd}
 
 
 @dataclass
@@ -294,11 +300,16 @@ def exposure_by_institution(snap: Any, *, to: str | Iterable[str] = "ai",
         if issuer.get(asset) not in target_set or not wanted(holder):
             continue
         value = float(h["value_usd"])
+        capacity = str(h.get("capacity") or "own")
         inst = institution(holder)
-        inst.exposure_usd += value
-        inst.by_instrument["holdings"] = inst.by_instrument.get("holdings", 0.0) + value
+        if capacity == "managed":  # the clients' money: listed, not against the manager's equity
+            inst.managed_usd += value
+        else:
+            inst.exposure_usd += value
+            inst.by_instrument["holdings"] = inst.by_instrument.get("holdings", 0.0) + value
         inst.holdings.append({"asset": asset, "issuer": issuer[asset], "value_usd": value,
-                              "as_of": h.get("as_of"), "source_url": h.get("source_url")})
+                              "capacity": capacity, "as_of": h.get("as_of"),
+                              "source_url": h.get("source_url")})
 
     # undisclosed amounts: who would carry a part
     parts = member_parts(participants, {d: (str(r["payer"]), str(r["payee"])) for d, r in rows.items()})
@@ -322,7 +333,7 @@ def exposure_by_institution(snap: Any, *, to: str | Iterable[str] = "ai",
                 if did not in inst.undisclosed_deal_ids:
                     inst.undisclosed_deal_ids.append(did)
 
-    insts = sorted(out.values(), key=lambda i: (-i.exposure_usd, -i.undisclosed_deals, i.id))
+    insts = sorted(out.values(), key=lambda i: (-i.exposure_usd, -i.undisclosed_deals, -i.managed_usd, i.id))
     for i in insts:
         i.deals.sort(key=lambda d: (-d["amount_usd"], d["deal_id"]))
         i.by_instrument = dict(sorted(i.by_instrument.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -331,6 +342,7 @@ def exposure_by_institution(snap: Any, *, to: str | Iterable[str] = "ai",
     for i in insts:
         c = countries_.setdefault(i.country, CountryExposure(i.country, 0.0, 0, 0))
         c.exposure_usd += i.exposure_usd
+        c.managed_usd += i.managed_usd
         c.institutions += 1
         hidden.setdefault(i.country, set()).update(i.undisclosed_deal_ids)
         c.undisclosed_deals = len(hidden[i.country])  # a deal once per country

@@ -52,6 +52,15 @@ Each round t (:func:`run_stress`), with ``ds`` the price fall not yet felt:
 
    What the models add is the credit loss of the round.
 
+**Whose money.** Only a holder's ``own`` holdings (its balance sheet) enter the
+rounds: they lose value, are sold by leverage targeters and on margin calls, and
+are what a redeemed issuer sells. A ``managed`` holding (held for clients: funds,
+trusts, custody, what a 13F lists) is the clients' money: its loss at the
+scenario's final prices is reported apart, by manager (``managed``,
+``managed_loss_usd``), and never touches the manager's buffer, its sales or the
+total loss; the manager does not leverage-sell it (redemption-driven selling by
+funds is another channel, not modelled).
+
 The price falls of steps 2 and 3 are the next round's ``ds``; credit losses feed the
 next round's sales. Rounds stop when no loss moves by more than $1, or at the limit.
 Prices are linear in sales (``1 / depth`` per dollar, depth from the assets table or
@@ -261,6 +270,9 @@ class StressResult:
     as_of: str | None = None
     credit: str = "both"
     defaults: list[str] = field(default_factory=list)
+    # losses on holdings managed for clients, by manager: the clients', in no loss above
+    managed: list[dict[str, Any]] = field(default_factory=list)
+    managed_loss_usd: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {"scenario": self.scenario, "as_of": self.as_of, "rounds": self.rounds,
@@ -269,7 +281,8 @@ class StressResult:
                 "total_loss_without_loops_usd": self.cut_total_loss_usd,
                 "amplification": self.amplification, "negative_equity": self.negative_equity,
                 "price_fall": self.price_fall, "entities": self.entities, "by_country": self.by_country,
-                "by_kind": self.by_kind, "cut_legs": self.cut_legs, "notes": self.notes}
+                "by_kind": self.by_kind, "cut_legs": self.cut_legs, "notes": self.notes,
+                "managed_loss_usd": self.managed_loss_usd, "managed": self.managed}
 
 
 def _num(v: Any) -> float | None:
@@ -299,9 +312,11 @@ def _run(sc: Scenario, snap: Any, net: Any, exclude: Iterable[str]) -> dict[str,
     ix = {e: i for i, e in enumerate(ids)}
     ax = {a: k for k, a in enumerate(asset_ids)}
     n, k = len(ids), len(asset_ids)
-    hold = np.zeros((n, k))
+    hold = np.zeros((n, k))  # own holdings: the holder's balance sheet, its losses its own
+    managed = np.zeros((n, k))  # held for clients: the clients' losses, not the manager's
     for h in snap.holdings:
-        hold[ix[h["holder"]], ax[h["asset"]]] += float(h["value_usd"])
+        mat = managed if h.get("capacity") == "managed" else hold
+        mat[ix[h["holder"]], ax[h["asset"]]] += float(h["value_usd"])
     depth = np.array([float(assets[a]["depth"]) if a in assets else 1e11 for a in asset_ids])
     impact = 1.0 / depth
     kind = [str(ents.get(e, {}).get("kind") or net.kinds.get(e) or "other") for e in ids]
@@ -440,8 +455,12 @@ def _run(sc: Scenario, snap: Any, net: Any, exclude: Iterable[str]) -> dict[str,
         if t > 1 and moved <= _TOL_USD and float((hold @ ds).sum()) <= _TOL_USD \
                 and float(pending_credit.sum()) <= _TOL_USD:
             break
+    capped = np.minimum(fall, 1.0)
     return {"ids": ids, "kind": kind, "buffers": buffers, "loss": loss, "by_round": by_round,
-            "rounds": rounds, "defaults": defaults, "fall": {a: float(min(fall[ax[a]], 1.0)) for a in asset_ids if fall[ax[a]] > 0}}
+            "rounds": rounds, "defaults": defaults, "fall": {a: float(capped[ax[a]]) for a in asset_ids if fall[ax[a]] > 0},
+            # managed holdings lose value at the fallen prices; the clients bear it
+            "managed_held": managed.sum(axis=1), "managed_loss": managed * capped[None, :],
+            "asset_ids": asset_ids}
 
 
 def _clearing_losses(lia: np.ndarray, pays: np.ndarray, buffers: np.ndarray,
@@ -516,6 +535,17 @@ def run_stress(sc: Scenario, snap: Any, *, loops: Iterable[Any] = ()) -> StressR
                      "loss_without_loops_usd": float(sum(cut_run["loss"][c][base["ids"].index(e)]
                                                          for c in LOSS_KINDS))})
     rows.sort(key=lambda r: (-r["loss_usd"], r["id"]))
+    managed_rows = []
+    for i, e in enumerate(base["ids"]):
+        lost_m = base["managed_loss"][i]
+        if base["managed_held"][i] <= 0:
+            continue
+        managed_rows.append({
+            "id": e, "name": ents.get(e, {}).get("name") or e, "kind": base["kind"][i],
+            "country": ents.get(e, {}).get("country") or None,
+            "managed_usd": float(base["managed_held"][i]), "loss_usd": float(lost_m.sum()),
+            "by_asset": {a: float(lost_m[j]) for j, a in enumerate(base["asset_ids"]) if lost_m[j] > 0}})
+    managed_rows.sort(key=lambda r: (-r["loss_usd"], -r["managed_usd"], r["id"]))
     cut_total = float(sum(v.sum() for v in cut_run["loss"].values()))
 
     def totals(key: str) -> list[dict[str, Any]]:
@@ -541,7 +571,9 @@ def run_stress(sc: Scenario, snap: Any, *, loops: Iterable[Any] = ()) -> StressR
                         total_loss_usd=total, cut_total_loss_usd=cut_total, amplification=amp,
                         price_fall=base["fall"], cut_legs=sorted(cut.values(), key=lambda c: c["deal_id"]),
                         notes=notes, as_of=snap.as_of, credit=sc.credit,
-                        defaults=[e for i, e in enumerate(base["ids"]) if base["defaults"][i]])
+                        defaults=[e for i, e in enumerate(base["ids"]) if base["defaults"][i]],
+                        managed=managed_rows,
+                        managed_loss_usd=float(sum(r["loss_usd"] for r in managed_rows)))
 
 
 def stress(store: Any, scenario: str | Path | Scenario, *, as_of: Any = None,

@@ -135,6 +135,10 @@ def test_export_reads_back_in_networkx(seeded, tmp_path, fmt):
     assert (u, v) == ("openai", "oracle") and d068["source_url"].startswith("http")
     assert int(d068["loops"]) > 0 and d068["deal_type"] == "cloud_commitment"
     assert g.nodes["nvidia"]["label"] == "Nvidia" and int(g.nodes["nvidia"]["loops"]) > 0
+    # holdings by whose money they are: Northern Trust's 13F Nvidia stake is its clients'
+    nt, tether = g.nodes["northern-trust"], g.nodes["tether"]
+    assert float(nt["holdings_managed_usd"]) == 47_331_798_000 and "holdings_own_usd" not in nt
+    assert float(tether["holdings_own_usd"]) > 1e11 and "holdings_managed_usd" not in tether
     bad = seeded("export", "--out", str(tmp_path / "x"), "--format", "pdf")
     assert bad.returncode == 1 and "graphml or gexf" in bad.stderr
 

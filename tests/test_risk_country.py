@@ -103,9 +103,12 @@ def test_country_totals_count_a_shared_undisclosed_deal_once(web):
     rep = exposure_by_institution(snapshot(web, as_of="2025-12-31"))
     countries = [c.to_dict() for c in rep.by_country]
     assert countries == [
-        {"country": "FR", "exposure_usd": pytest.approx(9e9), "institutions": 2, "undisclosed_deals": 2},
-        {"country": "GB", "exposure_usd": pytest.approx(4e9), "institutions": 1, "undisclosed_deals": 0},
-        {"country": "DE", "exposure_usd": pytest.approx(2.5e9), "institutions": 1, "undisclosed_deals": 1},
+        {"country": "FR", "exposure_usd": pytest.approx(9e9), "institutions": 2, "undisclosed_deals": 2,
+         "managed_usd": 0.0},
+        {"country": "GB", "exposure_usd": pytest.approx(4e9), "institutions": 1, "undisclosed_deals": 0,
+         "managed_usd": 0.0},
+        {"country": "DE", "exposure_usd": pytest.approx(2.5e9), "institutions": 1, "undisclosed_deals": 1,
+         "managed_usd": 0.0},
     ]
 
 
@@ -178,6 +181,26 @@ def test_a_named_target_brings_its_subsidiaries_and_mixes_with_ai():
     assert exposure_by_institution(snap).to == "ai"
 
 
+def test_holdings_managed_for_clients_are_listed_apart_not_set_against_equity():
+    from dataclasses import replace
+
+    # the bank holds $2B of OpenAI's equity for itself and $30B for its custody clients
+    snap = replace(_parent_snap(),
+                   assets=[{"asset_id": "openai", "issuer": "openai", "class": "equity"}],
+                   holdings=[{"holder": "bank", "asset": "openai", "value_usd": 2e9, "capacity": "own"},
+                             {"holder": "bank2", "asset": "openai", "value_usd": 30e9, "capacity": "managed"}])
+    rep = exposure_by_institution(snap, to=["openai"], subsidiaries=False)
+    got = by_id(rep)
+    assert got["bank"].exposure_usd == pytest.approx(5e9)  # its $3B stake and its own $2B of shares
+    assert got["bank"].by_instrument["holdings"] == pytest.approx(2e9) and got["bank"].managed_usd == 0
+    assert got["bank2"].exposure_usd == 0 and "holdings" not in got["bank2"].by_instrument
+    assert got["bank2"].managed_usd == pytest.approx(30e9)
+    assert [h["capacity"] for h in got["bank2"].holdings] == ["managed"]
+    assert rep.total_usd == pytest.approx(5e9)
+    de = next(c for c in rep.by_country if c.country == "DE")
+    assert (de.exposure_usd, de.managed_usd) == (0, pytest.approx(30e9))
+
+
 def test_instrument_sides_agree_with_the_shock_models():
     for typ, (side, _) in INSTRUMENTS.items():
         assert EXPOSURE_RULES[typ][0] == side, typ
@@ -194,7 +217,7 @@ def test_cli_json_and_table(web, cli):
     assert bnp["exposure_usd"] == pytest.approx(6.5e9) and bnp["exposure_to_equity"] == pytest.approx(0.065)
     assert bnp["by_instrument"]["loan"] == pytest.approx(5e9)
     assert data["by_country"][0] == {"country": "FR", "exposure_usd": pytest.approx(9e9), "institutions": 2,
-                                     "undisclosed_deals": 2}
+                                     "undisclosed_deals": 2, "managed_usd": 0.0}
     fr = json.loads(cli("exposure", "--country", "DE", "--to", "OpenAI,Project X", "--format", "json",
                         check=True).stdout)
     assert [(i["id"], i["exposure_usd"], i["undisclosed_deals"]) for i in fr["institutions"]] == [
@@ -229,10 +252,18 @@ def test_seed_french_banks_are_in_it(store):
     every = exposure_by_institution(snap, to=[e["id"] for e in snap.entities], kinds=None)
     net = build_exposures(snap.deals, snap.entities, participants=snap.participants)
     issuers = {a["asset_id"]: a["issuer"] for a in snap.assets}
-    held = sum(h["value_usd"] for h in snap.holdings if issuers.get(h["asset"]))
-    assert held > 0  # the seed's holdings of listed equity count too, at their reported value
+    held = sum(h["value_usd"] for h in snap.holdings if issuers.get(h["asset"]) and h["capacity"] == "own")
+    managed = sum(h["value_usd"] for h in snap.holdings if issuers.get(h["asset"]) and h["capacity"] == "managed")
+    assert held > 0  # the seed's own holdings of listed equity count too, at their reported value
     assert every.total_usd == pytest.approx(sum(r.amount_usd for r in net.records if r.type in INSTRUMENTS)
                                             + held)
+    # holdings managed for clients (the 13F stakes) are listed apart, not in the exposure
+    assert sum(i.managed_usd for i in every.institutions) == pytest.approx(managed)
+    nt = by_id(rep)["northern-trust"]
+    assert nt.managed_usd == pytest.approx(47_331_798_000) and "holdings" not in nt.by_instrument
+    assert nt.holdings[0]["capacity"] == "managed"
+    us = next(c for c in rep.by_country if c.country == "US")
+    assert us.managed_usd == pytest.approx(sum(i.managed_usd for i in rep.institutions if i.country == "US"))
     magnetar = by_id(rep)["magnetar"]
     assert magnetar.by_instrument["holdings"] == pytest.approx(4.9e9)
     assert magnetar.holdings[0]["asset"] == "coreweave"

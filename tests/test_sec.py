@@ -230,6 +230,7 @@ def test_13f_positions_matched_by_cusip_then_name(holders):
     assert {h["holder"] for h in got.values()} == {"blackrock"}
     assert {h["source_url"] for h in got.values()} == {FILING}
     assert {h["as_of"] for h in got.values()} == {"2022-06-30"}
+    assert {h["capacity"] for h in got.values()} == {"managed"}  # a 13F: clients' money
     assert res.by_name == [{"cusip": "68389X105", "issuer": "ORACLE CORP", "entity_id": "oracle"}]
     assert len(res.unmatched) == 255 - 4 - res.skipped_options
     assert {"cusip": "88579Y101", "issuer": "3M CO"} in res.unmatched
@@ -237,6 +238,11 @@ def test_13f_positions_matched_by_cusip_then_name(holders):
     _, again = ingest_holdings(holders, "blackrock", infotable=INFOTABLE, as_of="2022-06-30",
                                source_url=FILING, value_unit="dollars")
     assert again.links["holdings"] == {"new": 0, "updated": 0, "unchanged": 3}
+    # a filer known to invest for itself: the same rows as its own balance sheet
+    _, own = ingest_holdings(holders, "blackrock", infotable=INFOTABLE, as_of="2022-06-30",
+                             source_url=FILING, value_unit="dollars", capacity="own")
+    assert own.links["holdings"] == {"new": 0, "updated": 3, "unchanged": 0}
+    assert {h["capacity"] for h in _holdings(holders).values()} == {"own"}
 
 
 @pytest.mark.parametrize("cusip, message", [
@@ -266,9 +272,23 @@ def test_cli_holdings_feed_stress(holders, cli):
     proc = cli("sec", "holdings", "blackrock", "--infotable", str(INFOTABLE), "--period", "2022-06-30",
                "--source-url", FILING, "--value-unit", "dollars", check=True)
     assert "holdings rows of blackrock: wrote 3 new" in proc.stdout and "unmatched CUSIPs" in proc.stdout
+    held = 662_704 + 1_719_073 + 346_490 + 314_961
     out = json.loads(cli("stress", "ai_equity_crash", "--format", "json", check=True).stdout)
-    # AI equities fall 30 %: BlackRock loses 30 % of its NVIDIA, Alphabet and Oracle positions
-    assert blackrock(out["entities"]) == pytest.approx(0.30 * (662_704 + 1_719_073 + 346_490 + 314_961))
+    # AI equities fall 30 %: BlackRock's clients lose 30 % of its NVIDIA, Alphabet and Oracle
+    # positions (a 13F's positions are managed), BlackRock itself nothing
+    assert blackrock(out["entities"]) == 0.0
+    (managed,) = [m for m in out["managed"] if m["id"] == "blackrock"]
+    assert managed["loss_usd"] == pytest.approx(0.30 * held) and managed["managed_usd"] == held
+    table = cli("stress", "ai_equity_crash", check=True).stdout
+    assert "Losses on managed assets, borne by clients" in table and "BlackRock" in table
+    exposure = cli("exposure", check=True).stdout
+    assert "Held for clients (holdings managed for them, not in the exposure)" in exposure
+    assert "BlackRock" in exposure.split("Held for clients")[1]
+    cli("sec", "holdings", "blackrock", "--infotable", str(INFOTABLE), "--period", "2022-06-30",
+        "--source-url", FILING, "--value-unit", "dollars", "--capacity", "own", check=True)
+    out = json.loads(cli("stress", "ai_equity_crash", "--format", "json", check=True).stdout)
+    assert blackrock(out["entities"]) == pytest.approx(0.30 * held)  # its own: its loss
+    assert not [m for m in out["managed"] if m["id"] == "blackrock"]
 
 
 # -- 8-K deal candidates and their review ------------------------------------------------------

@@ -109,6 +109,13 @@ def test_holdings_are_sourced_and_name_declared_holders_and_assets(seeded_snap):
         if float(r["value_usd"]) == 0:
             assert any(q["holder"] == r["holder"] and q["asset"] == r["asset"]
                        and float(q["value_usd"]) > 0 and q["as_of"] < r["as_of"] for q in rows), r
+    # whose money: the 13F stakes of managers and custodians are their clients'; Tether's
+    # reserves, Magnetar's, Nvidia's and SoftBank's stakes are their own balance sheets
+    for r in rows:
+        want = "managed" if r["holder"] in ("northern-trust", "legal-general", "dimensional") else "own"
+        assert r["capacity"] == want, r
+    assert {h["holder"] for h in snap.holdings if h["capacity"] == "managed"} == {
+        "northern-trust", "legal-general", "dimensional"}
     # an entity's listed equity is issued by that entity; every asset has a depth to trade against
     for a in assets.values():
         assert a["depth"] > 0 and a["depth_basis"] in ("given", "market_cap", "class_default")

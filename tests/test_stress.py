@@ -118,6 +118,48 @@ def test_a_called_hedge_fund_sells_and_deepens_the_fall(store, tmp_path):
     assert off.price_fall == {"chipco": pytest.approx(0.2)}
 
 
+def _custodian(store, tmp_path, capacity: str | None):
+    # A custodian bank (equity 1e9, total assets 2e10: leverage 19) holds 5e9 of ChipCo
+    # (depth 1e12). ChipCo falls 30 %: the stake loses 1.5e9, more than the bank's equity.
+    col, cell = ("capacity,", f"{capacity},") if capacity else ("", "")
+    _load(store, tmp_path,
+          entities=ENT + "cust,A Custodian,bank,US\nchipco,ChipCo,chipmaker,US\n",
+          financials="entity_id,as_of,total_assets_usd,equity_usd\ncust,2025-06-30,2e10,1e9\n",
+          assets="asset_id,name,class,issuer,depth_usd\nchipco,ChipCo shares,equity,chipco,1e12\n",
+          holdings=f"holder,asset,as_of,value_usd,{col}source_url\ncust,chipco,2025-06-30,5e9,{cell}{U}\n")
+    sc = _scenario(tmp_path, "shocks:\n  - equity_of: [ChipCo]\n    fall: 0.3\ncredit: clearing\n")
+    return run_stress(sc, snapshot(store))
+
+
+def test_a_managed_stake_loses_for_the_clients_not_the_manager(store, tmp_path):
+    res = _custodian(store, tmp_path, "managed")
+    assert [h["capacity"] for h in snapshot(store).holdings] == ["managed"]  # stored and read back
+    assert res.entities == [] and res.negative_equity == [] and res.defaults == []
+    assert res.total_loss_usd == 0
+    # the manager does not sell its clients' stake: the price falls by the shock alone
+    assert res.price_fall == {"chipco": pytest.approx(0.3)}
+    assert res.managed_loss_usd == pytest.approx(1.5e9)
+    (m,) = res.managed
+    assert (m["id"], m["managed_usd"], m["loss_usd"]) == ("cust", pytest.approx(5e9), pytest.approx(1.5e9))
+    assert m["by_asset"] == {"chipco": pytest.approx(1.5e9)}
+
+
+@pytest.mark.parametrize("capacity", ["own", None])  # no capacity column: own, as before
+def test_the_same_stake_as_its_own_pushes_the_bank_under(store, tmp_path, capacity):
+    res = _custodian(store, tmp_path, capacity)
+    assert [h["capacity"] for h in snapshot(store).holdings] == ["own"]
+    (bank,) = res.entities
+    assert bank["by_channel"]["price"] == pytest.approx(1.5e9)
+    assert bank["by_channel"]["fire_sale"] > 0 and res.price_fall["chipco"] > 0.3  # it sells
+    assert res.negative_equity == ["cust"] and res.managed == [] and res.managed_loss_usd == 0
+
+
+def test_re_ingesting_a_holding_as_managed_updates_it(store, tmp_path):
+    _custodian(store, tmp_path, None)
+    res = _custodian(store, tmp_path / "again", "managed")
+    assert res.entities == [] and res.managed_loss_usd == pytest.approx(1.5e9)
+
+
 @pytest.mark.parametrize("text,line,fld,phrase", [
     ("name: x\nshocks:\n  - asset: a\n    fall: 1.5\n", 3, "shocks.fall", "not a fraction"),
     ("shocks:\n  - class: metal\n    fall: 0.1\n", 2, "shocks.class", "'metal' is not one of"),
@@ -185,6 +227,15 @@ def test_the_shipped_scenarios_run_on_the_seed(seeded, name):
         tether = next(x for x in d["entities"] if x["id"] == "tether")
         # its bitcoin at its latest attestation (2025-12-31: $8.43B) halves
         assert tether["by_channel"]["price"] == pytest.approx(8.43e9 * 0.5)
+    # the 13F stakes in Nvidia are managed for clients: they lose 30 %, but not the
+    # managers' equity (Northern Trust's $47.3B stake against its $12.7B book equity)
+    managers = {m["id"]: m for m in d["managed"]}
+    assert set(managers) == {"northern-trust", "legal-general", "dimensional"}
+    assert managers["northern-trust"]["managed_usd"] == pytest.approx(47_331_798_000)
+    assert not {"northern-trust", "legal-general", "dimensional"} & set(d["defaults"] + d["negative_equity"])
+    if name == "ai_equity_crash.yaml":
+        assert managers["northern-trust"]["by_asset"]["nvidia"] == pytest.approx(47_331_798_000 * 0.3)
+        assert d["managed_loss_usd"] == pytest.approx(sum(m["loss_usd"] for m in d["managed"]))
 
 
 def test_stress_cli_json(cli, tmp_path):

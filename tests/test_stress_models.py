@@ -234,3 +234,47 @@ def test_each_entity_loses_at_most_what_the_models_let_it(snap, fall, credit, pa
         assert ch["credit"] <= cap * (1 + 1e-9) + 1e-9
     for p in res.price_fall.values():
         assert 0 <= p <= 1 + 1e-12
+
+
+@st.composite
+def books(draw: st.DrawFn) -> tuple[Snapshot, int]:
+    """A web whose entities all have equity and total assets covering their holdings, and
+    the index of one holding to turn from own to managed."""
+    snap = draw(webs())
+    held: dict[str, float] = {}
+    for h in snap.holdings:
+        held[h["holder"]] = held.get(h["holder"], 0.0) + h["value_usd"]
+    for e in snap.entities:
+        eq = e.get("equity_usd") or draw(st.floats(1.0, 100.0))
+        e["equity_usd"] = eq
+        e["total_assets_usd"] = max(e.get("total_assets_usd") or 0.0, held.get(e["id"], 0.0) + eq)
+    if not snap.holdings:
+        snap.holdings.append({"holder": "e0", "asset": "x0", "value_usd": 10.0})
+        snap.entities[0]["total_assets_usd"] += 10.0
+    return snap, draw(st.integers(0, len(snap.holdings) - 1))
+
+
+@SET
+@given(books(), FALL, CREDIT, st.booleans())
+def test_managing_a_holding_for_clients_never_raises_the_managers_own_loss(book, fall, credit, partial):
+    import copy
+
+    snap, j = book
+    sc = _sc(falls={a["asset_id"]: fall for a in snap.assets}, credit=credit,
+             partial={"e1": 0.5} if partial else None)
+    own = run_stress(sc, snap)
+    managed = copy.deepcopy(snap)
+    managed.holdings[j]["capacity"] = "managed"
+    h = managed.holdings[j]
+    res = run_stress(copy.deepcopy(sc), managed)
+    before = _loss_of(own, h["holder"])
+    after = _loss_of(res, h["holder"])
+    assert after <= before * (1 + 1e-9) + 1e-9
+    # what the clients lose is the stake at the final price fall, apart from every loss
+    got = next(m for m in res.managed if m["id"] == h["holder"])
+    assert got["loss_usd"] == pytest.approx(h["value_usd"] * res.price_fall.get(h["asset"], 0.0))
+    assert res.managed_loss_usd == pytest.approx(got["loss_usd"])
+
+
+def _loss_of(res: Any, eid: str) -> float:
+    return next((float(e["loss_usd"]) for e in res.entities if e["id"] == eid), 0.0)

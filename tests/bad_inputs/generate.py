@@ -411,6 +411,11 @@ CASES: dict[str, tuple[str | bytes, int | None, str | None, str]] = {
         "issued by the holder itself", "asset", '"asset": "Alpha"',
         entities=[ALPHA], holdings=[{"holder": "alpha", "asset": "Alpha", "as_of": "2025-06-30",
                                      "value_usd": "5", "source_url": U}]),
+    "holdings_capacity_unknown.json": link_case(
+        "'custody' is not one of own, managed", "capacity", '"custody"',
+        entities=[ALPHA], assets=[{"asset_id": "gold", "name": "Gold", "class": "gold"}],
+        holdings=[{"holder": "alpha", "asset": "gold", "as_of": "2025-06-30", "value_usd": "5",
+                   "capacity": "custody", "source_url": U}]),
     "assets_class_unknown.csv": ("asset_id,name,class\ngold,Gold,metal\n", 2, "class", "'metal' is not one of"),
     "assets_depth_zero.csv": ("asset_id,name,class,depth_usd\ngold,Gold,gold,0\n", 2, "depth_usd",
                               "must be above 0"),
