@@ -619,6 +619,8 @@ def _app_for(args: list[str]) -> typer.Typer:
     one. Anything else (``--help``, no command, an unknown option or command)
     gets the whole app, so help, suggestions and errors stay as they are.
     """
+    if args in ([], ["--help"]):
+        return _listing()
     rest = iter(args)
     for arg in rest:
         if arg in _GLOBAL_VALUE_OPTIONS:
@@ -644,6 +646,35 @@ def _app_for(args: list[str]) -> typer.Typer:
     only = copy.copy(app)
     only.registered_commands, only.registered_groups = commands, groups
     return only
+
+
+def _listing() -> typer.Typer:
+    """``app`` for ``circfin --help``: each command named and described, without options.
+
+    The list of commands shows no command's options, so none is read (reading
+    them is most of the time ``--help`` takes); what the list shows is the same.
+    """
+    import copy
+
+    from typer.main import get_command_name
+
+    listing = copy.copy(app)
+    listing.registered_commands = []
+    for c in app.registered_commands:
+        assert c.callback is not None
+        entry = copy.copy(c)
+        entry.name = c.name or get_command_name(c.callback.__name__)
+        entry.callback = _described_as(c.callback)
+        listing.registered_commands.append(entry)
+    return listing
+
+
+def _described_as(callback: Any) -> Any:
+    def command() -> None:  # pragma: no cover - listed by --help, never run
+        raise AssertionError("circfin --help runs no command")
+
+    command.__doc__ = callback.__doc__
+    return command
 
 
 def main() -> None:

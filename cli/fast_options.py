@@ -119,13 +119,14 @@ def install() -> None:
 
 
 def help_without_markdown() -> None:
-    """``--help`` without importing rich.markdown and markdown-it (about 0.1 s).
+    """``--help`` without importing rich.markdown, markdown-it and rich.traceback (0.1-0.15 s).
 
-    typer's help formatter (``typer.rich_utils``) imports rich's Markdown at its
-    top but uses it only for ``rich_markup_mode="markdown"``, which circfin does
-    not use. Before typer formats help, its formatter is imported here with a
-    stand-in ``rich.markdown`` whose ``Markdown`` builds the real one if it is
-    ever called; the stand-in leaves ``sys.modules`` at once, so any later
+    typer's help formatter (``typer.rich_utils``) imports rich's ``Markdown`` and
+    ``Traceback`` at its top, but uses the first only for
+    ``rich_markup_mode="markdown"``, which circfin does not use, and the second
+    only to show a crash. Before typer formats help, its formatter is imported
+    here with stand-ins for the two modules, whose classes build the real ones if
+    they are ever used; the stand-ins leave ``sys.modules`` at once, so any later
     ``import rich.markdown`` gets the real module. The help printed is the same.
     """
     try:
@@ -145,29 +146,46 @@ def help_without_markdown() -> None:
         cls.format_help = format_help  # type: ignore[method-assign]
 
 
+def _on_use(module: str, name: str) -> type:
+    """A stand-in for class ``name`` of ``module``: makes (or names) the real one when used."""
+
+    def real() -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)
+
+    class StandIn:
+        def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+            return real()(*args, **kwargs)
+
+        @classmethod
+        def from_exception(cls, *args: Any, **kwargs: Any) -> Any:  # Traceback's maker
+            return real().from_exception(*args, **kwargs)
+
+    StandIn.__name__ = StandIn.__qualname__ = name
+    return StandIn
+
+
 def _import_help_formatter() -> None:
     import sys
 
-    if "typer.rich_utils" in sys.modules or "rich.markdown" in sys.modules:
+    stand_ins = {"rich.markdown": "Markdown", "rich.traceback": "Traceback"}
+    if "typer.rich_utils" in sys.modules or any(m in sys.modules for m in stand_ins):
         return
     import types
 
-    class Markdown:  # the name typer.rich_utils imports; the real one on use
-        def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-            from rich.markdown import Markdown as Real
-
-            return Real(*args, **kwargs)
-
-    stand_in = types.ModuleType("rich.markdown")
-    stand_in.Markdown = Markdown  # type: ignore[attr-defined]
-    sys.modules["rich.markdown"] = stand_in
+    placed = {}
+    for module, name in stand_ins.items():
+        placed[module] = sys.modules[module] = types.ModuleType(module)
+        setattr(placed[module], name, _on_use(module, name))
     try:
         import typer.rich_utils  # noqa: F401
-    except ImportError:  # a typer that wants more of rich.markdown: import it all
+    except ImportError:  # a typer that wants more of them: import them all
         sys.modules.pop("typer.rich_utils", None)
     finally:
-        if sys.modules.get("rich.markdown") is stand_in:
-            del sys.modules["rich.markdown"]
+        for module, stand_in in placed.items():
+            if sys.modules.get(module) is stand_in:
+                del sys.modules[module]
 
 
 def signatures_once() -> None:

@@ -163,3 +163,55 @@ def test_the_plain_parser_is_installed_once():
     assert getattr(_TyperParameter.get_runtime_param, "_circfin", False)
     assert getattr(TyperCommand.format_help, "_circfin", False)
     assert getattr(TyperGroup.format_help, "_circfin", False)
+
+
+# -- db status asks the server in its own protocol, without redis-py ---------------------------
+
+def test_db_status_does_not_load_redis(tmp_path):
+    assert "redis" not in _modules_after(tmp_path / "home", "db", "status")
+
+
+@pytest.mark.parametrize("answer, state", [
+    (b"+OK\r\n$30\r\n# Server\r\nprocess_id:4242\r\nx:y\r\n", ("ok", 4242)),
+    (b"-WRONGPASS invalid username-password pair or user is disabled.\r\n", ("auth", None)),
+    (b"+OK\r\n-NOAUTH Authentication required.\r\n", ("auth", None)),
+    (b"-LOADING Redis is loading the dataset in memory\r\n", ("busy", None)),
+    (b"-ERR max number of clients reached\r\n", ("unreachable", None)),
+    (b"-BUSY Redis is busy running a script.\r\n", ("busy", None)),
+    (b"+OK\r\n$30\r\n# Server\r\nproc", ("unreachable", None)),  # closed mid-reply
+    (b"", ("unreachable", None)),  # accepts and closes
+    (None, ("busy", None)),  # accepts and never answers
+])
+def test_the_servers_answer_maps_to_a_state_as_redis_pys_errors_did(tmp_path, answer, state):
+    import socket
+    import threading
+
+    from circfin.store.embedded import EmbeddedServer
+
+    server = EmbeddedServer(tmp_path / "home")
+    server._make_private_dirs()
+    server.password()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(server.socket_path))
+    os.chmod(server.socket_path, 0o600)
+    listener.listen(1)
+    got: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(5)
+            got.append(conn.recv(4096))
+            if answer is None:
+                conn.recv(4096)  # until the client gives up
+            else:
+                conn.sendall(answer)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        assert server._ask(0.5) == state
+    finally:
+        t.join(10)
+        listener.close()
+    assert got[0].startswith(b"*2\r\n$4\r\nAUTH\r\n$") and got[0].endswith(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")
