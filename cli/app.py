@@ -615,7 +615,7 @@ def _app_for(args: list[str]) -> typer.Typer:
     """``app`` with only the command that ``args`` name, when they name one plainly.
 
     Before it runs one command, typer turns every command's signature into click
-    options (about 0.1 s for circfin's 40); with one command registered it turns
+    options (about 0.1 s for circfin's 34); with one command registered it turns
     one. Anything else (``--help``, no command, an unknown option or command)
     gets the whole app, so help, suggestions and errors stay as they are.
     """
