@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import CircfinError, InputError, StoreError, StoreUnavailable, ValidationError
-from .graph.model import Leg, Loop
 
 __version__ = "0.1.0"
 
@@ -33,11 +32,14 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .graph.model import Leg, Loop
     from .ingest import ingest
     from .loops.engine import find_loops, loops_closed_by
     from .store import open_store
 
 _LAZY = {
+    "Leg": ("circfin.graph.model", "Leg"),
+    "Loop": ("circfin.graph.model", "Loop"),
     "find_loops": ("circfin.loops.engine", "find_loops"),
     "loops_closed_by": ("circfin.loops.engine", "loops_closed_by"),
     "open_store": ("circfin.store", "open_store"),
@@ -46,7 +48,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    # pandas and the engine load on first use, so `circfin --help` stays quick.
+    # pandas, the engine and the records load on first use, so `circfin --help` stays quick.
     if name in _LAZY:
         import importlib
 

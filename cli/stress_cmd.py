@@ -6,7 +6,6 @@ margin calls), round by round; a thin shell over circfin.risk.stress.
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -29,6 +28,8 @@ def _scenario_path(text: str) -> Path:
     p = Path(text)
     if p.is_file():
         return p
+    from importlib.resources import files  # here: it imports tempfile, shutil and zip support
+
     bundled = files("circfin.scenarios")
     for name in (text, f"{text}.yaml"):
         f = bundled / name

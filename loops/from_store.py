@@ -29,7 +29,6 @@ from ..graph.model import (
     checked_confidences,
     date_bounds,
 )
-from ..ingest.validate import name_key
 from ..store.base import GraphStore
 
 __all__ = ["DEFAULT_MAX_LOOPS", "DEFAULT_STATUSES", "DEFAULT_TIME_BUDGET", "Budget", "Snapshot",
@@ -347,6 +346,8 @@ def _did_you_mean(key: str, ents: list[dict[str, Any]], n: int = 3) -> str:
     to ``key`` (a :func:`name_key`), each by its name; "" when none is close."""
     import difflib
 
+    from ..ingest.validate import name_key
+
     named: dict[str, list[str]] = {}  # a name key -> the names of the entities it names
     for e in ents:
         name = e.get("name") or e["id"]
@@ -383,6 +384,8 @@ def resolve_entity(text: str, entities: Iterable[dict[str, Any]]) -> str:
         eid: str = e["id"]
         if eid == text:
             return eid
+    from ..ingest.validate import name_key  # here: the ingest package loads only for a name
+
     key = name_key(text)
     hits: set[str] = {e["id"] for e in ents if key in (e.get("name_keys") or [])
             or key == name_key(e.get("name") or "")}

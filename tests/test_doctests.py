@@ -10,7 +10,8 @@ import pytest
 MODULES = ["circfin", "circfin.display", "circfin.graph.model", "circfin.store.base",
            "circfin.loops.engine", "circfin.ingest.validate", "circfin.report.render",
            "circfin.loops.from_store", "circfin.loops.members", "circfin.ingest.sources", "circfin.ingest.fields",
-           "circfin.analytics.catalogue", "circfin.report.timeline", "circfin.report.charts"]
+           "circfin.analytics.catalogue", "circfin.report.timeline", "circfin.report.charts",
+           "circfin.store.embedded", "circfin.cli.fast_options"]
 
 
 @pytest.mark.parametrize("name", MODULES)

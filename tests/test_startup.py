@@ -1,0 +1,217 @@
+"""What a command does not load, and option values parsed without pydantic exactly as typer parses them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import pytest
+import typer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from circfin.cli import fast_options
+
+fast_options.install()  # as circfin.cli.app does
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_LOADED = """\
+import sys
+sys.argv = ["circfin", *sys.argv[1:]]
+from circfin.cli.app import main
+try:
+    main()
+except SystemExit:
+    pass
+finally:
+    print("MODULES", " ".join(sorted(sys.modules)))
+"""
+
+
+def _modules_after(cli_home: Path, *args: str) -> set[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "FALKORDB_", "CIRCFIN_"))}
+    env.update(CIRCFIN_HOME=str(cli_home), COLUMNS="100")
+    proc = subprocess.run([sys.executable, "-c", _LOADED, *args], capture_output=True, text=True,
+                          env=env, timeout=120, cwd=ROOT)
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("MODULES "))
+    return set(line.split()[1:])
+
+
+HEAVY = ("pandas", "numpy", "numba", "scipy", "networkx", "pydantic", "rich.markdown", "markdown_it")
+
+
+@pytest.mark.parametrize("args", [("--help",), ("db", "status"), ("db", "--help"), ("loops", "--help")])
+def test_help_and_db_status_load_no_analysis_stack_and_no_pydantic(tmp_path, args):
+    loaded = _modules_after(tmp_path / "home", *args)
+    assert "circfin.cli.app" in loaded  # the command ran
+    assert not [m for m in HEAVY if m in loaded]
+
+
+def test_a_bad_option_value_still_gets_typers_own_message(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "FALKORDB_", "CIRCFIN_"))}
+    env.update(CIRCFIN_HOME=str(tmp_path / "home"), COLUMNS="200", NO_COLOR="1")
+    for args, said in [(["loops", "--max-len", "x"], "Invalid value for '--max-len': Input should be a "
+                                                      "valid integer, unable to parse string as an integer"),
+                       (["db", "status", "--format", "xml"], "Invalid value for '--format': Value error, "
+                                                            "'xml' is not one of 'table', 'json'.")]:
+        proc = subprocess.run([sys.executable, "-m", "circfin", *args], capture_output=True, text=True,
+                              env=env, timeout=120, cwd=ROOT)
+        assert proc.returncode == 2
+        assert said in " ".join(proc.stderr.split()), proc.stderr
+
+
+# -- the parsed value: typer's own (pydantic) parser and the plain one agree ------------------
+
+class Color(str, Enum):
+    red = "red"
+    dark_blue = "dark-blue"
+
+
+def _params() -> dict[str, Any]:
+    """A click command with one option of every type circfin's options use."""
+    t = typer.Typer()
+
+    @t.command()
+    def cmd(  # pragma: no cover - never run, only its options are built
+        i: Annotated[int, typer.Option()] = 1,
+        f: Annotated[float, typer.Option()] = 1.0,
+        s: Annotated[str, typer.Option()] = "",
+        b: Annotated[bool, typer.Option()] = False,
+        p: Annotated[Optional[Path], typer.Option()] = None,
+        c: Annotated[Color, typer.Option()] = Color.red,
+        ls: Annotated[Optional[list[str]], typer.Option()] = None,
+        lp: Annotated[Optional[list[Path]], typer.Option()] = None,
+    ) -> None:
+        pass
+
+    @t.callback()
+    def _group() -> None:  # pragma: no cover
+        pass
+
+    group = typer.main.get_command(t)
+    command = group.commands["cmd"]  # type: ignore[attr-defined]
+    return {p.name: p for p in command.params} | {"_command": command}
+
+
+PARAMS = _params()
+
+
+def _both(name: str, value: Any) -> tuple[Any, Any]:
+    """(typer's own result, circfin's result): a value, or ("error", message)."""
+    from typer import _coercion
+    from typer._click import Context
+
+    param = PARAMS[name]
+    ctx = Context(PARAMS["_command"])
+
+    def run(parse: Any) -> Any:
+        try:
+            got = parse(value, param=param, ctx=ctx)
+        except Exception as e:  # noqa: BLE001 - the error is the result compared
+            return ("error", type(e).__name__, str(getattr(e, "message", e)))
+        return (type(got).__name__, got)
+
+    typers = _coercion.build_runtime_param(param.type_descriptor)
+    param._runtime_param = None
+    ours = param.get_runtime_param()
+    assert isinstance(ours, _coercion.RuntimeParam) and type(ours) is not type(typers)
+    return run(typers.coerce), run(ours.coerce)
+
+
+NUMBERS = st.one_of(
+    st.integers(-10**20, 10**20).map(str), st.floats(allow_nan=True).map(str),
+    st.from_regex(r"\A[ +-]?[0-9_]{0,6}(\.[0-9]{0,3})?([eE][+-]?[0-9]{1,3})? ?\Z"),
+    st.integers(-5, 5), st.floats(-1e6, 1e6), st.booleans(), st.text(max_size=5))
+
+
+@settings(max_examples=300, deadline=None)
+@given(NUMBERS)
+def test_numbers_parse_as_typer_parses_them(value):
+    for name in ("i", "f"):
+        theirs, ours = _both(name, value)
+        assert ours == theirs or (theirs[1] != theirs[1] and ours[1] != ours[1])  # nan
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.text(max_size=8), st.sampled_from(["red", "dark-blue", "RED", "blue", ""]),
+                 st.sampled_from(list(Color)), st.booleans()))
+def test_strings_choices_and_flags_parse_as_typer_parses_them(value):
+    for name in ("s", "c", "b"):
+        theirs, ours = _both(name, value)
+        assert ours == theirs
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(st.text(max_size=8), st.sampled_from(["", ".", "/", "/etc/passwd", "a/b", "~"]),
+                 st.lists(st.text(max_size=4), max_size=3), st.builds(Path, st.text(max_size=4))))
+def test_paths_and_lists_parse_as_typer_parses_them(value):
+    for name in ("p", "ls", "lp"):
+        theirs, ours = _both(name, value)
+        assert ours == theirs
+
+
+def test_the_plain_parser_is_installed_once():
+    fast_options.install()
+    fast_options.help_without_markdown()
+    from typer.core import TyperCommand, TyperGroup, _TyperParameter
+
+    assert getattr(_TyperParameter.get_runtime_param, "_circfin", False)
+    assert getattr(TyperCommand.format_help, "_circfin", False)
+    assert getattr(TyperGroup.format_help, "_circfin", False)
+
+
+# -- db status asks the server in its own protocol, without redis-py ---------------------------
+
+def test_db_status_does_not_load_redis(tmp_path):
+    assert "redis" not in _modules_after(tmp_path / "home", "db", "status")
+
+
+@pytest.mark.parametrize("answer, state", [
+    (b"+OK\r\n$30\r\n# Server\r\nprocess_id:4242\r\nx:y\r\n", ("ok", 4242)),
+    (b"-WRONGPASS invalid username-password pair or user is disabled.\r\n", ("auth", None)),
+    (b"+OK\r\n-NOAUTH Authentication required.\r\n", ("auth", None)),
+    (b"-LOADING Redis is loading the dataset in memory\r\n", ("busy", None)),
+    (b"-ERR max number of clients reached\r\n", ("unreachable", None)),
+    (b"-BUSY Redis is busy running a script.\r\n", ("busy", None)),
+    (b"+OK\r\n$30\r\n# Server\r\nproc", ("unreachable", None)),  # closed mid-reply
+    (b"", ("unreachable", None)),  # accepts and closes
+    (None, ("busy", None)),  # accepts and never answers
+])
+def test_the_servers_answer_maps_to_a_state_as_redis_pys_errors_did(tmp_path, answer, state):
+    import socket
+    import threading
+
+    from circfin.store.embedded import EmbeddedServer
+
+    server = EmbeddedServer(tmp_path / "home")
+    server._make_private_dirs()
+    server.password()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(server.socket_path))
+    os.chmod(server.socket_path, 0o600)
+    listener.listen(1)
+    got: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(5)
+            got.append(conn.recv(4096))
+            if answer is None:
+                conn.recv(4096)  # until the client gives up
+            else:
+                conn.sendall(answer)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        assert server._ask(0.5) == state
+    finally:
+        t.join(10)
+        listener.close()
+    assert got[0].startswith(b"*2\r\n$4\r\nAUTH\r\n$") and got[0].endswith(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")
