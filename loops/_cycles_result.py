@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterable, Iterator
+from operator import attrgetter
 from typing import Any, Protocol, SupportsIndex, overload
 
 import numpy as np
 
 from ..graph.model import Leg, Loop
+
+_deferred = Loop.deferred
+_LEG_BLOCK = 8192  # loops whose legs one gather builds
+_payer_id, _payer = attrgetter("payer_id"), attrgetter("payer")
+_ROW_BLOCK = 512  # loops read in order whose edges one gather reads
 
 
 class _Net(Protocol):
@@ -253,6 +259,9 @@ class _Batch:
         self.cache: dict[int, Loop] = {}
         self.legs = net.legs
         self.upto: int | None = None
+        # Reading loops in order: the edge rows of a block of them, as lists.
+        self._rows: tuple[int, list[list[int]]] = (0, [])
+        self._next = -1
         if snapshot:
             # The graph will grow (LoopIndex.add). Deals are only appended, so
             # "the deals numbered below n_deals" is this moment's graph; legs
@@ -269,45 +278,56 @@ class _Batch:
     def get(self, i: int) -> Loop:
         loop = self.cache.get(i)
         if loop is None:
-            loop = self._build(i, i + 1, keep=True)[0]
+            loop = self.cache[i] = _deferred(self, i)
         return loop
 
-    def _build(self, b0: int, b1: int, keep: bool = False) -> list[Loop]:
-        """Loops at result positions b0..b1-1, reusing cached ones; ``keep``
-        caches new ones.
-
-        Indexing keeps what it builds (so ``r[0] is r[0]``); iterating does
-        not, so streaming through millions of loops holds one block at a time.
-        """
-        net = self.net
-        rows = self.perm[b0:b1]
-        edges = self.edges[rows]
-        lens = self.lens[rows].tolist()
-        nodes = net.esrc[np.where(edges >= 0, edges, 0)].tolist()
-        ids, names = net.ids.__getitem__, net.names.__getitem__
-        leg = self.legs.__getitem__
+    def _build(self, b0: int, b1: int) -> list[Loop]:
+        """Loops at result positions b0..b1-1: the ones indexing made (so that
+        ``r[0] is r[0]``), and new deferred ones, which read their fields from
+        these arrays when first read (:meth:`loop_fields`). Iterating keeps
+        none, so streaming through millions of loops holds one block at a time."""
         cache = self.cache
-        out = []
         # Creating many objects triggers the cyclic GC over and over, each
         # pass longer than the last; these objects hold no cycles.
         enabled = gc.isenabled()
         gc.disable()
         try:
-            net.build_legs(np.unique(edges).tolist(), self.legs, self.upto)
-            for i, row, erow, n in zip(range(b0, b1), nodes, edges.tolist(), lens, strict=True):
-                loop = cache.get(i)
-                if loop is None:
-                    idt = tuple(map(ids, row[:n]))
-                    loop = Loop(
-                        idt, tuple(map(names, row[:n])), tuple(map(leg, erow[:n])), ">".join(idt)
-                    )
-                    if keep:
-                        cache[i] = loop
-                out.append(loop)
+            if not cache:
+                return [_deferred(self, i) for i in range(b0, b1)]
+            return [cache.get(i) or _deferred(self, i) for i in range(b0, b1)]
         finally:
             if enabled:
                 gc.enable()
-        return out
+
+    def loop_fields(self, i: int) -> tuple[tuple[str, ...], tuple[str, ...], tuple[Leg, ...], str]:
+        """``(ids, entities, legs, key)`` of the loop at result position ``i`` (a
+        deferred :class:`Loop` calls this when one of its fields is first read).
+        Each leg knows its payer's id and name, so the loop's are its legs' payers'."""
+        b0, rows = self._rows
+        if not 0 <= i - b0 < len(rows):
+            if i == self._next:  # reading in order: the rows of the next few loops at once
+                b0, rows = i, self.edges[self.perm[i : i + _ROW_BLOCK]].tolist()
+                self._rows = (b0, rows)
+            else:
+                b0, rows = i, [self.edges[self.perm[i]].tolist()]
+        self._next = i + 1
+        erow = rows[i - b0]
+        if erow[-1] < 0:
+            erow = erow[: erow.index(-1)]
+        try:
+            got = tuple(map(self.legs.__getitem__, erow))
+        except KeyError:
+            self._legs_near(i)
+            got = tuple(map(self.legs.__getitem__, erow))
+        ids = tuple(map(_payer_id, got))
+        return ids, tuple(map(_payer, got)), got, ">".join(ids)
+
+    def _legs_near(self, i: int) -> None:
+        """Build the legs of the loops at the result positions around ``i`` (one
+        gather for a block of loops read in order, not one per loop)."""
+        b0 = i - i % _LEG_BLOCK
+        block = self.edges[self.perm[b0 : b0 + _LEG_BLOCK]]
+        self.net.build_legs(np.unique(block).tolist(), self.legs, self.upto)
 
     def iter(self) -> Iterator[Loop]:
         m = len(self)
