@@ -23,7 +23,7 @@ busy machine stretches less than the wall clock) and the peak RSS above the
 process's state before the step, the best of ``--rounds`` rounds. Rounds run
 every step in turn, so the load of a shared machine falls on all of them alike;
 compare the ratios, which come from one run. ``--baseline DIR`` runs the
-``records`` and ``read`` steps from another checkout of circfin (e.g. ``git
+``records`` step from another checkout of circfin (e.g. ``git
 worktree add /tmp/old <commit>``) with this venv's packages, in the same rounds.
 Prints markdown.
 """
@@ -38,6 +38,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +148,19 @@ def child(step: str, k: int, root: Path, entities: int, deals: int, seed: int) -
 # The parent: rounds of children, then tables
 
 
+def _logged(path: Path) -> list[tuple[int, str, int, Path, dict[str, Any]]]:
+    """The child results an earlier run printed on stderr: ``round R: STEP K=k ROOT: {...}``."""
+    import ast
+    import re
+
+    out = []
+    for line in path.read_text().splitlines():
+        m = re.match(r"round (\d+): (\S+) K=(\d+) (\S+): (\{.*\})$", line)
+        if m:
+            out.append((int(m[1]) - 1, m[2], int(m[3]), Path(m[4]), ast.literal_eval(m[5])))
+    return out
+
+
 def run_child(step: str, k: int, root: Path, a: argparse.Namespace) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--_child", step, str(k), str(root),
            str(a.entities), str(a.deals), str(a.seed)]
@@ -174,7 +188,11 @@ def main(argv: list[str] | None = None) -> None:
                     help="max_len values for the JSON and CSV output steps")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--baseline", type=Path, default=None,
-                    help="another checkout of circfin to run the records and read steps from")
+                    help="another checkout of circfin to run the records step from")
+    ap.add_argument("--baseline-k", type=int, nargs="*", default=None,
+                    help="max_len values for the baseline (default: --k)")
+    ap.add_argument("--from-log", type=Path, default=None,
+                    help="print the tables from the stderr of an earlier run (its 'round' lines)")
     ap.add_argument("--_child", nargs=6, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a._child:
@@ -185,22 +203,28 @@ def main(argv: list[str] | None = None) -> None:
     plan: list[tuple[str, int, Path]] = []
     for k in a.k:
         plan += [("igraph", k, ROOT), ("records", k, ROOT), ("read", k, ROOT)]
-        if a.baseline is not None:
-            plan += [("records", k, a.baseline), ("read", k, a.baseline)]
+        if a.baseline is not None and k in (a.k if a.baseline_k is None else a.baseline_k):
+            plan += [("records", k, a.baseline)]
     for k in a.out_k:
         plan += [(step, k, ROOT) for step in ("json", "json-whole", "csv", "csv-whole")]
     best: dict[tuple[str, int, Path], dict[str, Any]] = {}
-    for r in range(a.rounds):
-        for step, k, root in plan:
-            got = run_child(step, k, root, a)
+    runs: Iterable[tuple[int, str, int, Path, dict[str, Any]]]
+    if a.from_log is not None:
+        runs = _logged(a.from_log)
+    else:
+        runs = ((r, step, k, root, run_child(step, k, root, a))
+                for r in range(a.rounds) for step, k, root in plan)
+    for r, step, k, root, got in runs:
+        if a.from_log is None:
             print(f"round {r + 1}: {step} K={k} {root}: {got}", file=sys.stderr, flush=True)
-            old = best.get((step, k, root))
-            if old is None:
-                best[(step, k, root)] = got
-            else:
-                assert old["n"] == got["n"]
-                for f in ("wall", "cpu", "peak"):
-                    old[f] = min(old[f], got[f])
+        old = best.get((step, k, root))
+        if old is None:
+            best[(step, k, root)] = got
+        else:
+            assert old["n"] == got["n"]
+            for f in ("wall", "cpu", "peak"):
+                old[f] = min(old[f], got[f])
+    rounds = 1 + max(r for r, *_ in _logged(a.from_log)) if a.from_log is not None else a.rounds
 
     import igraph
     import numpy
@@ -208,13 +232,16 @@ def main(argv: list[str] | None = None) -> None:
     command = " ".join([".venv/bin/python", "bench/bench_records.py", *(argv or sys.argv[1:])])
     print(f"`{command}`\n\nPython {platform.python_version()}, numpy {numpy.__version__}, "
           f"python-igraph {igraph.__version__}; {os.cpu_count()} cores. Graph: "
-          f"`make_deals({a.entities}, {a.deals}, seed={a.seed})`. Best of {a.rounds} rounds; "
+          f"`make_deals({a.entities}, {a.deals}, seed={a.seed})`. Best of {rounds} round(s); "
           "peak RSS above the process before the step.\n")
     print("| K | loops | igraph: build + `simple_cycles` | circfin: `find_loops` + every `Loop` "
           "| **time / igraph** (wall, CPU) | **memory / igraph** | and every record read "
-          "| time, memory / igraph |")
+          "| time (wall, CPU); memory / igraph |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    have = lambda *keys: all(key in best for key in keys)  # noqa: E731 - a cut run: what it did
     for k in a.k:
+        if not have(("igraph", k, ROOT), ("records", k, ROOT), ("read", k, ROOT)):
+            continue
         i, c, rd = best[("igraph", k, ROOT)], best[("records", k, ROOT)], best[("read", k, ROOT)]
         assert i["n"] == c["n"] == rd["n"], (i["n"], c["n"], rd["n"])
         print(f"| {k} | {c['n']:,} | {_s(i['wall'])}, {_gb(i['peak'])} "
@@ -222,25 +249,28 @@ def main(argv: list[str] | None = None) -> None:
               f"| **{c['wall'] / i['wall']:.2f}, {c['cpu'] / i['cpu']:.2f}** "
               f"| **{c['peak'] / i['peak']:.2f}** "
               f"| {_s(rd['wall'])}, {_gb(rd['peak'])} "
-              f"| {rd['wall'] / i['wall']:.2f}, {rd['peak'] / i['peak']:.2f} |")
+              f"| {rd['wall'] / i['wall']:.2f}, {rd['cpu'] / i['cpu']:.2f}; {rd['peak'] / i['peak']:.2f} |")
     if a.baseline is not None:
-        print(f"\nThe same steps from `{a.baseline}`, in the same rounds:\n")
-        print("| K | every `Loop`: time, memory | / igraph | every record read: time, memory "
-              "| / igraph |")
-        print("|---|---:|---:|---:|---:|")
+        print(f"\nThe `records` step from `{a.baseline}`, in the same rounds (there, every "
+              "record is whole when built, so reading it costs nothing more):\n")
+        print("| K | every `Loop`: time, memory | **time / igraph** (wall, CPU) "
+              "| **memory / igraph** |")
+        print("|---|---:|---:|---:|")
         for k in a.k:
-            i = best[("igraph", k, ROOT)]
-            c, rd = best[("records", k, a.baseline)], best[("read", k, a.baseline)]
+            if not have(("igraph", k, ROOT), ("records", k, a.baseline)):
+                continue
+            i, c = best[("igraph", k, ROOT)], best[("records", k, a.baseline)]
             print(f"| {k} | {_s(c['wall'])}, {_gb(c['peak'])} "
-                  f"| {c['wall'] / i['wall']:.2f}, {c['peak'] / i['peak']:.2f} "
-                  f"| {_s(rd['wall'])}, {_gb(rd['peak'])} "
-                  f"| {rd['wall'] / i['wall']:.2f}, {rd['peak'] / i['peak']:.2f} |")
+                  f"| **{c['wall'] / i['wall']:.2f}, {c['cpu'] / i['cpu']:.2f}** "
+                  f"| **{c['peak'] / i['peak']:.2f}** |")
     if a.out_k:
         print("\n| K | format | streamed (`write_loops`): time, peak | whole text, then written: "
               "time, peak | **peak streamed / whole** |")
         print("|---|---|---:|---:|---:|")
         for k in a.out_k:
             for fmt in ("json", "csv"):
+                if not have((fmt, k, ROOT), (f"{fmt}-whole", k, ROOT)):
+                    continue
                 s, w = best[(fmt, k, ROOT)], best[(f"{fmt}-whole", k, ROOT)]
                 print(f"| {k} | {fmt} | {_s(s['wall'])}, {_gb(s['peak'])} "
                       f"| {_s(w['wall'])}, {_gb(w['peak'])} | **{s['peak'] / w['peak']:.2f}** |")
