@@ -175,7 +175,7 @@ def _s(x: float) -> str:
 
 
 def _gb(x: float) -> str:
-    return f"{x / 2**30:,.2f} GB" if x >= 2**30 / 10 else f"{x / 2**20:,.0f} MB"
+    return f"{x / 2**30:,.2f} GB" if x >= 2**30 / 10 else f"{x / 2**20:,.1f} MB"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"| {k} | {_s(c['wall'])}, {_gb(c['peak'])} "
                   f"| **{c['wall'] / i['wall']:.2f}, {c['cpu'] / i['cpu']:.2f}** "
                   f"| **{c['peak'] / i['peak']:.2f}** |")
-    if a.out_k:
+    if any(have((f, k, ROOT), (f"{f}-whole", k, ROOT)) for k in a.out_k for f in ("json", "csv")):
         print("\n| K | format | streamed (`write_loops`): time, peak | whole text, then written: "
               "time, peak | **peak streamed / whole** |")
         print("|---|---|---:|---:|---:|")
