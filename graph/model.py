@@ -11,8 +11,8 @@ import calendar
 import datetime as _dt
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import FrozenInstanceError, dataclass
+from typing import Any, Protocol
 
 from ..display import plain_number
 
@@ -48,6 +48,7 @@ __all__ = [
     "TABLES",
     "Leg",
     "Loop",
+    "LoopSource",
     "date_bounds",
     "loop_key",
     "rotate_canonical",
@@ -298,22 +299,106 @@ class Leg:
         }
 
 
-@dataclass(frozen=True)
+class LoopSource(Protocol):
+    """Where a deferred :class:`Loop` reads its fields the first time one is read
+    (the in-memory engine's result arrays)."""
+
+    def loop_fields(self, row: int) -> tuple[tuple[str, ...], tuple[str, ...], tuple[Leg, ...], str]:
+        """``(ids, entities, legs, key)`` of the loop stored at ``row``."""
+        ...
+
+
+_LOOP_FIELDS = frozenset(("ids", "entities", "legs", "key"))
+
+
 class Loop:
     """A simple directed cycle of entities, with the deals on every leg.
 
     ``ids`` start at the loop's smallest id (see :func:`loop_key`), so equal
-    loops compare equal whatever engine found them.
+    loops compare equal whatever engine found them. A record is frozen (its
+    fields cannot be set), compares and hashes by its four fields, and pickles
+    as them.
+
+    A loop found by the in-memory engine is built small: it points into the
+    engine's arrays and reads its fields from them the first time one of them
+    is read, so millions of loops cost about a hundred bytes each until read
+    (see :meth:`deferred`).
+
+    >>> leg = Leg("b", "a", "B", "A", ("d1",), 5.0)
+    >>> loop = Loop(("a", "b"), ("A", "B"), (Leg("a", "b", "A", "B", ("d2",), 7.0), leg))
+    >>> loop.key, loop.length, loop.bottleneck_usd, loop.deal_ids
+    ('a>b', 2, 5.0, ('d2', 'd1'))
     """
+
+    __slots__ = ("ids", "entities", "legs", "key", "_src", "_row")
+    __match_args__ = ("ids", "entities", "legs", "key")
 
     ids: tuple[str, ...]
     entities: tuple[str, ...]  # display names, in flow order
     legs: tuple[Leg, ...]
-    key: str = field(default="")
+    key: str
+    _src: LoopSource
+    _row: int
 
-    def __post_init__(self) -> None:
-        if not self.key:
-            object.__setattr__(self, "key", loop_key(self.ids))
+    def __init__(self, ids: tuple[str, ...], entities: tuple[str, ...], legs: tuple[Leg, ...],
+                 key: str = "") -> None:
+        put = object.__setattr__
+        put(self, "ids", ids)
+        put(self, "entities", entities)
+        put(self, "legs", legs)
+        put(self, "key", key or loop_key(ids))
+
+    @classmethod
+    def deferred(cls, src: LoopSource, row: int) -> Loop:
+        """A loop whose fields ``src.loop_fields(row)`` gives, read when first needed."""
+        loop = object.__new__(cls)
+        _put_src(loop, src)
+        _put_row(loop, row)
+        return loop
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for a field not read yet (a deferred loop), or a name Loop lacks.
+        if name not in _LOOP_FIELDS:
+            raise AttributeError(f"'Loop' object has no attribute {name!r}")
+        try:
+            src, row = self._src, self._row
+        except AttributeError:
+            raise AttributeError(f"'Loop' object has no attribute {name!r}") from None
+        try:
+            ids, entities, legs, key = src.loop_fields(row)
+        except AttributeError as e:  # a fault in the source, not a missing field
+            raise RuntimeError(f"could not read loop {row}: {e}") from e
+        put = object.__setattr__
+        put(self, "ids", ids)
+        put(self, "entities", entities)
+        put(self, "legs", legs)
+        put(self, "key", key)
+        object.__delattr__(self, "_src")  # read: the engine's arrays may go
+        return object.__getattribute__(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def _fields(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[Leg, ...], str]:
+        return (self.ids, self.entities, self.legs, self.key)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__qualname__}(ids={self.ids!r}, entities={self.entities!r}, "
+                f"legs={self.legs!r}, key={self.key!r})")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self._fields())
 
     @property
     def length(self) -> int:
@@ -353,3 +438,8 @@ class Loop:
             "date_span": [first, last],
             "types": list(self.types),
         }
+
+
+# Setting a deferred loop's two slots directly: Loop.__setattr__ refuses every name.
+_put_src = Loop.__dict__["_src"].__set__
+_put_row = Loop.__dict__["_row"].__set__

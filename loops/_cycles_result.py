@@ -7,11 +7,18 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterable, Iterator
+from operator import attrgetter
 from typing import Any, Protocol, SupportsIndex, overload
 
 import numpy as np
 
 from ..graph.model import Leg, Loop
+
+_deferred = Loop.deferred
+_LEG_BLOCK = 8192  # loops whose legs one gather builds
+_payer_id, _payer = attrgetter("payer_id"), attrgetter("payer")
+_PART = 256  # loops per _Part: Python shares the ints 0..256
+_ROW_BLOCK = 512  # loops read in order whose edges one gather reads
 
 
 class _Net(Protocol):
@@ -35,10 +42,12 @@ class LoopResult(list):  # type: ignore[type-arg]
 
     ``complete`` is False when a budget (``time_budget`` or ``max_loops``)
     stopped the search early; ``note`` then says which, and how many loops
-    were found. Loops are built on first access (indexing, iterating), so a
+    were found. Loops are made on first access (indexing, iterating), so a
     result of millions of loops costs integer arrays, not objects, until it
-    is read; everything a list does works, and any change to the list
-    builds all the loops first.
+    is read; each is a deferred :class:`~circfin.graph.model.Loop` that reads
+    its fields from the arrays when one is first read, so a list of them all
+    costs about a hundred bytes a loop. Everything a list does works, and any
+    change to the list makes all the loops first.
     """
 
     complete: bool
@@ -235,7 +244,8 @@ def _rebuild_result(loops: list[Loop], complete: bool, note: str | None) -> Loop
 
 
 class _Batch:
-    """Loops as integer arrays (rows in result order), built into objects on demand."""
+    """Loops as integer arrays, one row per loop in result order, made into records
+    on demand; deferred records read their fields here."""
 
     def __init__(
         self,
@@ -247,12 +257,16 @@ class _Batch:
         snapshot: bool = False,
     ) -> None:
         self.net = net
-        self.edges = edges  # (rows, k) int32 edge ids from the smallest id, -1 padded
-        self.lens = lens  # (rows,) int8
-        self.perm = perm  # result position -> row
+        # (loops, k) int32 edge ids from the smallest id, -1 padded, in result order
+        # (``perm``: result position -> row of ``edges``), so no permutation is kept.
+        self.edges = edges[perm]
+        self.n = int(perm.shape[0])
         self.cache: dict[int, Loop] = {}
         self.legs = net.legs
         self.upto: int | None = None
+        # Reading loops in order: the edge rows of a block of them, as lists.
+        self._rows: tuple[int, list[list[int]]] = (0, [])
+        self._next = -1
         if snapshot:
             # The graph will grow (LoopIndex.add). Deals are only appended, so
             # "the deals numbered below n_deals" is this moment's graph; legs
@@ -261,53 +275,69 @@ class _Batch:
             self.upto = net.n_deals
 
     def __len__(self) -> int:
-        return int(self.perm.shape[0])
+        return self.n
 
     def nbytes(self) -> int:
-        return int(self.edges.nbytes + self.lens.nbytes + self.perm.nbytes)
+        return int(self.edges.nbytes)
 
     def get(self, i: int) -> Loop:
         loop = self.cache.get(i)
         if loop is None:
-            loop = self._build(i, i + 1, keep=True)[0]
+            loop = self.cache[i] = _deferred(_Part(self, i), 0)
         return loop
 
-    def _build(self, b0: int, b1: int, keep: bool = False) -> list[Loop]:
-        """Loops at result positions b0..b1-1, reusing cached ones; ``keep``
-        caches new ones.
-
-        Indexing keeps what it builds (so ``r[0] is r[0]``); iterating does
-        not, so streaming through millions of loops holds one block at a time.
-        """
-        net = self.net
-        rows = self.perm[b0:b1]
-        edges = self.edges[rows]
-        lens = self.lens[rows].tolist()
-        nodes = net.esrc[np.where(edges >= 0, edges, 0)].tolist()
-        ids, names = net.ids.__getitem__, net.names.__getitem__
-        leg = self.legs.__getitem__
+    def _build(self, b0: int, b1: int) -> list[Loop]:
+        """Loops at result positions b0..b1-1: the ones indexing made (so that
+        ``r[0] is r[0]``), and new deferred ones, which read their fields from
+        these arrays when first read (:meth:`loop_fields`). Iterating keeps
+        none, so streaming through millions of loops holds one block at a time."""
         cache = self.cache
-        out = []
+        out: list[Loop] = []
         # Creating many objects triggers the cyclic GC over and over, each
         # pass longer than the last; these objects hold no cycles.
         enabled = gc.isenabled()
         gc.disable()
         try:
-            net.build_legs(np.unique(edges).tolist(), self.legs, self.upto)
-            for i, row, erow, n in zip(range(b0, b1), nodes, edges.tolist(), lens, strict=True):
-                loop = cache.get(i)
-                if loop is None:
-                    idt = tuple(map(ids, row[:n]))
-                    loop = Loop(
-                        idt, tuple(map(names, row[:n])), tuple(map(leg, erow[:n])), ">".join(idt)
-                    )
-                    if keep:
-                        cache[i] = loop
-                out.append(loop)
+            for p0 in range(b0, b1, _PART):
+                part = _Part(self, p0)
+                if not cache:
+                    out += [_deferred(part, j) for j in range(min(_PART, b1 - p0))]
+                else:
+                    out += [cache.get(p0 + j) or _deferred(part, j)
+                            for j in range(min(_PART, b1 - p0))]
+            return out
         finally:
             if enabled:
                 gc.enable()
-        return out
+
+    def loop_fields(self, i: int) -> tuple[tuple[str, ...], tuple[str, ...], tuple[Leg, ...], str]:
+        """``(ids, entities, legs, key)`` of the loop at result position ``i``.
+        Each leg knows its payer's id and name, so the loop's are its legs' payers'."""
+        b0, rows = self._rows
+        if not 0 <= i - b0 < len(rows):
+            if i == self._next:  # reading in order: the rows of the next few loops at once
+                b0, rows = i, self.edges[i : i + _ROW_BLOCK].tolist()
+                self._rows = (b0, rows)
+            else:
+                b0, rows = i, [self.edges[i].tolist()]
+        self._next = i + 1
+        erow = rows[i - b0]
+        if erow[-1] < 0:
+            erow = erow[: erow.index(-1)]
+        try:
+            got = tuple(map(self.legs.__getitem__, erow))
+        except KeyError:
+            self._legs_near(i)
+            got = tuple(map(self.legs.__getitem__, erow))
+        ids = tuple(map(_payer_id, got))
+        return ids, tuple(map(_payer, got)), got, ">".join(ids)
+
+    def _legs_near(self, i: int) -> None:
+        """Build the legs of the loops at the result positions around ``i`` (one
+        gather for a block of loops read in order, not one per loop)."""
+        b0 = i - i % _LEG_BLOCK
+        self.net.build_legs(np.unique(self.edges[b0 : b0 + _LEG_BLOCK]).tolist(), self.legs,
+                            self.upto)
 
     def iter(self) -> Iterator[Loop]:
         m = len(self)
@@ -317,3 +347,20 @@ class _Batch:
 
     def all(self) -> list[Loop]:
         return list(self.iter())
+
+
+class _Part:
+    """What a deferred loop reads its fields from: up to ``_PART`` loops of a batch,
+    so that each loop's number in it is one of Python's shared small ints rather
+    than an int object of its own (a third of a deferred loop's size)."""
+
+    __slots__ = ("batch", "p0")
+
+    def __init__(self, batch: _Batch, p0: int) -> None:
+        self.batch = batch
+        self.p0 = p0
+
+    def loop_fields(self, j: int) -> tuple[tuple[str, ...], tuple[str, ...], tuple[Leg, ...], str]:
+        """``(ids, entities, legs, key)`` of this part's loop ``j`` (a deferred
+        :class:`Loop` calls this when one of its fields is first read)."""
+        return self.batch.loop_fields(self.p0 + j)

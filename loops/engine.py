@@ -49,8 +49,9 @@ only nodes ranked after it (hubs first, so later searches run in ever
 smaller graphs) and only nodes that a reverse breadth-first search found
 within reach of the start (a sound bound: the path's own nodes can only
 lengthen the way back). Time filters prune while searching. Results stay
-as integer arrays until a loop is looked at: :class:`LoopResult` builds each
-:class:`~circfin.graph.model.Loop` on first access.
+as integer arrays until a loop is looked at: :class:`LoopResult` makes each
+:class:`~circfin.graph.model.Loop` on first access, a small record that reads
+its ids, names and legs from those arrays when one of them is first read.
 
 References
 ----------
