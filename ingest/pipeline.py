@@ -19,7 +19,7 @@ from ..errors import InputError, QueryError, RowError, ValidationError
 from ..graph.model import FINANCIAL_FIELDS
 from ..store.base import GraphStore, Statement
 from .readers import SUFFIXES, RawTable, read_file
-from .validate import Plan, build_plan
+from .validate import Plan, build_plan, name_key
 
 __all__ = ["IngestReport", "collect_files", "delete_deals", "ingest", "plan_ingest", "stored_entities"]
 
@@ -131,17 +131,18 @@ def plan_ingest(store: GraphStore, paths: Iterable[Path | str],
                 ) -> tuple[Plan, list[str]]:
     """Read and validate every file (and ``tables``, rows made in memory, e.g. from SEC
     filings); raise ValidationError listing every problem."""
-    plan, files, _, _ = _plan(store, paths, progress, tables)
-    return plan, files
+    planned = _plan(store, paths, progress, tables)
+    return planned.plan, planned.files
 
 
 def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | None,
-          given_tables: Sequence[RawTable] = ()
-          ) -> tuple[Plan, list[str], dict[str, Any], int | None]:
-    """plan_ingest, the stored deals the input names (read once, used twice), and how
-    many deals the graph holds when that was read (else None). A
-    stored deal the input gives holds ``hash`` and its history only (:func:`deal_hash`),
-    or its whole row when it was stored without a hash."""
+          given_tables: Sequence[RawTable] = ()) -> _Planned:
+    """plan_ingest, and what the write needs of the reads made for it: the stored
+    deals the input names (read once, used twice), how many deals the graph holds
+    when that was read (else None), every stored entity when they were all read, and
+    whether the graph is at the current schema version. A stored deal the input gives
+    holds ``hash`` and its history only (:func:`deal_hash`), or its whole row when it
+    was stored without a hash."""
     files = collect_files(paths)
     tables: list[RawTable] = list(given_tables)
     errors: list[RowError] = []
@@ -155,6 +156,7 @@ def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | N
         raise ValidationError(errors)
     if progress:
         progress(f"validating {sum(len(t.rows) for t in tables):,} rows", len(files), len(files))
+    current = _schema_current(store)
     keys = sorted({str(r.values.get("deal_id") or "").lower()
                    for t in tables if t.kind == "deals" for r in t.rows} - {""})
     # Every stored deal the input names: the hash and history of the deals it gives (to
@@ -164,7 +166,12 @@ def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | N
     named = sorted({v for t in tables if t.kind not in ("entities", "deals") for r in t.rows
                     if isinstance(v := r.values.get("deal_id"), str)} - set(given))
     n_stored = None
-    if len(keys) <= 256:  # a few ids: the database compares them in one scan
+    if current and len(keys) <= 5000:  # by the Deal key index: the input's deals and their twins
+        found = _by_ids(store, "deal_keys", keys, "deal_id")
+        twins = list(found)
+        gave = set(given)
+        stored_deals = {i: r for i, r in found.items() if i in gave}
+    elif len(keys) <= 256:  # a few ids: the database compares them in one scan
         twins = [r["deal_id"] for r in store.read(queries.load("deal_ids_like").text, {"keys": keys})]
         stored_deals = _by_ids(store, "deal_hashes", given, "deal_id")
     else:  # many: `IN` a long list costs the scan that list's length per deal; a set does not
@@ -178,19 +185,85 @@ def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | N
     stored_deals.update(_by_ids(store, "history_by_deal", named, "deal_id"))
     stored_assets = ({r["asset_id"]: r for r in store.read(queries.load("assets").text)}
                      if any(t.kind in ("assets", "holdings") for t in tables) else {})
-    plan = build_plan(tables, stored_entities(store), twins, stored_deals, stored_assets=stored_assets)
+    # A deals file names a few entities: read only those, when the graph's name keys can
+    # be trusted to find them and each payer and payee is found (else every entity).
+    named_entities = (_named_entities(store, tables)
+                      if current and tables and all(t.kind == "deals" for t in tables) else None)
+    every_entity = stored_entities(store) if named_entities is None else None
+    plan = build_plan(tables, every_entity if every_entity is not None else named_entities or [],
+                      twins, stored_deals, stored_assets=stored_assets)
     plan.stored_assets = stored_assets
     if plan.errors:
         raise ValidationError(plan.errors)
-    return plan, [str(f) for f in files], stored_deals, n_stored
+    return _Planned(plan, [str(f) for f in files], stored_deals, n_stored, every_entity, current)
 
 
-def _by_ids(store: GraphStore, query: str, ids: Sequence[str], key: str) -> dict[str, Any]:
+@dataclass
+class _Planned:
+    plan: Plan
+    files: list[str]
+    stored_deals: dict[str, Any]
+    n_stored: int | None  # deals in the graph, when they were all read
+    every_entity: list[dict[str, Any]] | None  # every stored entity, when they were all read
+    current: bool  # the graph is at _schema_version(store)
+
+
+# The stored layout: Deal.key on every deal, every entity's name keys complete. Bump it
+# when what the graph must hold for the indexed look-ups changes.
+_LAYOUT = 2
+
+
+def _schema_version(store: GraphStore) -> str:
+    return f"{_LAYOUT}/{store.schema_version}"
+
+
+def _schema_current(store: GraphStore) -> bool:
+    """The graph records the current layout and indexes (set by the write that made them)."""
+    rows = store.read(queries.load("schema_version").text)
+    return bool(rows) and rows[0].get("version") == _schema_version(store)
+
+
+def _own_keys(e: Mapping[str, Any]) -> list[str]:
+    """A stored entity's name keys from its id, name and aliases, in the order an
+    ingest writes them."""
+    texts = [e["id"], e.get("name") or e["id"], *(e.get("aliases") or [])]
+    return list(dict.fromkeys(name_key(t) for t in texts))
+
+
+def _resolver_keys(e: Mapping[str, Any]) -> set[str]:
+    """The name keys validation resolves a stored entity by (validate.build_plan)."""
+    return {*_own_keys(e), *(e.get("name_keys") or [])}
+
+
+def _named_entities(store: GraphStore, tables: Sequence[RawTable]) -> list[dict[str, Any]] | None:
+    """The stored entities the deals' payers and payees name, and every entity sharing a
+    name key with one of them; None when a payer or payee names none of them, or two of
+    them share a key (then validation needs every entity: a new name is checked against
+    all of them, and a shared key resolves as the whole graph orders it)."""
+    texts = {v for t in tables for r in t.rows for side in ("payer", "payee")
+             if isinstance(v := r.values.get(side), str)}
+    wanted = sorted({name_key(t) for t in texts})
+    if not wanted or "" in wanted:
+        return None
+    found = _by_ids(store, "entities_named", wanted, "id", param="keys")
+    holder: dict[str, str] = {}
+    for eid, e in found.items():
+        for k in _resolver_keys(e):
+            if holder.setdefault(k, eid) != eid:
+                return None
+    if any(k not in holder for k in wanted):
+        return None
+    return sorted(found.values(), key=lambda e: str(e["id"]))
+
+
+def _by_ids(store: GraphStore, query: str, ids: Sequence[str], key: str, *,
+            param: str = "ids") -> dict[str, Any]:
     """The rows of a by-id query, keyed by ``key`` (5,000 ids a read)."""
     out: dict[str, Any] = {}
     text = queries.load(query).text
+    if query in ("financials_by_key", "holdings_by_key", "deal_keys"):
+        param = "keys"
     for i in range(0, len(ids), 5000):
-        param = "keys" if query in ("financials_by_key", "holdings_by_key") else "ids"
         for r in store.read(text, {param: list(ids[i:i + 5000])}):
             out[r[key]] = r
     return out
@@ -250,7 +323,8 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    plan, files, stored_deals, n_stored = _plan(store, paths, progress, tables)
+    planned = _plan(store, paths, progress, tables)
+    plan, files, stored_deals, n_stored = planned.plan, planned.files, planned.stored_deals, planned.n_stored
     report = IngestReport(files=files, warnings=list(plan.warnings), dry_run=dry_run)
 
     # The stored entities again, just before writing, when this ingest writes any (a
@@ -346,6 +420,14 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
 
     q = queries.load
     statements: list[Statement] = []
+    if not planned.current:  # brought up to the current layout, in the same atomic write
+        statements.append((q("backfill_deal_keys").text, {}))
+        every = planned.every_entity if planned.every_entity is not None else stored_entities(store)
+        fill = [{"id": e["id"], "name_keys": [*had, *(k for k in _own_keys(e) if k not in had)]}
+                for e in every if not set(_own_keys(e)) <= set(had := list(e.get("name_keys") or []))]
+        for rows in _batches(fill, batch_size):
+            statements.append((q("backfill_name_keys").text, {"rows": rows}))
+    migrating = len(statements)
     for rows in _batches(entity_rows, batch_size):
         statements.append((q("upsert_entities").text, {"rows": rows}))
     for rows in _batches(auto_rows, batch_size):
@@ -392,7 +474,7 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
         statements.append((q("upsert_assets").text, {"rows": chunk}))
     for rows in _batches(holding_rows, batch_size):
         statements.append((q("upsert_holdings").text, {"rows": rows}))
-    if statements:
+    if len(statements) > migrating:
         # The roll-up: only the deals written or given a new history, unless a parent
         # link changed (every deal under it moves), the graph has no roll-up yet, or
         # the write touches so many of the graph's deals that one scan costs less.
@@ -403,7 +485,9 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
         keys = sorted({k for r in (*entity_rows, *auto_rows) for k in r.get("name_keys") or ()})
         if keys:  # last: a name now held by two entities fails the whole write
             statements.append((q("guard_unique_keys").text, {"keys": keys}))
-        store.ensure_schema()
+        if not planned.current:  # the indexes, before the write that records them
+            statements.append((q("set_schema_version").text, {"version": _schema_version(store)}))
+            store.ensure_schema()
         if progress:
             progress(f"writing {len(deal_rows):,} deals, {len(entity_rows) + len(auto_rows):,} "
                      f"entities and {len(members) + len(extra_sources) + len(events) + len(fin_rows):,} "

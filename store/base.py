@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["FALKOR_SCHEMES", "NEO4J_SCHEMES", "GraphStore", "Statement", "redact"]
+__all__ = ["FALKOR_SCHEMES", "NEO4J_SCHEMES", "GraphStore", "Statement", "redact", "schema_digest"]
 
 Statement = tuple[str, Mapping[str, Any]]
 
@@ -24,6 +24,9 @@ class GraphStore(Protocol):
     """What circfin needs from a graph database."""
 
     dialect: str  # "falkordb" or "neo4j"
+    # What ensure_schema creates, as a short digest (schema_digest): a graph that
+    # records it (the ingest keeps it on a Schema node) needs no ensure_schema.
+    schema_version: str
 
     def read(self, query: str, params: Mapping[str, Any] | None = None, *,
              timeout_ms: int | None = None) -> list[dict[str, Any]]:
@@ -45,6 +48,17 @@ class GraphStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def schema_digest(dialect: str, statements: Sequence[object]) -> str:
+    """A short name for a set of schema statements: it changes when they do.
+
+    >>> schema_digest("x", ["CREATE INDEX ..."]) == schema_digest("x", ["CREATE INDEX ..."])
+    True
+    """
+    import hashlib
+
+    return f"{dialect}-" + hashlib.blake2b(repr(list(statements)).encode(), digest_size=6).hexdigest()
 
 
 def redact(url: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import InputError, QueryError, QueryTimeout, StoreError, StoreUnavailable
-from .base import Statement, redact
+from .base import Statement, redact, schema_digest
 
 __all__ = ["FalkorDBStore"]
 
@@ -21,6 +21,7 @@ _INDEXES = (
     "CREATE INDEX FOR (e:Entity) ON (e.name)",
     "CREATE INDEX FOR (e:Entity) ON (e.name_keys)",  # array index: `k IN e.name_keys`
     "CREATE INDEX FOR (d:Deal) ON (d.id)",
+    "CREATE INDEX FOR (d:Deal) ON (d.key)",  # the id lower-cased: case twins by index
     "CREATE INDEX FOR ()-[r:PAYS]-() ON (r.deal_id)",
     "CREATE INDEX FOR ()-[r:PAYS_TOP]-() ON (r.deal_id)",  # the incremental roll-up
     "CREATE INDEX FOR (l:Loop) ON (l.key)",
@@ -194,6 +195,7 @@ class FalkorDBStore:
     """A circfin graph kept in one FalkorDB graph key."""
 
     dialect = "falkordb"
+    schema_version = schema_digest(dialect, [*_INDEXES, *_UNIQUE])
 
     def __init__(self, db: Any, *, graph: str = "circfin", where: str = "FalkorDB",
                  log_file: Any = None) -> None:
