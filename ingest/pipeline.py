@@ -156,7 +156,9 @@ def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | N
         raise ValidationError(errors)
     if progress:
         progress(f"validating {sum(len(t.rows) for t in tables):,} rows", len(files), len(files))
-    current = _schema_current(store)
+    state = store.read(queries.load("write_state").text)
+    current = bool(state) and state[0].get("version") == _schema_version(store)
+    rollup_missing = bool(state) and bool(state[0].get("rollup_missing"))
     keys = sorted({str(r.values.get("deal_id") or "").lower()
                    for t in tables if t.kind == "deals" for r in t.rows} - {""})
     # Every stored deal the input names: the hash and history of the deals it gives (to
@@ -195,7 +197,8 @@ def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | N
     plan.stored_assets = stored_assets
     if plan.errors:
         raise ValidationError(plan.errors)
-    return _Planned(plan, [str(f) for f in files], stored_deals, n_stored, every_entity, current)
+    return _Planned(plan, [str(f) for f in files], stored_deals, n_stored, every_entity, current,
+                    rollup_missing)
 
 
 @dataclass
@@ -206,6 +209,7 @@ class _Planned:
     n_stored: int | None  # deals in the graph, when they were all read
     every_entity: list[dict[str, Any]] | None  # every stored entity, when they were all read
     current: bool  # the graph is at _schema_version(store)
+    rollup_missing: bool  # the graph has deals but no roll-up (read with the version)
 
 
 # The stored layout: Deal.key on every deal, every entity's name keys complete. Bump it
@@ -215,12 +219,6 @@ _LAYOUT = 2
 
 def _schema_version(store: GraphStore) -> str:
     return f"{_LAYOUT}/{store.schema_version}"
-
-
-def _schema_current(store: GraphStore) -> bool:
-    """The graph records the current layout and indexes (set by the write that made them)."""
-    rows = store.read(queries.load("schema_version").text)
-    return bool(rows) and rows[0].get("version") == _schema_version(store)
 
 
 def _own_keys(e: Mapping[str, Any]) -> list[str]:
@@ -479,7 +477,7 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
         # link changed (every deal under it moves), the graph has no roll-up yet, or
         # the write touches so many of the graph's deals that one scan costs less.
         touched_ids = [*written, *(str(h["deal_id"]) for h in histories)]
-        whole = (bool(parent_changed) or _rollup_missing(store)
+        whole = (bool(parent_changed) or planned.rollup_missing
                  or (n_stored is not None and 3 * len(touched_ids) > n_stored + len(report.deals_new)))
         statements += queries.rollup_statements(None if whole else touched_ids, batch_size=batch_size)
         keys = sorted({k for r in (*entity_rows, *auto_rows) for k in r.get("name_keys") or ()})
