@@ -19,7 +19,7 @@ from ..errors import InputError, QueryError, RowError, ValidationError
 from ..graph.model import FINANCIAL_FIELDS
 from ..store.base import GraphStore, Statement
 from .readers import SUFFIXES, RawTable, read_file
-from .validate import Plan, build_plan, name_key
+from .validate import Plan, build_plan, forbidden_char, name_key
 
 __all__ = ["IngestReport", "collect_files", "delete_deals", "ingest", "plan_ingest", "stored_entities"]
 
@@ -122,7 +122,9 @@ def deal_hash(rec: Mapping[str, Any]) -> str:
     >>> deal_hash(a) == deal_hash({**a, "amount_usd": 5}), deal_hash(a) == deal_hash({**a, "amount_usd": 6})
     (True, False)
     """
-    values = [_norm(rec.get(f)) for f in _HASHED]
+    # _norm of each value, its common kinds (text, whole numbers, nothing) passed as they are
+    values = [v if (t := type(v)) is str or t is int or v is None else _norm(v)
+              for v in map(rec.get, _HASHED)]
     return hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()
 
 
@@ -156,9 +158,6 @@ def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | N
         raise ValidationError(errors)
     if progress:
         progress(f"validating {sum(len(t.rows) for t in tables):,} rows", len(files), len(files))
-    state = store.read(queries.load("write_state").text)
-    current = bool(state) and state[0].get("version") == _schema_version(store)
-    rollup_missing = bool(state) and bool(state[0].get("rollup_missing"))
     keys = sorted({str(r.values.get("deal_id") or "").lower()
                    for t in tables if t.kind == "deals" for r in t.rows} - {""})
     # Every stored deal the input names: the hash and history of the deals it gives (to
@@ -167,18 +166,33 @@ def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | N
                     if isinstance(v := r.values.get("deal_id"), str)})
     named = sorted({v for t in tables if t.kind not in ("entities", "deals") for r in t.rows
                     if isinstance(v := r.values.get("deal_id"), str)} - set(given))
+    # A deals file names a few entities: only those are read, when the graph's name keys
+    # can be trusted to find them (else every entity).
+    name_keys = (_wanted_name_keys(tables) if tables and all(t.kind == "deals" for t in tables)
+                 else None)
+    # One round trip: the schema version, and (in case it is current) the input's deals
+    # and their case twins by the Deal key index, and the entities the deals name.
+    q = queries.load
+    reads: list[Statement] = [(q("write_state").text, {})]
+    if len(keys) <= 5000:
+        reads.append((q("deal_keys").text, {"keys": keys}))
+    if name_keys is not None:
+        reads.append((q("entities_named").text, {"keys": name_keys}))
+    answers = store.read_many(reads)
+    state = answers[0]
+    current = bool(state) and state[0].get("version") == _schema_version(store)
+    rollup_missing = bool(state) and bool(state[0].get("rollup_missing"))
     n_stored = None
-    if current and len(keys) <= 5000:  # by the Deal key index: the input's deals and their twins
-        found = _by_ids(store, "deal_keys", keys, "deal_id")
-        twins = list(found)
+    if current and len(keys) <= 5000:  # the input's deals and their twins, by index
+        twins = [r["deal_id"] for r in answers[1]]
         gave = set(given)
-        stored_deals = {i: r for i, r in found.items() if i in gave}
+        stored_deals = {i: r for r in answers[1] if (i := r["deal_id"]) in gave}
     elif len(keys) <= 256:  # a few ids: the database compares them in one scan
-        twins = [r["deal_id"] for r in store.read(queries.load("deal_ids_like").text, {"keys": keys})]
+        twins = [r["deal_id"] for r in store.read(q("deal_ids_like").text, {"keys": keys})]
         stored_deals = _by_ids(store, "deal_hashes", given, "deal_id")
     else:  # many: `IN` a long list costs the scan that list's length per deal; a set does not
         wanted, gave = set(keys), set(given)
-        states = store.read(queries.load("deal_states").text)
+        states = store.read(q("deal_states").text)
         n_stored = len(states)
         twins = [i for r in states if (i := r["deal_id"]).lower() in wanted]
         stored_deals = {i: r for r in states if (i := r["deal_id"]) in gave}
@@ -187,10 +201,8 @@ def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | N
     stored_deals.update(_by_ids(store, "history_by_deal", named, "deal_id"))
     stored_assets = ({r["asset_id"]: r for r in store.read(queries.load("assets").text)}
                      if any(t.kind in ("assets", "holdings") for t in tables) else {})
-    # A deals file names a few entities: read only those, when the graph's name keys can
-    # be trusted to find them and each payer and payee is found (else every entity).
-    named_entities = (_named_entities(store, tables)
-                      if current and tables and all(t.kind == "deals" for t in tables) else None)
+    named_entities = (_named_entities(answers[-1], name_keys)
+                      if current and name_keys is not None else None)
     every_entity = stored_entities(store) if named_entities is None else None
     plan = build_plan(tables, every_entity if every_entity is not None else named_entities or [],
                       twins, stored_deals, stored_assets=stored_assets)
@@ -233,17 +245,24 @@ def _resolver_keys(e: Mapping[str, Any]) -> set[str]:
     return {*_own_keys(e), *(e.get("name_keys") or [])}
 
 
-def _named_entities(store: GraphStore, tables: Sequence[RawTable]) -> list[dict[str, Any]] | None:
-    """The stored entities the deals' payers and payees name, and every entity sharing a
-    name key with one of them; None when a payer or payee names none of them, or two of
-    them share a key (then validation needs every entity: a new name is checked against
-    all of them, and a shared key resolves as the whole graph orders it)."""
+def _wanted_name_keys(tables: Sequence[RawTable]) -> list[str] | None:
+    """The name keys of the deals' payers and payees (None: more than one read takes, or
+    one is blank or holds characters validation refuses: then it reads every entity)."""
     texts = {v for t in tables for r in t.rows for side in ("payer", "payee")
              if isinstance(v := r.values.get(side), str)}
-    wanted = sorted({name_key(t) for t in texts})
-    if not wanted or "" in wanted:
+    if any(forbidden_char(t) is not None for t in texts):
         return None
-    found = _by_ids(store, "entities_named", wanted, "id", param="keys")
+    wanted = sorted({name_key(t) for t in texts})
+    return wanted if wanted and "" not in wanted and len(wanted) <= 5000 else None
+
+
+def _named_entities(rows: Sequence[dict[str, Any]], wanted: Sequence[str]) -> list[dict[str, Any]] | None:
+    """The entities_named rows for the ``wanted`` keys: the stored entities the deals'
+    payers and payees name, and every entity sharing a name key with one of them. None
+    when a payer or payee names none of them, or two of them share a key: then
+    validation needs every entity (a new name is checked against all of them, and a
+    shared key resolves as the whole graph orders it)."""
+    found = {r["id"]: r for r in rows}
     holder: dict[str, str] = {}
     for eid, e in found.items():
         for k in _resolver_keys(e):
@@ -254,13 +273,11 @@ def _named_entities(store: GraphStore, tables: Sequence[RawTable]) -> list[dict[
     return sorted(found.values(), key=lambda e: str(e["id"]))
 
 
-def _by_ids(store: GraphStore, query: str, ids: Sequence[str], key: str, *,
-            param: str = "ids") -> dict[str, Any]:
+def _by_ids(store: GraphStore, query: str, ids: Sequence[str], key: str) -> dict[str, Any]:
     """The rows of a by-id query, keyed by ``key`` (5,000 ids a read)."""
     out: dict[str, Any] = {}
     text = queries.load(query).text
-    if query in ("financials_by_key", "holdings_by_key", "deal_keys"):
-        param = "keys"
+    param = "keys" if query in ("financials_by_key", "holdings_by_key") else "ids"
     for i in range(0, len(ids), 5000):
         for r in store.read(text, {param: list(ids[i:i + 5000])}):
             out[r[key]] = r

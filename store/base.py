@@ -34,6 +34,12 @@ class GraphStore(Protocol):
         ``timeout_ms`` the server stops the query after that long (QueryTimeout)."""
         ...
 
+    def read_many(self, reads: Sequence[Statement], *,
+                  timeout_ms: int | None = None) -> list[list[dict[str, Any]]]:
+        """The rows of each of several read queries (each as :meth:`read`), in as few
+        round trips to the server as the store allows."""
+        ...
+
     def write(self, statements: Sequence[Statement]) -> None:
         """Apply the statements atomically: all of them, or none, even when one
         of them fails at run time."""

@@ -94,6 +94,11 @@ class Neo4jStore:
             return QueryError(f"{self.describe()} refused a query: {getattr(e, 'message', e)}")
         return StoreError(f"{self.describe()}: {type(e).__name__}: {getattr(e, 'message', e)}")
 
+    def read_many(self, reads: Sequence[Statement], *,
+                  timeout_ms: int | None = None) -> list[list[dict[str, Any]]]:
+        """Each query's rows, one after the other (see GraphStore.read_many)."""
+        return [self.read(query, params, timeout_ms=timeout_ms) for query, params in reads]
+
     def read(self, query: str, params: Mapping[str, Any] | None = None, *,
              timeout_ms: int | None = None) -> list[dict[str, Any]]:
         """Rows of a read query; with ``timeout_ms`` the server ends it after that
