@@ -2,12 +2,20 @@
 
     .venv/bin/python bench/bench_write.py --only goals [--deals 100000] [--repeat 3]
     .venv/bin/python bench/bench_write.py --only atomic [--deals 20000] [--entities 2000] [--repeat 3]
+    .venv/bin/python bench/bench_write.py --only floor [--deals 20000] [--repeat 3]
 
 ``goals`` (issue 16): ``circfin.ingest`` of files from tests/test_faults.py's
 make_corpus against a raw batched MERGE of the same rows through the falkordb
 client (bench/_raw.py): new deals into a graph holding the entities (deals a
 second), 100 new deals onto the full graph, and the unchanged deals file again.
 Each ingest is timed whole (reading the file, validating, planning, writing).
+
+``floor`` (what 20,000 new deals a second would take here): new deals into a graph
+of entities in batches of 2,000, each way on its own deals: circfin's whole ingest;
+its planning alone (reading, validating, hashing: a dry run); its ``upsert_deals``
+statement alone, rows as the ingest sends them; that statement with CREATE for
+MERGE; a bare CREATE of the Deal, its MADE and TO links and a PAYS edge carrying
+only the deal id; and the raw batched MERGE.
 
 ``atomic``: each round plans one ingest, then times ``store.write`` of its
 statements into a fresh graph as one GRAPH.QUERY and as the MULTI/EXEC it
@@ -108,9 +116,63 @@ def goals(a: argparse.Namespace) -> None:
         print(f"| {k} | {o:.3f} s | {r:.3f} s | **{o / r:.2f}** | {rate} |")
 
 
+BARE_CREATE = """
+UNWIND $rows AS row
+MATCH (p:Entity {id: row.payer})
+MATCH (q:Entity {id: row.payee})
+CREATE (p)-[:MADE]->(:Deal {id: row.deal_id})-[:TO]->(q)
+CREATE (p)-[:PAYS {deal_id: row.deal_id}]->(q)
+RETURN count(*) AS n
+"""
+
+
+def floor(a: argparse.Namespace) -> None:
+    from circfin import queries
+    from tests.test_faults import make_corpus
+
+    tmp = Path(tempfile.mkdtemp())
+    ents = make_corpus(tmp / "c", n_entities=a.entities, n_deals=1)[0]
+    srv = EmbeddedServer(tmp / "home")
+    res: dict[str, list[float]] = {}
+    upsert = queries.load("upsert_deals").text
+    create = upsert.replace("MERGE (d:Deal {id: row.deal_id})\n", "").replace(
+        "SET d = {id: row.deal_id", "CREATE (d:Deal {id: row.deal_id").replace(
+        "key: toLower(row.deal_id)}", "key: toLower(row.deal_id)})")
+    assert create.count("CREATE (d:Deal") == 1
+    try:
+        store = FalkorDBStore(srv.connect(), graph="floor")
+        pipeline.ingest(store, [ents])
+        n = 0
+        for _ in range(a.repeat):
+            for name in ("circfin ingest", "circfin planning alone (dry run)", "upsert_deals",
+                         "upsert_deals with CREATE", "bare CREATE", "raw MERGE"):
+                n += 1
+                deals = make_corpus(tmp / f"f{n}", n_entities=a.entities, n_deals=a.deals,
+                                    prefix=f"F{n}_", seed=100 + n)[1]
+                if name.startswith("circfin"):
+                    t = time.perf_counter()
+                    pipeline.ingest(store, [deals], dry_run="dry run" in name)
+                    t = time.perf_counter() - t
+                elif name == "raw MERGE":
+                    t = raw_merge(store._graph, raw_rows(deals))  # noqa: SLF001
+                else:
+                    rows = [r for q, p in statements_for(store, [deals]) if q == upsert for r in p["rows"]]
+                    text = {"upsert_deals": upsert, "bare CREATE": BARE_CREATE}.get(name, create)
+                    t = time.perf_counter()
+                    for i in range(0, len(rows), 2000):
+                        store._graph.query(text, {"rows": rows[i:i + 2000]})  # noqa: SLF001
+                    t = time.perf_counter() - t
+                res.setdefault(name, []).append(t)
+    finally:
+        srv.stop()
+    print(f"| {a.deals:,} new deals, batches of 2,000 | best of {a.repeat} | deals a second |\n|---|---:|---:|")
+    for k, v in res.items():
+        print(f"| {k} | {min(v):.3f} s | {a.deals / min(v):,.0f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", choices=("goals", "atomic"), default="goals")
+    ap.add_argument("--only", choices=("goals", "atomic", "floor"), default="goals")
     ap.add_argument("--deals", type=int, default=None, help="default: 100000 (goals), 20000 (atomic)")
     ap.add_argument("--entities", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=3)
@@ -119,6 +181,10 @@ def main() -> None:
     if a.only == "goals":
         a.deals = a.deals or 100_000
         goals(a)
+        return
+    if a.only == "floor":
+        a.deals = a.deals or 20_000
+        floor(a)
         return
     a.deals = a.deals or 20_000
     from tests.test_faults import make_corpus

@@ -17,6 +17,7 @@ property in a .cypher file fails the tests.
     (:Deal)-[:HAS_EVENT]->(:Event {date, day, status, source_url})               the deal's life
     (:Entity)-[:REPORTED]->(:Financials {key, entity_id, as_of, day, ..._usd, basis, source_url})
     (:Asset {id, name, class, depth_usd, source_url, implied})-[:ISSUED_BY]->(:Entity)  a traded asset
+    (:Schema {version})                        one node: the indexes and stored layout the graph has
     (:Entity)-[:HOLDS {key, as_of, day, value_usd, shares, capacity, source_url}]->(:Asset)  a dated holding
 
 An entity's listed equity is the Asset whose id is the entity's id (class equity,
@@ -32,7 +33,7 @@ from __future__ import annotations
 __all__ = ["LABELS", "PROPERTY_KEYS", "REL_TYPES", "label", "rel_type"]
 
 LABELS: tuple[str, ...] = ("Entity", "Deal", "Loop", "ReportRun", "Source", "Event", "Financials",
-                           "Asset", "Candidate")
+                           "Asset", "Candidate", "Schema")
 REL_TYPES: tuple[str, ...] = ("PAYS", "PAYS_TOP", "MADE", "TO", "PART_OF", "HAS_DEAL", "THROUGH",
                               "MEMBER_OF", "CITES", "HAS_EVENT", "REPORTED", "HOLDS", "ISSUED_BY")
 
@@ -44,6 +45,7 @@ DEAL_PROPERTIES = (
     "id", "date", "day", "date_from", "type", "amount_usd", "amount_qualifier", "status",
     "description", "source_url", "confidence", "payer", "payee", "source_kind", "ev_days",
     "ev_statuses", "hash",  # hash: ingest.pipeline.deal_hash
+    "key",  # the id lower-cased (ids are ASCII), indexed: case twins are found by it
 )
 PAYS_PROPERTIES = (
     "deal_id", "date", "day", "type", "amount_usd", "amount_qualifier", "status", "confidence",
@@ -65,9 +67,10 @@ CANDIDATE_PROPERTIES = (  # deal candidates found in filings (circfin sec filing
     "id", "filer", "counterparty", "items", "date", "filed", "amount_usd", "evidence", "source_url",
     "accession", "status", "found", "reviewed", "deal_id",
 )
+SCHEMA_PROPERTIES = ("version",)
 PROPERTY_KEYS: tuple[str, ...] = tuple(sorted(set(
     ENTITY_PROPERTIES + DEAL_PROPERTIES + PAYS_PROPERTIES + LOOP_PROPERTIES + REPORT_PROPERTIES
-    + LINK_PROPERTIES + ASSET_PROPERTIES + CANDIDATE_PROPERTIES
+    + LINK_PROPERTIES + ASSET_PROPERTIES + CANDIDATE_PROPERTIES + SCHEMA_PROPERTIES
 )))
 
 

@@ -41,7 +41,7 @@ from ..graph.model import (
     status_rank,
 )
 from .readers import RawRow, RawTable
-from .sources import classify_source
+from .sources import classify_source, classify_source_tokens, name_token
 
 __all__ = ["SHARE_TOLERANCE", "check_links", "history_of"]
 
@@ -211,9 +211,18 @@ def check_links(tables: list[RawTable], plan: Any, *, resolve: Callable[[str], s
             s["kind"] = s["kind"] or kind_given.get(s["url"]) or classify_source(s["url"], parties)
         plan.sources.extend(cited)
     plan.source_deals = sorted(sources)
+    party_tokens: dict[str, frozenset[str]] = {}  # entity id -> name tokens of its names
+
+    def tokens(eid: str) -> frozenset[str]:
+        got = party_tokens.get(eid)
+        if got is None:
+            got = party_tokens[eid] = frozenset(map(name_token, names({"payer": eid, "payee": eid})))
+        return got
+
     for d in plan.deals:
         url = d["source_url"]
-        d["source_kind"] = kind_given.get(url) or classify_source(url, names(d))
+        d["source_kind"] = kind_given.get(url) or classify_source_tokens(url, tokens(d["payer"])
+                                                                         | tokens(d["payee"]))
 
     # -- events ---------------------------------------------------------------------
     events: dict[str, list[tuple[RawRow, dict[str, Any]]]] = defaultdict(list)

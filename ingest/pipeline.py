@@ -19,7 +19,7 @@ from ..errors import InputError, QueryError, RowError, ValidationError
 from ..graph.model import FINANCIAL_FIELDS
 from ..store.base import GraphStore, Statement
 from .readers import SUFFIXES, RawTable, read_file
-from .validate import Plan, build_plan
+from .validate import Plan, build_plan, forbidden_char, name_key
 
 __all__ = ["IngestReport", "collect_files", "delete_deals", "ingest", "plan_ingest", "stored_entities"]
 
@@ -122,7 +122,9 @@ def deal_hash(rec: Mapping[str, Any]) -> str:
     >>> deal_hash(a) == deal_hash({**a, "amount_usd": 5}), deal_hash(a) == deal_hash({**a, "amount_usd": 6})
     (True, False)
     """
-    values = [_norm(rec.get(f)) for f in _HASHED]
+    # _norm of each value, its common kinds (text, whole numbers, nothing) passed as they are
+    values = [v if (t := type(v)) is str or t is int or v is None else _norm(v)
+              for v in map(rec.get, _HASHED)]
     return hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()
 
 
@@ -131,17 +133,18 @@ def plan_ingest(store: GraphStore, paths: Iterable[Path | str],
                 ) -> tuple[Plan, list[str]]:
     """Read and validate every file (and ``tables``, rows made in memory, e.g. from SEC
     filings); raise ValidationError listing every problem."""
-    plan, files, _, _ = _plan(store, paths, progress, tables)
-    return plan, files
+    planned = _plan(store, paths, progress, tables)
+    return planned.plan, planned.files
 
 
 def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | None,
-          given_tables: Sequence[RawTable] = ()
-          ) -> tuple[Plan, list[str], dict[str, Any], int | None]:
-    """plan_ingest, the stored deals the input names (read once, used twice), and how
-    many deals the graph holds when that was read (else None). A
-    stored deal the input gives holds ``hash`` and its history only (:func:`deal_hash`),
-    or its whole row when it was stored without a hash."""
+          given_tables: Sequence[RawTable] = ()) -> _Planned:
+    """plan_ingest, and what the write needs of the reads made for it: the stored
+    deals the input names (read once, used twice), how many deals the graph holds
+    when that was read (else None), every stored entity when they were all read, and
+    whether the graph is at the current schema version. A stored deal the input gives
+    holds ``hash`` and its history only (:func:`deal_hash`), or its whole row when it
+    was stored without a hash."""
     files = collect_files(paths)
     tables: list[RawTable] = list(given_tables)
     errors: list[RowError] = []
@@ -163,13 +166,33 @@ def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | N
                     if isinstance(v := r.values.get("deal_id"), str)})
     named = sorted({v for t in tables if t.kind not in ("entities", "deals") for r in t.rows
                     if isinstance(v := r.values.get("deal_id"), str)} - set(given))
+    # A deals file names a few entities: only those are read, when the graph's name keys
+    # can be trusted to find them (else every entity).
+    name_keys = (_wanted_name_keys(tables) if tables and all(t.kind == "deals" for t in tables)
+                 else None)
+    # One round trip: the schema version, and (in case it is current) the input's deals
+    # and their case twins by the Deal key index, and the entities the deals name.
+    q = queries.load
+    reads: list[Statement] = [(q("write_state").text, {})]
+    if len(keys) <= 5000:
+        reads.append((q("deal_keys").text, {"keys": keys}))
+    if name_keys is not None:
+        reads.append((q("entities_named").text, {"keys": name_keys}))
+    answers = store.read_many(reads)
+    state = answers[0]
+    current = bool(state) and state[0].get("version") == _schema_version(store)
+    rollup_missing = bool(state) and bool(state[0].get("rollup_missing"))
     n_stored = None
-    if len(keys) <= 256:  # a few ids: the database compares them in one scan
-        twins = [r["deal_id"] for r in store.read(queries.load("deal_ids_like").text, {"keys": keys})]
+    if current and len(keys) <= 5000:  # the input's deals and their twins, by index
+        twins = [r["deal_id"] for r in answers[1]]
+        gave = set(given)
+        stored_deals = {i: r for r in answers[1] if (i := r["deal_id"]) in gave}
+    elif len(keys) <= 256:  # a few ids: the database compares them in one scan
+        twins = [r["deal_id"] for r in store.read(q("deal_ids_like").text, {"keys": keys})]
         stored_deals = _by_ids(store, "deal_hashes", given, "deal_id")
     else:  # many: `IN` a long list costs the scan that list's length per deal; a set does not
         wanted, gave = set(keys), set(given)
-        states = store.read(queries.load("deal_states").text)
+        states = store.read(q("deal_states").text)
         n_stored = len(states)
         twins = [i for r in states if (i := r["deal_id"]).lower() in wanted]
         stored_deals = {i: r for r in states if (i := r["deal_id"]) in gave}
@@ -178,19 +201,84 @@ def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | N
     stored_deals.update(_by_ids(store, "history_by_deal", named, "deal_id"))
     stored_assets = ({r["asset_id"]: r for r in store.read(queries.load("assets").text)}
                      if any(t.kind in ("assets", "holdings") for t in tables) else {})
-    plan = build_plan(tables, stored_entities(store), twins, stored_deals, stored_assets=stored_assets)
+    named_entities = (_named_entities(answers[-1], name_keys)
+                      if current and name_keys is not None else None)
+    every_entity = stored_entities(store) if named_entities is None else None
+    plan = build_plan(tables, every_entity if every_entity is not None else named_entities or [],
+                      twins, stored_deals, stored_assets=stored_assets)
     plan.stored_assets = stored_assets
     if plan.errors:
         raise ValidationError(plan.errors)
-    return plan, [str(f) for f in files], stored_deals, n_stored
+    return _Planned(plan, [str(f) for f in files], stored_deals, n_stored, every_entity, current,
+                    rollup_missing)
+
+
+@dataclass
+class _Planned:
+    plan: Plan
+    files: list[str]
+    stored_deals: dict[str, Any]
+    n_stored: int | None  # deals in the graph, when they were all read
+    every_entity: list[dict[str, Any]] | None  # every stored entity, when they were all read
+    current: bool  # the graph is at _schema_version(store)
+    rollup_missing: bool  # the graph has deals but no roll-up (read with the version)
+
+
+# The stored layout: Deal.key on every deal, every entity's name keys complete. Bump it
+# when what the graph must hold for the indexed look-ups changes.
+_LAYOUT = 2
+
+
+def _schema_version(store: GraphStore) -> str:
+    return f"{_LAYOUT}/{store.schema_version}"
+
+
+def _own_keys(e: Mapping[str, Any]) -> list[str]:
+    """A stored entity's name keys from its id, name and aliases, in the order an
+    ingest writes them."""
+    texts = [e["id"], e.get("name") or e["id"], *(e.get("aliases") or [])]
+    return list(dict.fromkeys(name_key(t) for t in texts))
+
+
+def _resolver_keys(e: Mapping[str, Any]) -> set[str]:
+    """The name keys validation resolves a stored entity by (validate.build_plan)."""
+    return {*_own_keys(e), *(e.get("name_keys") or [])}
+
+
+def _wanted_name_keys(tables: Sequence[RawTable]) -> list[str] | None:
+    """The name keys of the deals' payers and payees (None: more than one read takes, or
+    one is blank or holds characters validation refuses: then it reads every entity)."""
+    texts = {v for t in tables for r in t.rows for side in ("payer", "payee")
+             if isinstance(v := r.values.get(side), str)}
+    if any(forbidden_char(t) is not None for t in texts):
+        return None
+    wanted = sorted({name_key(t) for t in texts})
+    return wanted if wanted and "" not in wanted and len(wanted) <= 5000 else None
+
+
+def _named_entities(rows: Sequence[dict[str, Any]], wanted: Sequence[str]) -> list[dict[str, Any]] | None:
+    """The entities_named rows for the ``wanted`` keys: the stored entities the deals'
+    payers and payees name, and every entity sharing a name key with one of them. None
+    when a payer or payee names none of them, or two of them share a key: then
+    validation needs every entity (a new name is checked against all of them, and a
+    shared key resolves as the whole graph orders it)."""
+    found = {r["id"]: r for r in rows}
+    holder: dict[str, str] = {}
+    for eid, e in found.items():
+        for k in _resolver_keys(e):
+            if holder.setdefault(k, eid) != eid:
+                return None
+    if any(k not in holder for k in wanted):
+        return None
+    return sorted(found.values(), key=lambda e: str(e["id"]))
 
 
 def _by_ids(store: GraphStore, query: str, ids: Sequence[str], key: str) -> dict[str, Any]:
     """The rows of a by-id query, keyed by ``key`` (5,000 ids a read)."""
     out: dict[str, Any] = {}
     text = queries.load(query).text
+    param = "keys" if query in ("financials_by_key", "holdings_by_key") else "ids"
     for i in range(0, len(ids), 5000):
-        param = "keys" if query in ("financials_by_key", "holdings_by_key") else "ids"
         for r in store.read(text, {param: list(ids[i:i + 5000])}):
             out[r[key]] = r
     return out
@@ -250,7 +338,8 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    plan, files, stored_deals, n_stored = _plan(store, paths, progress, tables)
+    planned = _plan(store, paths, progress, tables)
+    plan, files, stored_deals, n_stored = planned.plan, planned.files, planned.stored_deals, planned.n_stored
     report = IngestReport(files=files, warnings=list(plan.warnings), dry_run=dry_run)
 
     # The stored entities again, just before writing, when this ingest writes any (a
@@ -346,6 +435,14 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
 
     q = queries.load
     statements: list[Statement] = []
+    if not planned.current:  # brought up to the current layout, in the same atomic write
+        statements.append((q("backfill_deal_keys").text, {}))
+        every = planned.every_entity if planned.every_entity is not None else stored_entities(store)
+        fill = [{"id": e["id"], "name_keys": [*had, *(k for k in _own_keys(e) if k not in had)]}
+                for e in every if not set(_own_keys(e)) <= set(had := list(e.get("name_keys") or []))]
+        for rows in _batches(fill, batch_size):
+            statements.append((q("backfill_name_keys").text, {"rows": rows}))
+    migrating = len(statements)
     for rows in _batches(entity_rows, batch_size):
         statements.append((q("upsert_entities").text, {"rows": rows}))
     for rows in _batches(auto_rows, batch_size):
@@ -392,18 +489,20 @@ def ingest(store: GraphStore, paths: Iterable[Path | str], *, batch_size: int = 
         statements.append((q("upsert_assets").text, {"rows": chunk}))
     for rows in _batches(holding_rows, batch_size):
         statements.append((q("upsert_holdings").text, {"rows": rows}))
-    if statements:
+    if len(statements) > migrating:
         # The roll-up: only the deals written or given a new history, unless a parent
         # link changed (every deal under it moves), the graph has no roll-up yet, or
         # the write touches so many of the graph's deals that one scan costs less.
         touched_ids = [*written, *(str(h["deal_id"]) for h in histories)]
-        whole = (bool(parent_changed) or _rollup_missing(store)
+        whole = (bool(parent_changed) or planned.rollup_missing
                  or (n_stored is not None and 3 * len(touched_ids) > n_stored + len(report.deals_new)))
         statements += queries.rollup_statements(None if whole else touched_ids, batch_size=batch_size)
         keys = sorted({k for r in (*entity_rows, *auto_rows) for k in r.get("name_keys") or ()})
         if keys:  # last: a name now held by two entities fails the whole write
             statements.append((q("guard_unique_keys").text, {"keys": keys}))
-        store.ensure_schema()
+        if not planned.current:  # the indexes, before the write that records them
+            statements.append((q("set_schema_version").text, {"version": _schema_version(store)}))
+            store.ensure_schema()
         if progress:
             progress(f"writing {len(deal_rows):,} deals, {len(entity_rows) + len(auto_rows):,} "
                      f"entities and {len(members) + len(extra_sources) + len(events) + len(fin_rows):,} "

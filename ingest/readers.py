@@ -221,7 +221,9 @@ def _read_csv(path: Path) -> list[RawTable]:
             row_errors.append(RowError(name, line, None,
                                        f"has {len(row)} fields, the header has {len(columns)}"))
             continue
-        table.rows.append(RawRow(name, line, {c: _clean(v) for c, v in zip(columns, row, strict=False)}))
+        # _clean of each cell (a CSV cell is always text)
+        table.rows.append(RawRow(name, line, dict(zip(columns, [v.strip(_EDGE_SPACE) or None for v in row],
+                                                      strict=True))))
     if row_errors:
         raise _FileProblems(row_errors)
     if not table.rows:

@@ -22,11 +22,11 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from urllib.parse import urlsplit
 
 __all__ = ["AGGREGATOR_HOSTS", "FILING_HOSTS", "NEWS_HOSTS", "WIRE_HOSTS", "classify_source",
-           "host_of", "name_token"]
+           "classify_source_tokens", "host_of", "name_token"]
 
 FILING_HOSTS = frozenset({
     "sec.gov", "fca.org.uk", "find-and-update.company-information.service.gov.uk",
@@ -140,13 +140,23 @@ def classify_source(url: str, parties: Iterable[str] = ()) -> str:
     >>> classify_source("https://www.reuters.com/technology/x"), classify_source("https://example.org/x")
     ('news', 'other')
     """
+    return classify_source_tokens(url, {name_token(p) for p in parties})
+
+
+def classify_source_tokens(url: str, tokens: Container[str]) -> str:
+    """:func:`classify_source` with the parties given as their :func:`name_token`
+    (a caller classifying many deals keeps each entity's tokens).
+
+    >>> classify_source_tokens("https://nvidianews.nvidia.com/news/openai", {"nvidia"})
+    'company'
+    """
     host = host_of(url)
     if not host:
         return "other"
     label, kind = _host_kind(host)
     if kind == "filing":
         return kind
-    if len(label) >= 3 and any(name_token(p) == label for p in parties):
+    if len(label) >= 3 and label in tokens:
         return "company"
     return kind
 

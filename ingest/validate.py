@@ -21,6 +21,7 @@ Rules every field of every table follows (see the README's input rules):
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -71,6 +72,7 @@ TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW
 """.split())  # noqa: SIM905 - a block of codes is easier to check against the ISO list
 
 
+@functools.lru_cache(maxsize=65536)  # an entity's names are keyed again by each step that resolves them
 def name_key(text: str) -> str:
     """How names are matched: Unicode NFKC, case-folded, inner spaces collapsed.
 

@@ -13,7 +13,7 @@ SET d = {id: row.deal_id, date: row.date, day: row.day, date_from: date(row.date
          status: row.status, description: row.description, source_url: row.source_url,
          source_kind: row.source_kind, confidence: row.confidence, payer: row.payer,
          payee: row.payee, ev_days: row.ev_days, ev_statuses: row.ev_statuses,
-         hash: row.hash}
+         hash: row.hash, key: toLower(row.deal_id)}
 CREATE (p)-[:MADE]->(d)
 CREATE (d)-[:TO]->(q)
 CREATE (p)-[:PAYS {deal_id: row.deal_id, date: row.date, day: row.day, type: row.type,

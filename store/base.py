@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["FALKOR_SCHEMES", "NEO4J_SCHEMES", "GraphStore", "Statement", "redact"]
+__all__ = ["FALKOR_SCHEMES", "NEO4J_SCHEMES", "GraphStore", "Statement", "redact", "schema_digest"]
 
 Statement = tuple[str, Mapping[str, Any]]
 
@@ -24,11 +24,20 @@ class GraphStore(Protocol):
     """What circfin needs from a graph database."""
 
     dialect: str  # "falkordb" or "neo4j"
+    # What ensure_schema creates, as a short digest (schema_digest): a graph that
+    # records it (the ingest keeps it on a Schema node) needs no ensure_schema.
+    schema_version: str
 
     def read(self, query: str, params: Mapping[str, Any] | None = None, *,
              timeout_ms: int | None = None) -> list[dict[str, Any]]:
         """Run a read query; rows as dicts keyed by the RETURN columns. With
         ``timeout_ms`` the server stops the query after that long (QueryTimeout)."""
+        ...
+
+    def read_many(self, reads: Sequence[Statement], *,
+                  timeout_ms: int | None = None) -> list[list[dict[str, Any]]]:
+        """The rows of each of several read queries (each as :meth:`read`), in as few
+        round trips to the server as the store allows."""
         ...
 
     def write(self, statements: Sequence[Statement]) -> None:
@@ -45,6 +54,17 @@ class GraphStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def schema_digest(dialect: str, statements: Sequence[object]) -> str:
+    """A short name for a set of schema statements: it changes when they do.
+
+    >>> schema_digest("x", ["CREATE INDEX ..."]) == schema_digest("x", ["CREATE INDEX ..."])
+    True
+    """
+    import hashlib
+
+    return f"{dialect}-" + hashlib.blake2b(repr(list(statements)).encode(), digest_size=6).hexdigest()
 
 
 def redact(url: str) -> str:

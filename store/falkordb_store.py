@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import InputError, QueryError, QueryTimeout, StoreError, StoreUnavailable
-from .base import Statement, redact
+from .base import Statement, redact, schema_digest
 
 __all__ = ["FalkorDBStore"]
 
@@ -21,6 +21,7 @@ _INDEXES = (
     "CREATE INDEX FOR (e:Entity) ON (e.name)",
     "CREATE INDEX FOR (e:Entity) ON (e.name_keys)",  # array index: `k IN e.name_keys`
     "CREATE INDEX FOR (d:Deal) ON (d.id)",
+    "CREATE INDEX FOR (d:Deal) ON (d.key)",  # the id lower-cased: case twins by index
     "CREATE INDEX FOR ()-[r:PAYS]-() ON (r.deal_id)",
     "CREATE INDEX FOR ()-[r:PAYS_TOP]-() ON (r.deal_id)",  # the incremental roll-up
     "CREATE INDEX FOR (l:Loop) ON (l.key)",
@@ -194,6 +195,7 @@ class FalkorDBStore:
     """A circfin graph kept in one FalkorDB graph key."""
 
     dialect = "falkordb"
+    schema_version = schema_digest(dialect, [*_INDEXES, *_UNIQUE])
 
     def __init__(self, db: Any, *, graph: str = "circfin", where: str = "FalkorDB",
                  log_file: Any = None) -> None:
@@ -248,19 +250,44 @@ class FalkorDBStore:
         """Rows of a read-only query. With ``timeout_ms`` the server itself stops
         the query after that long (QueryTimeout), so a query whose client went
         away, or was interrupted, does not run on and block the next commands."""
-        import redis
+        return self.read_many([(query, params or {})], timeout_ms=timeout_ms)[0]
 
+    def read_many(self, reads: Sequence[Statement], *,
+                  timeout_ms: int | None = None) -> list[list[dict[str, Any]]]:
+        """The rows of each of several read-only queries, sent together: one round trip
+        to the server (a pipeline, not a transaction: each query reads on its own)."""
         if timeout_ms is not None and timeout_ms < 1:
             raise ValueError("timeout_ms must be at least 1")
-        # The query as the client's ro_query sends it; the reply is read here, cell by
+        # Each query as the client's ro_query sends it; the reply is read here, cell by
         # cell, in one pass (the client's parser costs about twice as much), and left
         # to the client only when it holds nodes, edges, dates and the like.
-        command: list[Any] = ["GRAPH.RO_QUERY", self.graph_name,
-                              _params_header(_check_params(params or {})) + query, "--compact"]
-        if timeout_ms:
-            command += ["timeout", int(timeout_ms)]
+        commands: list[list[Any]] = []
+        for query, params in reads:
+            command: list[Any] = ["GRAPH.RO_QUERY", self.graph_name,
+                                  _params_header(_check_params(params or {})) + query, "--compact"]
+            if timeout_ms:
+                command += ["timeout", int(timeout_ms)]
+            commands.append(command)
+        conn = self._db.connection
         try:
-            reply = self._db.connection.execute_command(*command)
+            if len(commands) == 1:
+                replies: list[Any] = [conn.execute_command(*commands[0])]
+            else:
+                pipe = conn.pipeline(transaction=False)
+                for command in commands:
+                    pipe.execute_command(*command)
+                replies = pipe.execute(raise_on_error=False)
+        except Exception as e:  # noqa: BLE001 - wrapped at the adapter boundary
+            return [self._failed(e, timeout_ms)] * len(commands)
+        return [self._rows(reply, timeout_ms) for reply in replies]
+
+    def _rows(self, reply: Any, timeout_ms: int | None) -> list[dict[str, Any]]:
+        """The rows of one ``--compact`` reply (or the error it is)."""
+        import redis
+
+        try:
+            if isinstance(reply, Exception):
+                raise reply
             if reply and isinstance(reply[0], redis.exceptions.ResponseError):
                 raise reply[0]
             if reply and isinstance(reply[-1], redis.exceptions.ResponseError):
@@ -274,18 +301,23 @@ class FalkorDBStore:
                 from falkordb.query_result import QueryResult
 
                 res = QueryResult(self._graph, reply)
-        except redis.exceptions.ResponseError as e:
+        except Exception as e:  # noqa: BLE001 - wrapped at the adapter boundary
+            return self._failed(e, timeout_ms)
+        cols = [h[1] if isinstance(h, (list, tuple)) else h for h in res.header]
+        return [dict(zip(cols, (_plain(v) for v in row), strict=True)) for row in res.result_set]
+
+    def _failed(self, e: Exception, timeout_ms: int | None) -> list[dict[str, Any]]:
+        """A read's error as circfin's: no rows when the graph does not exist yet."""
+        import redis
+
+        if isinstance(e, redis.exceptions.ResponseError):
             if "empty key" in str(e):
                 return []  # the graph does not exist yet: nothing stored
             if "timed out" in str(e).lower():
                 after = (f"after {timeout_ms / 1000:g} s (its time budget)" if timeout_ms
                          else "(its time limit)")
                 raise QueryTimeout(f"{self.describe()} stopped a query {after}") from e
-            raise self._errors(e) from e
-        except Exception as e:  # noqa: BLE001 - wrapped at the adapter boundary
-            raise self._errors(e) from e
-        cols = [h[1] if isinstance(h, (list, tuple)) else h for h in res.header]
-        return [dict(zip(cols, (_plain(v) for v in row), strict=True)) for row in res.result_set]
+        raise self._errors(e) from e
 
     def write(self, statements: Sequence[Statement]) -> None:
         """All statements as ONE ``GRAPH.QUERY`` (see :func:`combine_statements`).

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..errors import QueryError, QueryTimeout, StoreError, StoreUnavailable
-from .base import Statement, redact
+from .base import Statement, redact, schema_digest
 
 __all__ = ["Neo4jStore"]
 
@@ -23,6 +23,7 @@ _SCHEMA = (
     "CREATE INDEX circfin_entity_name IF NOT EXISTS FOR (e:Entity) ON (e.name)",
     "CREATE INDEX circfin_pays_deal_id IF NOT EXISTS FOR ()-[r:PAYS]-() ON (r.deal_id)",
     "CREATE INDEX circfin_pays_top_deal_id IF NOT EXISTS FOR ()-[r:PAYS_TOP]-() ON (r.deal_id)",
+    "CREATE INDEX circfin_deal_key IF NOT EXISTS FOR (d:Deal) ON (d.key)",  # case twins
 )
 
 
@@ -44,6 +45,7 @@ class Neo4jStore:
     """A circfin graph in a Neo4j database."""
 
     dialect = "neo4j"
+    schema_version = schema_digest(dialect, _SCHEMA)
 
     def __init__(self, driver: Any, *, database: str | None = None, where: str = "Neo4j") -> None:
         self._driver = driver
@@ -91,6 +93,11 @@ class Neo4jStore:
         if isinstance(e, (x.CypherSyntaxError, x.ClientError)):
             return QueryError(f"{self.describe()} refused a query: {getattr(e, 'message', e)}")
         return StoreError(f"{self.describe()}: {type(e).__name__}: {getattr(e, 'message', e)}")
+
+    def read_many(self, reads: Sequence[Statement], *,
+                  timeout_ms: int | None = None) -> list[list[dict[str, Any]]]:
+        """Each query's rows, one after the other (see GraphStore.read_many)."""
+        return [self.read(query, params, timeout_ms=timeout_ms) for query, params in reads]
 
     def read(self, query: str, params: Mapping[str, Any] | None = None, *,
              timeout_ms: int | None = None) -> list[dict[str, Any]]:

@@ -276,3 +276,37 @@ def test_case_twin_of_a_stored_deal_is_refused_for_small_and_large_inputs(store,
     with pytest.raises(ValidationError) as exc:
         ingest(store, [write(tmp_path / "d2.csv", DEALS_HEADER + "\n".join(rows) + "\n")])
     assert f"differs only in case from the stored deal 'X{n - 1}'" in str(exc.value)
+
+
+def test_a_graph_written_before_schema_versions_is_brought_up_by_its_next_write(
+        store, server, files, tmp_path):
+    """A graph older versions wrote (no Schema node, no Deal.key, no entity name keys)
+    validates as before, and its next write back-fills them, leaving the graph a fresh
+    ingest of the same files writes; from then on deals and names are looked up by index."""
+    from circfin.store.falkordb_store import FalkorDBStore
+
+    from .test_ingest_links import dump
+
+    more = write(tmp_path / "more.csv", DEALS_HEADER +
+                 f"N1,2025-11,NVIDIA Corp,oracle corp,loan,5,exact,signed,x,{URL},high\n")
+    ingest(store, files)
+    store.write([("MATCH (s:Schema) DELETE s RETURN count(*) AS n", {}),
+                 ("MATCH (d:Deal) SET d.key = null RETURN count(*) AS n", {}),
+                 ("MATCH (e:Entity) SET e.name_keys = null RETURN count(*) AS n", {})])
+    assert store.read("MATCH (d:Deal) WHERE d.key IS NOT NULL RETURN count(d) AS n") == [{"n": 0}]
+    twin = write(tmp_path / "twin.csv", DEALS.replace("D1,", "d1,"))
+    for _ in range(2):  # as the graph was, then at the current version
+        with pytest.raises(ValidationError, match="differs only in case from the stored deal 'D1'"):
+            ingest(store, [twin])
+        rep = ingest(store, [more])
+        assert rep.warnings == [] and stored_deals(store)["N1"]["payer"] == "nvidia"
+        assert stored_deals(store)["N1"]["payee"] == "oracle"
+        assert store.read("MATCH (s:Schema) RETURN count(s) AS n") == [{"n": 1}]
+    assert store.read("MATCH (d:Deal) RETURN d.id AS i, d.key AS k ORDER BY i") == [
+        {"i": i, "k": i.lower()} for i in ("D1", "D2", "D3", "D4", "N1")]
+    fresh = FalkorDBStore(server.connect(), graph=f"{store.graph_name}_fresh")
+    try:
+        ingest(fresh, [*files, more])
+        assert dump(store) == dump(fresh)
+    finally:
+        fresh.clear()
