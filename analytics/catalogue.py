@@ -190,7 +190,7 @@ def latest_financials(snap: SnapshotLike, entity_id: str) -> dict[str, Any] | No
 def entity_records(snap: SnapshotLike, *, kinds: Iterable[str] | None = None,
                    countries: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """The entities by name: ``id, name, kind, country, parent`` (an id), ``aliases``,
-    ``deals_in`` and ``deals_out`` (how many of the snapshot's deals it is payee, payer of)
+    the identifiers ``sec_cik``, ``tickers`` and ``lei``, ``deals_in`` and ``deals_out`` (how many of the snapshot's deals it is payee, payer of)
     and ``latest_financials`` (see :func:`latest_financials`).
 
     Filters: ``kinds`` (InputError outside the vocabulary), ``countries`` (codes, any case).
@@ -211,7 +211,9 @@ def entity_records(snap: SnapshotLike, *, kinds: Iterable[str] | None = None,
         eid = e["id"]
         out.append({"id": eid, "name": e.get("name") or eid, "kind": e.get("kind"),
                     "country": e.get("country"), "parent": e.get("parent"),
-                    "aliases": list(e.get("aliases") or []), "deals_in": deals_in[eid],
+                    "aliases": list(e.get("aliases") or []), "sec_cik": e.get("sec_cik"),
+                    "tickers": list(e.get("tickers") or []), "lei": e.get("lei"),
+                    "deals_in": deals_in[eid],
                     "deals_out": deals_out[eid], "latest_financials": latest_financials(snap, eid)})
     return out
 
@@ -269,8 +271,8 @@ def entity_page(snap: SnapshotLike, entity_id: str, *, loops: Sequence[Mapping[s
                 exposures: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """Everything about one entity as of the snapshot's date:
 
-    ``as_of``; ``entity`` (``id, name, kind, country, source_url, aliases``, ``parent`` and
-    ``subsidiaries`` as ``{id, name}``); ``financials`` (every dated row, oldest first);
+    ``as_of``; ``entity`` (``id, name, kind, country, source_url, aliases, sec_cik, tickers,
+    lei``, ``parent`` and ``subsidiaries`` as ``{id, name}``); ``financials`` (every dated row, oldest first);
     ``deals_out`` / ``deals_in`` (:func:`deal_records` where it is payer / payee);
     ``syndicates`` (:func:`syndicates_of`); ``loops`` (as given: ``Loop.to_dict()`` of the
     loops through it), ``loops_complete`` and ``loops_note`` (what a budget cut);
@@ -292,6 +294,8 @@ def entity_page(snap: SnapshotLike, entity_id: str, *, loops: Sequence[Mapping[s
         "entity": {"id": entity_id, "name": names[entity_id], "kind": e.get("kind"),
                    "country": e.get("country"), "source_url": e.get("source_url"),
                    "aliases": list(e.get("aliases") or []),
+                   "sec_cik": e.get("sec_cik"), "tickers": list(e.get("tickers") or []),
+                   "lei": e.get("lei"),
                    "parent": None if not parent else {"id": parent, "name": names.get(parent, parent)},
                    "subsidiaries": [{"id": x["id"], "name": names[x["id"]]} for x in subs]},
         "financials": [{k: (_num(f.get(k)) if k.endswith("_usd") else f.get(k)) for k in fields}

@@ -287,7 +287,8 @@ def _print_page(page: Mapping[str, Any], loops: Sequence[Any]) -> None:
             ("parent", e["parent"]["name"] if e["parent"] else None),
             ("aliases", ", ".join(e["aliases"])),
             ("subsidiaries", ", ".join(s["name"] for s in e["subsidiaries"])),
-            ("source", e["source_url"])):
+            ("tickers", ", ".join(e.get("tickers") or [])), ("SEC CIK", e.get("sec_cik")),
+            ("LEI", e.get("lei")), ("source", e["source_url"])):
         if value:
             head.add_row(label, Text(visible(value)))
     out.print(Text.assemble((visible(e["name"]), "bold"), f" ({visible(e['id'])}) as of {page['as_of']}"))
@@ -295,11 +296,22 @@ def _print_page(page: Mapping[str, Any], loops: Sequence[Any]) -> None:
 
     fin = page["financials"]
     if fin:
-        out.print(records_table(fin, [("as_of", "as of"), ("revenue_usd", "revenue"), ("equity_usd", "equity"),
-                                      ("total_assets_usd", "assets"), ("total_liabilities_usd", "liabilities"),
-                                      ("market_cap_usd", "market cap"), ("backlog_usd", "backlog"),
-                                      ("basis", "basis"), ("source_url", "source")],
-                                title="Financials over time"))
+        # The figures in columns as wide as their widest value or heading (nothing is cut
+        # on an 80-column terminal);
+        # each row's basis and source, long texts, as notes below rather than squeezed
+        # into narrow columns.
+        columns = [("as_of", "as of"), ("revenue_usd", "revenue"), ("equity_usd", "equity"),
+                   ("total_assets_usd", "assets"), ("total_liabilities_usd", "liabilities"),
+                   ("market_cap_usd", "mkt cap"), ("backlog_usd", "backlog")]
+        table = records_table(fin, columns, title="Financials over time")
+        for column, (key, heading) in zip(table.columns, columns, strict=True):
+            cells = [str(f.get(key) or "") if key == "as_of" else money(f.get(key)) for f in fin]
+            column.min_width = max(len(heading), *map(len, cells))
+        out.print(table)
+        for f in fin:
+            note = " — ".join(visible(str(x)) for x in (f.get("basis"), f.get("source_url")) if x)
+            if note:
+                out.print(Text(f"{visible(str(f.get('as_of')))}: {note}"), soft_wrap=True)
     else:
         _empty("no financials")
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from circfin.display import money
 from circfin.store.embedded import EmbeddedServer
 from circfin.store.falkordb_store import FalkorDBStore
 
@@ -81,8 +82,8 @@ def run(server: EmbeddedServer, tmp_path_factory: pytest.TempPathFactory):
     graph = f"t_{uuid.uuid4().hex[:12]}"
     env = circfin_env(server, graph)
 
-    def circfin(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-        return run_circfin(args, env, check=check)
+    def circfin(*args: str, check: bool = False, columns: int = 200) -> subprocess.CompletedProcess[str]:
+        return run_circfin(args, {**env, "COLUMNS": str(columns)}, check=check)
 
     folder = tmp_path_factory.mktemp("data_cmds")
     for name, text in (("entities.csv", ENTITIES), ("deals.csv", DEALS), ("members.csv", MEMBERS),
@@ -173,7 +174,8 @@ def test_entities_json(data) -> None:
     assert doc["as_of"] == "2025-12-31"
     assert entity(doc, "acme") == {
         "id": "acme", "name": "Acme Cloud", "kind": "hyperscaler", "country": "US", "parent": None,
-        "aliases": ["ACME", "Acme Cloud Inc"], "deals_in": 2, "deals_out": 1,
+        "aliases": ["ACME", "Acme Cloud Inc"], "sec_cik": None, "tickers": [], "lei": None,
+        "deals_in": 2, "deals_out": 1,
         "latest_financials": {**NO_FINANCIALS, "as_of": "2025-06-30", "equity_usd": 24000000000,
                               "total_assets_usd": 200000000000, "source_url": "https://www.sec.gov/acme-q"}}
     eu = entity(doc, "acme-eu")
@@ -239,7 +241,8 @@ def test_show_json_is_the_entity_page(data) -> None:
     assert page["as_of"] == "2025-12-31"
     assert page["entity"] == {
         "id": "acme", "name": "Acme Cloud", "kind": "hyperscaler", "country": "US",
-        "source_url": "https://acme.example/ir", "aliases": ["ACME", "Acme Cloud Inc"], "parent": None,
+        "source_url": "https://acme.example/ir", "aliases": ["ACME", "Acme Cloud Inc"],
+        "sec_cik": None, "tickers": [], "lei": None, "parent": None,
         "subsidiaries": [{"id": "acme-eu", "name": "Acme Cloud Europe"}]}
     assert [(f["as_of"], f["revenue_usd"], f["equity_usd"], f["total_assets_usd"], f["basis"])
             for f in page["financials"]] == [("2024-12-31", 50000000000, 20000000000, None, None),
@@ -286,6 +289,27 @@ def test_show_table(run) -> None:
     # Data is text, never rich markup.
     assert "[bold]Tag[/bold]" in run("entities", "--kind", "other", check=True).stdout
     assert "[bold]Tag[/bold] (tag) as of" in run("show", "tag", check=True).stdout
+
+
+def test_show_names_identifiers_and_never_cuts_a_figure(run, data) -> None:
+    """On an 80-column terminal the figures stay whole and each row's basis and source
+    follow the table in full; the filer's identifiers head the page and are in its JSON."""
+    page = data("show", "Nvidia")
+    assert page["entity"]["sec_cik"] == "0001045810" and page["entity"]["tickers"] == ["NVDA"]
+    nvidia = next(e for e in data("entities", "--limit", "0")["entities"] if e["id"] == "nvidia")
+    assert (nvidia["sec_cik"], nvidia["tickers"], nvidia["lei"]) == ("0001045810", ["NVDA"], None)
+    text = run("show", "Nvidia", check=True, columns=80).stdout
+    assert "SEC CIK  0001045810" in text and "tickers  NVDA" in text
+    lines = text.splitlines()
+    for f in page["financials"]:
+        for key in ("revenue_usd", "equity_usd", "total_assets_usd", "total_liabilities_usd"):
+            if f[key] is not None:
+                assert money(f[key]) in text, (key, f[key])
+        note = f"{f['as_of']}: {f['basis']} — {f['source_url']}"
+        assert note in lines, note  # one line, never wrapped: the URL stays whole
+    start = lines.index(next(ln for ln in lines if ln.startswith("Financials over time")))
+    table = lines[start:start + 5 + len(page["financials"])]
+    assert table[-1].startswith("└") and "…" not in "".join(table)  # no figure or heading cut
 
 
 @pytest.mark.parametrize("cmd", ["deals", "entities", "show"])
