@@ -31,58 +31,23 @@ costs more than it saves) the same functions run as plain Python.
 
 from __future__ import annotations
 
-import functools
-import importlib.util
-import types
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-# numba is a dependency, imported only for a component large enough to need it (see
-# circularity._JIT_MIN): a small web never loads it.
-HAVE_NUMBA = importlib.util.find_spec("numba") is not None
+from ..jit import Kernels
 
 __all__: list[str] = []  # private module
 
-_F = TypeVar("_F", bound=Callable[..., Any])
 _Ints = npt.NDArray[np.int64]
 _Floats = npt.NDArray[np.float64]
 
-_KERNELS: list[str] = []  # in definition order: a kernel only calls kernels defined above it
-
-
-def _kernel(f: _F) -> _F:
-    """Mark ``f`` as a kernel: plain Python here, ``njit(cache=True, nogil=True)``
-    in :func:`compiled`."""
-    _KERNELS.append(f.__name__)
-    return f
-
-
-@functools.cache
-def compiled() -> types.SimpleNamespace:
-    """The kernels compiled by numba (its on-disk cache makes later runs load them
-    rather than compile), as attributes; the plain ones when numba is missing. Each
-    compiled kernel is a copy of the plain function whose globals see the compiled
-    kernels, so compiled kernels call compiled kernels."""
-    if not HAVE_NUMBA:  # pragma: no cover - exercised only without numba
-        return plain()
-    from numba import njit
-
-    scope = dict(globals())
-    for name in _KERNELS:
-        f = globals()[name]
-        twin = types.FunctionType(f.__code__, scope, f.__name__, f.__defaults__, f.__closure__)
-        twin.__qualname__ = f.__qualname__
-        twin.__doc__ = f.__doc__
-        scope[name] = njit(cache=True, nogil=True)(twin)
-    return types.SimpleNamespace(**{n: scope[n] for n in _KERNELS})
-
-
-def plain() -> types.SimpleNamespace:
-    """The kernels as plain Python functions."""
-    return types.SimpleNamespace(**{n: globals()[n] for n in _KERNELS})
+# Plain Python until a job is big enough to pay for numba (see circfin.jit).
+_KERNELS = Kernels()
+_kernel = _KERNELS.kernel
+plain = _KERNELS.plain
+compiled = _KERNELS.compiled
 
 
 @_kernel

@@ -25,69 +25,31 @@ caller enforces a time budget and grows buffers without copying.
 
 from __future__ import annotations
 
-import functools
-import importlib.util
-import types
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-# numba is a dependency, imported only when a search is big enough to need it
-# (see :func:`compiled`): small ones run these same functions as plain Python,
-# which answers the seed's searches before numba would have loaded its cache.
-HAVE_NUMBA = importlib.util.find_spec("numba") is not None
+from ..jit import Kernels
 
 __all__: list[str] = []  # private module
 
-_F = TypeVar("_F", bound=Callable[..., Any])
 _Ints = npt.NDArray[np.integer[Any]]  # any integer dtype: the callers pass int8, int32 and int64
 _Bools = npt.NDArray[np.bool_]
 _Int = int | np.integer[Any]  # a Python or NumPy integer scalar (numba sees both as int64)
 
-_KERNELS: list[str] = []  # in definition order: a kernel only calls kernels defined above it
-
-
-def _kernel(f: _F) -> _F:
-    """Mark ``f`` as a kernel: plain Python here, ``njit(cache=True, nogil=True)``
-    in :func:`compiled`."""
-    _KERNELS.append(f.__name__)
-    return f
-
-
-@functools.cache
-def compiled() -> types.SimpleNamespace:
-    """The kernels compiled by numba (its on-disk cache makes later runs load
-    them rather than compile), as attributes; the plain module when numba is
-    missing.
-
-    Each kernel is a copy of the plain function whose globals see the
-    compiled kernels, so a compiled kernel calls compiled kernels, while the
-    module's own functions stay plain Python and call each other."""
-    if not HAVE_NUMBA:  # pragma: no cover - exercised only without numba
-        return types.SimpleNamespace(**{n: globals()[n] for n in _KERNELS})
-    from numba import njit
-
-    scope = dict(globals())
-    for name in _KERNELS:
-        f = globals()[name]
-        twin = types.FunctionType(f.__code__, scope, f.__name__, f.__defaults__, f.__closure__)
-        twin.__qualname__ = f.__qualname__
-        twin.__doc__ = f.__doc__
-        scope[name] = njit(cache=True, nogil=True)(twin)
-    return types.SimpleNamespace(**{n: scope[n] for n in _KERNELS})
+# Plain Python until a job is big enough to pay for numba (see circfin.jit).
+_KERNELS = Kernels()
+_kernel = _KERNELS.kernel
+plain = _KERNELS.plain
+compiled = _KERNELS.compiled
 
 
 def compiled_ready() -> bool:
     """Whether this process has the compiled kernels already (then a search uses
     them from its first step: the plain-Python start only saves loading numba)."""
-    return compiled.cache_info().currsize > 0
+    return _KERNELS.ready()
 
-
-def plain() -> types.SimpleNamespace:
-    """The kernels as plain Python functions."""
-    return types.SimpleNamespace(**{n: globals()[n] for n in _KERNELS})
 
 DEAD = np.int64(1) << np.int64(60)  # "no such day": later than any real day
 NEG = -DEAD  # earlier than any real day

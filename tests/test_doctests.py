@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["circfin", "circfin.display", "circfin.graph.model", "circfin.store.base",
+MODULES = ["circfin", "circfin.display", "circfin.jit", "circfin.graph.model", "circfin.store.base",
            "circfin.loops.engine", "circfin.ingest.validate", "circfin.report.render",
            "circfin.loops.from_store", "circfin.loops.members", "circfin.ingest.sources", "circfin.ingest.fields",
            "circfin.analytics.catalogue", "circfin.report.timeline", "circfin.report.charts",
