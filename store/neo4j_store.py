@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..errors import QueryError, QueryTimeout, StoreError, StoreUnavailable
+from ..graph.schema import LABELS, label
 from .base import Statement, redact, schema_digest
 
 __all__ = ["Neo4jStore"]
@@ -40,6 +41,14 @@ def _plain(value: Any) -> Any:
         return _plain(dict(value.items()))
     return value
 
+
+
+def clear_statement() -> str:
+    """The Cypher that deletes circfin's nodes, in batches of 5,000: its labels from the
+    whitelist, so a node kind added to circfin (sources, events, financials, holdings'
+    assets, the schema mark) is never left behind by `clear`."""
+    kinds = " OR ".join(f"n:{label(name)}" for name in LABELS)
+    return f"MATCH (n) WHERE {kinds} CALL (n) {{ DETACH DELETE n }} IN TRANSACTIONS OF 5000 ROWS"
 
 class Neo4jStore:
     """A circfin graph in a Neo4j database."""
@@ -146,9 +155,9 @@ class Neo4jStore:
                 raise self._errors(e) from e
 
     def clear(self) -> None:
-        """Delete circfin's nodes (Entity, Deal, Loop, ReportRun) in batches."""
-        q = ("MATCH (n) WHERE n:Entity OR n:Deal OR n:Loop OR n:ReportRun "
-             "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS")
+        """Delete every node of circfin's (each label of ``graph.schema.LABELS``), in
+        batches; a database's other nodes stay."""
+        q = clear_statement()
         try:
             with self._driver.session(database=self._database) as session:
                 session.run(q).consume()
