@@ -46,7 +46,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 
-from _checkout import ensure_circfin  # noqa: E402
+from _checkout import ensure_circfin, load_checkout  # noqa: E402
 
 ensure_circfin()
 
@@ -190,17 +190,13 @@ def load_before(root: Path) -> Any:
     """``circfin.analytics.circularity`` of the checkout at ``root``, imported as a
     package of another name (``circfin_before``) beside this one."""
     import importlib
-    import importlib.util
     import subprocess
 
     global BEFORE_NAME
-    spec = importlib.util.spec_from_file_location(
-        "circfin_before", root / "__init__.py", submodule_search_locations=[str(root)])
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"no circfin checkout at {root}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["circfin_before"] = module
-    spec.loader.exec_module(module)
+    try:
+        load_checkout(root, "circfin_before")
+    except (ImportError, OSError) as e:
+        raise SystemExit(f"no circfin checkout at {root}") from e
     commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
     BEFORE_NAME = f"before ({commit or root})"

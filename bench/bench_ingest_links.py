@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import json
 import random
 import statistics
@@ -32,19 +31,10 @@ import time
 import uuid
 from pathlib import Path
 
+from _checkout import load_checkout
+
 HERE = Path(__file__).resolve().parent
 TYPES = ["equity_investment", "loan", "chip_purchase", "cloud_commitment", "warrant"]
-
-
-def load_tree(root: Path) -> None:
-    """Import ``circfin`` from the checkout at root, whatever is installed."""
-    spec = importlib.util.spec_from_file_location(
-        "circfin", root / "__init__.py", submodule_search_locations=[str(root)])
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load circfin from {root}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["circfin"] = module
-    spec.loader.exec_module(module)
 
 
 def _csv(path: Path, header: list[str], rows) -> Path:
@@ -105,7 +95,7 @@ def make_corpus(folder: Path, n_entities: int, n_deals: int, seed: int = 11) -> 
 
 
 def child(a: argparse.Namespace) -> None:
-    load_tree(Path(a.tree))
+    load_checkout(Path(a.tree))
     import circfin.ingest as ingest_mod
     from circfin.store.embedded import EmbeddedServer
     from circfin.store.falkordb_store import FalkorDBStore
@@ -169,7 +159,7 @@ def main() -> None:
     now, before = HERE.parent, Path(a.before)
     if not (before / "__init__.py").is_file():
         raise SystemExit(f"{before}: no checkout; git worktree add --detach {before} 5019a4c^")
-    load_tree(now)
+    load_checkout(now)
     from circfin.store.embedded import EmbeddedServer
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_links_"))

@@ -51,19 +51,6 @@ STEPS = ("igraph", "records", "read", "json", "json-whole", "csv", "csv-whole")
 # The child: one step in a fresh process
 
 
-def _load_circfin(root: Path) -> None:
-    """Import ``circfin`` from ``root`` (this checkout or a baseline), whatever is installed."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "circfin", root / "__init__.py", submodule_search_locations=[str(root)])
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load circfin from {root}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["circfin"] = module
-    spec.loader.exec_module(module)
-
-
 def _rss() -> int:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -83,8 +70,10 @@ def _cpu() -> float:
 
 
 def child(step: str, k: int, root: Path, entities: int, deals: int, seed: int) -> dict[str, Any]:
-    _load_circfin(root)
     sys.path.insert(0, str(HERE))
+    from _checkout import load_checkout
+
+    load_checkout(root)
     import igraph as ig
     import numpy as np
     import pandas as pd
