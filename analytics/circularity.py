@@ -221,27 +221,10 @@ def _sparse_returns(P: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
 
     m = P.shape[0]
     K = _finn.compiled() if m >= _JIT_MIN else _finn.plain()
-    C = P.tocoo()
-    rows, cols, pv = C.row.astype(np.int64), C.col.astype(np.int64), C.data.astype(np.float64)
-    off = rows != cols
-    # the symmetric pattern of I - P, without its diagonal, as CSR
-    G = sp.csr_matrix((np.ones(2 * int(off.sum())), (np.concatenate([rows[off], cols[off]]),
-                                                     np.concatenate([cols[off], rows[off]]))),
-                      shape=(m, m))
-    G.sum_duplicates()
-    order, sptr, sidx = K._min_degree(m, G.indptr.astype(np.int64), G.indices.astype(np.int64),
-                                      min(max(0, int(_ELIM_DEGREE)), m))
-    rank = np.full(m, m, dtype=np.int64)
-    rank[order] = np.arange(order.size)
-    core = np.flatnonzero(rank == m)
-    cpos = np.full(m, -1, dtype=np.int64)
-    cpos[core] = np.arange(core.size)
-    # the entries of A = I - P: -P off the diagonal, 1 - P_ii on it (every node)
-    d = np.ones(m)
-    np.add.at(d, rows[~off], -pv[~off])
-    a_rows = np.concatenate([rows[off], np.arange(m, dtype=np.int64)])
-    a_cols = np.concatenate([cols[off], np.arange(m, dtype=np.int64)])
-    a_vals = np.concatenate([-pv[off], d])
+    rows, cols, pv, off, ptr, idx = _pattern(P)
+    order, sptr, sidx = K._min_degree(m, ptr, idx, _degree_limit(m))
+    rank, core, cpos = _core_places(order, m)
+    a_rows, a_cols, a_vals = _entries(rows, cols, pv, off, m)
     u, low = np.zeros(sidx.size), np.zeros(sidx.size)
     piv = np.zeros(order.size)
     A = np.zeros((core.size, core.size))
@@ -250,6 +233,47 @@ def _sparse_returns(P: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     diag, ret = np.empty(m), np.zeros(m)
     K._select(rows, cols, pv, rank, cpos, sptr, sidx, u, low, piv, Zc, diag, ret)
     return ret, diag
+
+
+def _pattern(P: sp.csr_matrix) -> tuple[np.ndarray, ...]:
+    """The entries of ``P`` (``rows, cols, values`` as int64/float64, ``off`` marking those
+    off the diagonal) and the symmetric pattern of ``I - P`` without its diagonal, as CSR
+    ``indptr, indices`` (int64): what the minimum-degree order reads."""
+    m = P.shape[0]
+    C = P.tocoo()
+    rows, cols, pv = C.row.astype(np.int64), C.col.astype(np.int64), C.data.astype(np.float64)
+    off = rows != cols
+    G = sp.csr_matrix((np.ones(2 * int(off.sum())), (np.concatenate([rows[off], cols[off]]),
+                                                     np.concatenate([cols[off], rows[off]]))),
+                      shape=(m, m))
+    G.sum_duplicates()
+    return rows, cols, pv, off, G.indptr.astype(np.int64), G.indices.astype(np.int64)
+
+
+def _degree_limit(m: int) -> int:
+    """The most neighbours a node of an m-node component may have to be eliminated."""
+    return min(max(0, int(_ELIM_DEGREE)), m)
+
+
+def _core_places(order: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each node's rank in the elimination ``order`` (m for the core), the core's
+    nodes, and each node's place in the core (-1 for an eliminated one)."""
+    rank = np.full(m, m, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    core = np.flatnonzero(rank == m)
+    cpos = np.full(m, -1, dtype=np.int64)
+    cpos[core] = np.arange(core.size)
+    return rank, core, cpos
+
+
+def _entries(rows: np.ndarray, cols: np.ndarray, pv: np.ndarray, off: np.ndarray,
+             m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The entries of ``A = I - P``: -P off the diagonal, 1 - P_ii on it (every node)."""
+    d = np.ones(m)
+    np.add.at(d, rows[~off], -pv[~off])
+    return (np.concatenate([rows[off], np.arange(m, dtype=np.int64)]),
+            np.concatenate([cols[off], np.arange(m, dtype=np.int64)]),
+            np.concatenate([-pv[off], d]))
 
 
 def _core_entries(A: np.ndarray, keys: np.ndarray, m: int, K: Any) -> np.ndarray:

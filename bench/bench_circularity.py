@@ -130,26 +130,11 @@ def steps(P: sp.csr_matrix, repeat: int) -> list[tuple[str, float]]:
 
     K = _finn.compiled()
     m = P.shape[0]
-    C_ = P.tocoo()
-    rows, cols, pv = C_.row.astype(np.int64), C_.col.astype(np.int64), C_.data.astype(np.float64)
-    off = rows != cols
-    G = sp.csr_matrix((np.ones(2 * int(off.sum())), (np.concatenate([rows[off], cols[off]]),
-                                                     np.concatenate([cols[off], rows[off]]))),
-                      shape=(m, m))
-    G.sum_duplicates()
-    ptr, idx = G.indptr.astype(np.int64), G.indices.astype(np.int64)
-    t_order, (order, sptr, sidx) = best_of(lambda: K._min_degree(m, ptr, idx, C._ELIM_DEGREE),
+    rows, cols, pv, off, ptr, idx = C._pattern(P)
+    t_order, (order, sptr, sidx) = best_of(lambda: K._min_degree(m, ptr, idx, C._degree_limit(m)),
                                            repeat)
-    rank = np.full(m, m, dtype=np.int64)
-    rank[order] = np.arange(order.size)
-    core = np.flatnonzero(rank == m)
-    cpos = np.full(m, -1, dtype=np.int64)
-    cpos[core] = np.arange(core.size)
-    d = np.ones(m)
-    np.add.at(d, rows[~off], -pv[~off])
-    a_rows = np.concatenate([rows[off], np.arange(m, dtype=np.int64)])
-    a_cols = np.concatenate([cols[off], np.arange(m, dtype=np.int64)])
-    a_vals = np.concatenate([-pv[off], d])
+    rank, core, cpos = C._core_places(order, m)
+    a_rows, a_cols, a_vals = C._entries(rows, cols, pv, off, m)
 
     def eliminate() -> tuple[np.ndarray, ...]:
         u, low = np.zeros(sidx.size), np.zeros(sidx.size)
