@@ -52,6 +52,11 @@ class Kernels:
         """Whether this process has compiled (or loaded) the kernels already."""
         return self._compiled is not None
 
+    def releases_gil(self, kernels: types.SimpleNamespace) -> bool:
+        """Whether ``kernels`` are this set's compiled ones, which release the GIL while
+        they run (so threads can run them side by side); plain ones hold it."""
+        return HAVE_NUMBA and kernels is self._compiled
+
     def compiled(self) -> types.SimpleNamespace:
         """The kernels compiled by numba, once per process; the plain ones without numba.
 

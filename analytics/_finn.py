@@ -48,6 +48,9 @@ _KERNELS = Kernels()
 _kernel = _KERNELS.kernel
 plain = _KERNELS.plain
 compiled = _KERNELS.compiled
+releases_gil = _KERNELS.releases_gil
+# _core_values goes through the rows of U^-1 by blocks of this many rows.
+BLOCK = 128
 
 
 @_kernel
@@ -297,7 +300,7 @@ def _core_values(keys: _Ints, m: Any, lu: _Floats, iperm: _Ints) -> _Floats:
     blocks of rows of ``U^-1``, gathered into a contiguous scratch, then by column of
     ``L^-1``, so both stay in cache while they are used."""
     n = lu.shape[0]
-    bs = 128
+    bs = BLOCK
     qs = keys // m
     cs = iperm[keys - qs * m]
     order = np.argsort((qs // bs) * (n * n) + cs * n + qs)

@@ -67,6 +67,10 @@ _DENSE_MAX = 1500
 _ELIM_DEGREE = 64
 # Components of at least this many nodes (past _DENSE_MAX) run the elimination compiled by numba.
 _JIT_MIN = 400
+# The entries of the core's inverse are computed on up to this many threads, one per
+# this many entries at least (a thread costs more than a few dot products).
+_VALUE_THREADS = 8
+_VALUE_MIN_KEYS = 50_000
 _CLOSED_LEAK = 1e-12  # a component whose every node leaks less than this share is closed
 
 
@@ -303,9 +307,43 @@ def _core_entries(A: np.ndarray, keys: np.ndarray, m: int, K: Any) -> np.ndarray
         perm[i], perm[p] = perm[p], perm[i]
     iperm = np.empty(n, dtype=np.int64)
     iperm[perm] = np.arange(n)
-    vals = K._core_values(keys, np.int64(m), lu, iperm)
+    vals = _values_in_threads(K, keys, m, lu, iperm)
     K._scatter(keys, vals, np.int64(m), A)  # A's memory, now free, holds N's entries
     return A
+
+
+def _usable_cpus() -> int:
+    """The CPUs this process may run on."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def _values_in_threads(K: Any, keys: np.ndarray, m: int, lu: np.ndarray,
+                       iperm: np.ndarray) -> np.ndarray:
+    """``K._core_values`` of ``keys``, on as many threads as this process may use
+    (at most :data:`_VALUE_THREADS`, and one per :data:`_VALUE_MIN_KEYS` keys). The
+    compiled kernel releases the GIL; each thread takes every t-th block of rows of
+    ``U^-1`` (the kernel's blocks, ``_finn.BLOCK`` rows), so the long rows at the top
+    are shared out evenly. The plain kernels hold the GIL and run on one thread."""
+    from ._finn import BLOCK, releases_gil
+
+    threads = min(_VALUE_THREADS, _usable_cpus(), max(1, keys.size // _VALUE_MIN_KEYS))
+    if threads <= 1 or not releases_gil(K):
+        return np.asarray(K._core_values(keys, np.int64(m), lu, iperm))
+    from concurrent.futures import ThreadPoolExecutor
+
+    share = (keys // m // BLOCK) % threads
+    parts = [np.flatnonzero(share == t) for t in range(threads)]
+    out = np.empty(keys.size)
+    with ThreadPoolExecutor(threads) as pool:
+        done = pool.map(lambda ix: K._core_values(keys[ix], np.int64(m), lu, iperm), parts)
+        for ix, vals in zip(parts, done, strict=True):
+            out[ix] = vals
+    return out
 
 
 # -- the web's circularity -----------------------------------------------------------------
