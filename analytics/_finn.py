@@ -256,27 +256,22 @@ def _core_keys(rows: _Ints, cols: _Ints, cpos: _Ints, sptr: _Ints, sidx: _Ints) 
     """The entries of N on the core that :func:`_select` reads, sorted, as keys
     ``q * m + p`` for ``N_pq`` (p, q: places in the core, m nodes): the diagonal,
     every pair of an eliminated node's neighbours in the core, and ``N_ji`` for each
-    entry ``(i, j)`` of P inside the core."""
+    entry ``(i, j)`` of P inside the core. They are marked in a table of the core's
+    entries, one byte each (an eighth of the core's dense matrix, which is made
+    anyway), and read off it in order: no sort, and a pair named twice counts once."""
     m = cpos.size
-    n = 0
-    for r in range(sptr.size - 1):
-        c = 0
-        for x in range(sptr[r], sptr[r + 1]):
-            if cpos[sidx[x]] >= 0:
-                c += 1
-        n += c * c
-    keys = np.empty(n + rows.size + m, np.int64)
-    t = 0
+    nc = 0
     for i in range(m):
         if cpos[i] >= 0:
-            keys[t] = cpos[i] * m + cpos[i]
-            t += 1
+            nc += 1
+    mark = np.zeros(nc * nc, np.bool_)
+    for i in range(nc):
+        mark[i * nc + i] = True
     for e in range(rows.size):
         ci = cpos[rows[e]]
         cj = cpos[cols[e]]
         if ci >= 0 and cj >= 0:
-            keys[t] = ci * m + cj
-            t += 1
+            mark[ci * nc + cj] = True
     for r in range(sptr.size - 1):
         for x in range(sptr[r], sptr[r + 1]):
             cp = cpos[sidx[x]]
@@ -285,9 +280,19 @@ def _core_keys(rows: _Ints, cols: _Ints, cpos: _Ints, sptr: _Ints, sidx: _Ints) 
             for y in range(sptr[r], sptr[r + 1]):
                 cq = cpos[sidx[y]]
                 if cq >= 0:
-                    keys[t] = cq * m + cp
-                    t += 1
-    return np.unique(keys[:t])
+                    mark[cq * nc + cp] = True
+    n = 0
+    for i in range(mark.size):
+        if mark[i]:
+            n += 1
+    keys = np.empty(n, np.int64)
+    t = 0
+    for i in range(mark.size):
+        if mark[i]:
+            q = i // nc
+            keys[t] = q * m + (i - q * nc)
+            t += 1
+    return keys
 
 
 @_kernel
