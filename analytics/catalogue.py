@@ -24,8 +24,9 @@ from ..graph.model import DEAL_STATUSES, DEAL_TYPES, ENTITY_KINDS, FINANCIAL_FIE
 from ..ingest.validate import name_key
 from .snapshot import SnapshotLike
 
-__all__ = ["LATEST_FINANCIALS_FIELDS", "SnapshotLike", "check_choices", "deal_records", "entity_page",
-           "entity_records", "exposures_of", "latest_financials", "syndicates_of"]
+__all__ = ["FIGURE_FIELDS", "LATEST_FINANCIALS_FIELDS", "SnapshotLike", "check_choices", "deal_records",
+           "entity_page", "entity_records", "exposures_of", "latest_figures", "latest_financials",
+           "syndicates_of"]
 
 _EPOCH = _dt.date(1970, 1, 1)
 
@@ -33,6 +34,11 @@ _EPOCH = _dt.date(1970, 1, 1)
 LATEST_FINANCIALS_FIELDS: tuple[str, ...] = (
     "as_of", "equity_usd", "revenue_usd", "market_cap_usd", "total_assets_usd",
     "total_liabilities_usd", "backlog_usd", "source_url",
+)
+# The figures of an entity record's ``figures``: each its latest known value, in this order.
+FIGURE_FIELDS: tuple[str, ...] = (
+    "equity_usd", "revenue_usd", "market_cap_usd", "total_assets_usd", "total_liabilities_usd",
+    "backlog_usd",
 )
 _SIDE_ORDER = {"payer": 0, "payee": 1}
 
@@ -187,11 +193,27 @@ def latest_financials(snap: SnapshotLike, entity_id: str) -> dict[str, Any] | No
     return {k: (_num(last.get(k)) if k.endswith("_usd") else last.get(k)) for k in LATEST_FINANCIALS_FIELDS}
 
 
+def latest_figures(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each figure's latest known value among one entity's financials ``rows`` (already
+    cut at the snapshot's date): ``{field: {"value", "as_of", "source_url"}}`` for the
+    fields of :data:`FIGURE_FIELDS` that some row gives. This is what the shock models
+    take (a later row that leaves a figure empty, such as a market value alone, does
+    not hide an earlier equity); :func:`latest_financials` is the latest row as reported."""
+    out: dict[str, dict[str, Any]] = {}
+    for f in sorted(rows, key=lambda f: (_day_key(f.get("day")), str(f.get("as_of")))):
+        for k in FIGURE_FIELDS:
+            v = _num(f.get(k))
+            if not _missing(v):
+                out[k] = {"value": v, "as_of": f.get("as_of"), "source_url": f.get("source_url")}
+    return {k: out[k] for k in FIGURE_FIELDS if k in out}
+
+
 def entity_records(snap: SnapshotLike, *, kinds: Iterable[str] | None = None,
                    countries: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """The entities by name: ``id, name, kind, country, parent`` (an id), ``aliases``,
     the identifiers ``sec_cik``, ``tickers`` and ``lei``, ``deals_in`` and ``deals_out`` (how many of the snapshot's deals it is payee, payer of)
-    and ``latest_financials`` (see :func:`latest_financials`).
+    ``latest_financials`` (the latest row, see :func:`latest_financials`) and ``figures``
+    (each figure's latest known value and date, see :func:`latest_figures`).
 
     Filters: ``kinds`` (InputError outside the vocabulary), ``countries`` (codes, any case).
     """
@@ -202,6 +224,9 @@ def entity_records(snap: SnapshotLike, *, kinds: Iterable[str] | None = None,
     for d in _deal_rows(snap):
         deals_out[str(d["payer"])] += 1
         deals_in[str(d["payee"])] += 1
+    fin_rows: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for f in snap.financials:
+        fin_rows[str(f.get("entity_id"))].append(f)
     out = []
     for e in sorted(snap.entities, key=lambda e: (name_key(e.get("name") or e["id"]), e["id"])):
         if kinds_l is not None and e.get("kind") not in kinds_l:
@@ -214,7 +239,8 @@ def entity_records(snap: SnapshotLike, *, kinds: Iterable[str] | None = None,
                     "aliases": list(e.get("aliases") or []), "sec_cik": e.get("sec_cik"),
                     "tickers": list(e.get("tickers") or []), "lei": e.get("lei"),
                     "deals_in": deals_in[eid],
-                    "deals_out": deals_out[eid], "latest_financials": latest_financials(snap, eid)})
+                    "deals_out": deals_out[eid], "latest_financials": latest_financials(snap, eid),
+                    "figures": latest_figures(fin_rows.get(eid, []))})
     return out
 
 

@@ -172,6 +172,8 @@ def deals(
 
 # ---- entities ------------------------------------------------------------------------------
 
+# Each figure's latest known value and its date (what the shock models use), after the latest row.
+_LATEST_CSV = ("equity_usd", "revenue_usd", "market_cap_usd")
 _FIN_CSV = ("equity_usd", "revenue_usd", "market_cap_usd", "total_assets_usd", "total_liabilities_usd",
             "backlog_usd")
 
@@ -180,11 +182,15 @@ def _entities_csv(rows: Sequence[Mapping[str, Any]]) -> str:
     out = []
     for e in rows:
         fin = e["latest_financials"] or {}
+        figs = e["figures"]
         out.append([e["id"], e["name"], e["kind"], e["country"], e["parent"], "; ".join(e["aliases"]),
                     e["deals_in"], e["deals_out"], fin.get("as_of"), *(fin.get(k) for k in _FIN_CSV),
-                    fin.get("source_url")])
+                    fin.get("source_url"),
+                    *(x for k in _LATEST_CSV for x in ((figs.get(k) or {}).get("value"),
+                                                       (figs.get(k) or {}).get("as_of")))])
     return csv_text(("id", "name", "kind", "country", "parent", "aliases", "deals_in", "deals_out",
-                     "financials_as_of", *_FIN_CSV, "financials_source_url"), out)
+                     "financials_as_of", *_FIN_CSV, "financials_source_url",
+                     *(c for k in _LATEST_CSV for c in (f"latest_{k}", f"latest_{k[:-4]}_as_of"))), out)
 
 
 def entities(
@@ -225,18 +231,26 @@ def entities(
                   title_justify="left")
     for heading, right in (("name", False), ("id", False), ("kind", False), ("country", False),
                            ("parent", False), ("aliases", False), ("in", True), ("out", True),
-                           ("equity", True), ("revenue", True), ("financials as of", False)):
+                           ("equity", True), ("equity as of", False), ("revenue", True),
+                           ("market value", True)):
         table.add_column(heading, justify="right" if right else "left")
     for e in rows:
-        fin = e["latest_financials"] or {}
+        figs = e["figures"]
         parent = e["parent"]
+
+        def fig(k: str, figs: Mapping[str, Any] = figs) -> str:
+            return money(figs[k]["value"]) if k in figs else ""
+
         table.add_row(*(Text(visible(c)) for c in (
             e["name"], e["id"], e["kind"] or "", e["country"] or "",
             names.get(parent, parent) if parent else "", ", ".join(e["aliases"]),
             str(e["deals_in"]), str(e["deals_out"]),
-            money(fin.get("equity_usd")) if fin else "", money(fin.get("revenue_usd")) if fin else "",
-            fin.get("as_of") or "")))
+            fig("equity_usd"), str(figs["equity_usd"]["as_of"]) if "equity_usd" in figs else "",
+            fig("revenue_usd"), fig("market_cap_usd"))))
     cli.out.print(table)
+    cli.out.print("Each figure is the latest known on or before the date, as the shock models use it "
+                  "(a private round's valuation under market value); `circfin show NAME` lists every "
+                  "dated row with its basis and source.")
     _more(left, "entities")
 
 

@@ -177,7 +177,13 @@ def test_entities_json(data) -> None:
         "aliases": ["ACME", "Acme Cloud Inc"], "sec_cik": None, "tickers": [], "lei": None,
         "deals_in": 2, "deals_out": 1,
         "latest_financials": {**NO_FINANCIALS, "as_of": "2025-06-30", "equity_usd": 24000000000,
-                              "total_assets_usd": 200000000000, "source_url": "https://www.sec.gov/acme-q"}}
+                              "total_assets_usd": 200000000000, "source_url": "https://www.sec.gov/acme-q"},
+        # each figure's latest known value: the 10-Q has no revenue, so the annual one stays
+        "figures": {
+            "equity_usd": {"value": 24000000000, "as_of": "2025-06-30", "source_url": "https://www.sec.gov/acme-q"},
+            "revenue_usd": {"value": 50000000000, "as_of": "2024-12-31", "source_url": "https://acme.example/ir"},
+            "total_assets_usd": {"value": 200000000000, "as_of": "2025-06-30",
+                                 "source_url": "https://www.sec.gov/acme-q"}}}
     eu = entity(doc, "acme-eu")
     assert (eu["parent"], eu["country"], eu["latest_financials"]) == ("acme", "DE", None)
     assert (entity(doc, "bolt")["deals_in"], entity(doc, "bolt")["deals_out"]) == (1, 1)
@@ -189,8 +195,11 @@ def test_entities_json(data) -> None:
         **NO_FINANCIALS, "as_of": "2024-12-31", "revenue_usd": 50000000000, "equity_usd": 20000000000,
         "source_url": "https://acme.example/ir"}
     assert (entity(early, "acme")["deals_in"], entity(early, "acme")["deals_out"]) == (2, 1)
+    assert set(entity(early, "acme")["figures"]) == {"equity_usd", "revenue_usd"}
+    assert entity(early, "acme")["figures"]["equity_usd"]["value"] == 20000000000
     before = data("entities", "--as-of", "2024-06")
     assert entity(before, "acme")["latest_financials"] is None
+    assert entity(before, "acme")["figures"] == {}
     assert (entity(before, "acme")["deals_in"], entity(before, "acme")["deals_out"]) == (0, 0)
 
 
@@ -226,8 +235,10 @@ def test_csv_is_never_a_formula(run) -> None:
     evil = next(r for r in ents if r["id"] == "evil")
     assert evil["name"] == "'=SUM(1+1)"
     acme = next(r for r in ents if r["id"] == "acme")
-    assert (acme["aliases"], acme["financials_as_of"], acme["equity_usd"]) == (
-        "ACME; Acme Cloud Inc", "2025-06-30", "24000000000")
+    assert (acme["aliases"], acme["financials_as_of"], acme["equity_usd"], acme["revenue_usd"]) == (
+        "ACME; Acme Cloud Inc", "2025-06-30", "24000000000", "")
+    # the latest known revenue, from the older row, beside the latest row's empty one
+    assert (acme["latest_revenue_usd"], acme["latest_revenue_as_of"]) == ("50000000000", "2024-12-31")
     for r in deals + ents:
         for v in r.values():
             assert v[:1] not in ("=", "+", "-", "@"), v
@@ -286,6 +297,11 @@ def test_show_table(run) -> None:
     table = run("deals", "--entity", "acme", "--as-of", "2025-12-31", check=True).stdout
     assert "3 deals as of 2025-12-31" in table and "~$4B" in table and "n/d" in table
     assert "entities as of" in run("entities", "--kind", "bank", check=True).stdout
+    # The table gives each figure's latest known value: Acme's revenue from its annual row,
+    # although its latest row (a 10-Q) leaves revenue empty.
+    row = next(line for line in run("entities", "--kind", "hyperscaler", "--as-of", "2025-12-31",
+                                    check=True).stdout.splitlines() if "Acme Cloud" in line)
+    assert "$24B" in row and "2025-06-30" in row and "$50B" in row
     # Data is text, never rich markup.
     assert "[bold]Tag[/bold]" in run("entities", "--kind", "other", check=True).stdout
     assert "[bold]Tag[/bold] (tag) as of" in run("show", "tag", check=True).stdout
