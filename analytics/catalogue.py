@@ -193,19 +193,20 @@ def latest_financials(snap: SnapshotLike, entity_id: str) -> dict[str, Any] | No
     return {k: (_num(last.get(k)) if k.endswith("_usd") else last.get(k)) for k in LATEST_FINANCIALS_FIELDS}
 
 
-def latest_figures(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Each figure's latest known value among one entity's financials ``rows`` (already
-    cut at the snapshot's date): ``{field: {"value", "as_of", "source_url"}}`` for the
-    fields of :data:`FIGURE_FIELDS` that some row gives. This is what the shock models
-    take (a later row that leaves a figure empty, such as a market value alone, does
-    not hide an earlier equity); :func:`latest_financials` is the latest row as reported."""
+def latest_figures(entity: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each figure's latest known value for a snapshot ``entity``: ``{field: {"value",
+    "as_of", "source_url"}}`` for the fields of :data:`FIGURE_FIELDS` it has. These are the
+    values the snapshot put on the entity (a later row that leaves a figure empty, such as
+    a market value alone, does not hide an earlier equity), the ones the shock models take;
+    :func:`latest_financials` is the latest row as reported."""
+    meta = entity.get("financials") or {}
     out: dict[str, dict[str, Any]] = {}
-    for f in sorted(rows, key=lambda f: (_day_key(f.get("day")), str(f.get("as_of")))):
-        for k in FIGURE_FIELDS:
-            v = _num(f.get(k))
-            if not _missing(v):
-                out[k] = {"value": v, "as_of": f.get("as_of"), "source_url": f.get("source_url")}
-    return {k: out[k] for k in FIGURE_FIELDS if k in out}
+    for k in FIGURE_FIELDS:
+        v = _num(entity.get(k))
+        if v is not None:
+            m = meta.get(k) or {}
+            out[k] = {"value": v, "as_of": m.get("as_of"), "source_url": m.get("source_url")}
+    return out
 
 
 def entity_records(snap: SnapshotLike, *, kinds: Iterable[str] | None = None,
@@ -224,9 +225,6 @@ def entity_records(snap: SnapshotLike, *, kinds: Iterable[str] | None = None,
     for d in _deal_rows(snap):
         deals_out[str(d["payer"])] += 1
         deals_in[str(d["payee"])] += 1
-    fin_rows: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for f in snap.financials:
-        fin_rows[str(f.get("entity_id"))].append(f)
     out = []
     for e in sorted(snap.entities, key=lambda e: (name_key(e.get("name") or e["id"]), e["id"])):
         if kinds_l is not None and e.get("kind") not in kinds_l:
@@ -240,7 +238,7 @@ def entity_records(snap: SnapshotLike, *, kinds: Iterable[str] | None = None,
                     "tickers": list(e.get("tickers") or []), "lei": e.get("lei"),
                     "deals_in": deals_in[eid],
                     "deals_out": deals_out[eid], "latest_financials": latest_financials(snap, eid),
-                    "figures": latest_figures(fin_rows.get(eid, []))})
+                    "figures": latest_figures(e)})
     return out
 
 
