@@ -168,24 +168,20 @@ def test_every_listed_company_and_named_bank_has_a_balance_sheet_or_a_stated_gap
     # a syndicate) have equity, total assets, total liabilities and revenue, and a listed
     # one a market value, on some dated row; seed/README.md's table names every one that
     # does not and what it lacks, exactly.
-    from circfin.analytics.audit import FINANCIER_KINDS, SYNDICATE_WORDS
+    from circfin.analytics.audit import _syndicates
 
     _, snap = seeded_snap
-    have: dict[str, set[str]] = defaultdict(set)
-    for f in snap.financials:
-        have[f["entity_id"]] |= {k for k, _ in _FIGURES if f.get(k) is not None}
-    syndicate = re.compile(r"\b(?:" + "|".join(SYNDICATE_WORDS) + r")\b", re.IGNORECASE)
+    syndicates = _syndicates(snap)  # the audit's rule for what stands for a group of lenders
     gaps: dict[str, str] = {}
     checked = 0
     for e in snap.entities:
         listed = bool(e.get("tickers"))
-        named_bank = (e["kind"] == "bank" and not syndicate.search(e["name"])
-                      and not ("/" in e["name"] and e["kind"] in FINANCIER_KINDS))
+        named_bank = e["kind"] == "bank" and e["id"] not in syndicates
         if not (listed or named_bank):
             continue
         checked += 1
         lacking = [label for k, label in _FIGURES
-                   if k not in have[e["id"]] and (listed or k != "market_cap_usd")]
+                   if e.get(k) is None and (listed or k != "market_cap_usd")]
         if lacking:
             gaps[e["id"]] = ", ".join(lacking)
     assert checked >= 90  # every named bank and every listed company of the seed
