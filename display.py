@@ -10,18 +10,20 @@ __all__ = ["money", "plain_number"]
 
 
 def money(v: Any) -> str:
-    """Short dollar amounts: $1.5B, $300M, $12K; n/d when undisclosed.
+    """Short dollar amounts: $1.5B, $300M, $12K, -$1.5B (a deficit); n/d when undisclosed.
 
-    >>> money(40e9), money(None), money(1_250_000), money(950)
-    ('$40B', 'n/d', '$1.2M', '$950')
+    >>> money(40e9), money(None), money(1_250_000), money(950), money(-1.5e9)
+    ('$40B', 'n/d', '$1.2M', '$950', '-$1.5B')
     """
     if v is None:
         return "n/d"
     v = float(v)
+    sign = "-" if v < 0 and f"{abs(v):,.0f}" != "0" else ""
+    v = abs(v)
     for div, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(v) >= div:
-            return f"${v / div:,.1f}{unit}".replace(".0" + unit, unit)
-    return f"${v:,.0f}"
+        if v >= div:
+            return f"{sign}${v / div:,.1f}{unit}".replace(".0" + unit, unit)
+    return f"{sign}${v:,.0f}"
 
 
 def plain_number(v: Any) -> Any:

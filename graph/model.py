@@ -43,6 +43,7 @@ __all__ = [
     "PARTICIPANT_ROLES",
     "PARTICIPANT_SIDES",
     "SHARE_BASES",
+    "SIGNED_FINANCIAL_FIELDS",
     "SOURCES_COLUMNS",
     "SOURCE_KINDS",
     "TABLES",
@@ -125,6 +126,9 @@ FINANCIAL_FIELDS: tuple[str, ...] = (
     "revenue_usd", "equity_usd", "total_assets_usd", "total_liabilities_usd",
     "market_cap_usd", "backlog_usd", "shares_outstanding", "public_float_usd",
 )
+# The one figure that may be below zero: book equity, which buy-backs or losses can
+# turn into a deficit (the shock models then take no buffer from it).
+SIGNED_FINANCIAL_FIELDS: frozenset[str] = frozenset({"equity_usd"})
 PARTICIPANT_SIDES: tuple[str, ...] = ("payer", "payee")
 # A member holds its share of its side; an arranger (a bond's bookrunner, a loan's
 # arranger that is not known to hold any of it) is named but holds nothing circfin knows.

@@ -67,11 +67,16 @@ def forbidden_char(text: str, *, multiline: bool = False) -> str | None:
     return f"contains the control character {cp} (character {at}); remove it"
 
 
-def parse_money(text: str) -> int | float:
-    """A non-negative US dollar amount: ASCII digits, optional decimals or exponent.
+def parse_money(text: str, *, signed: bool = False) -> int | float:
+    """A US dollar amount: ASCII digits, optional decimals or exponent.
+
+    Amounts are not negative, except with ``signed`` (a company's book equity,
+    which buy-backs or losses can take below zero).
 
     >>> parse_money("1500000000"), parse_money("1.5e9"), parse_money("12.50")
     (1500000000, 1500000000, 12.5)
+    >>> parse_money("-1.5e9", signed=True)
+    -1500000000
     """
     t = text.strip()
     if t.isdigit() and t.isascii() and len(t) <= 15:  # the common case: a whole number below 10^15
@@ -92,10 +97,12 @@ def parse_money(text: str) -> int | float:
         d = Decimal(body)
     except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
         raise ValueError(f"{shown} is not a number") from None
-    if body is not t and d != 0:
+    if body is not t and d != 0 and not signed:
         raise ValueError(f"{shown} is negative; amounts are what the payer pays, >= 0")
     if d > MAX_USD:
         raise ValueError(f"{shown} is above 10^15 USD; check the units")
+    if body is not t:
+        d = -d
     if d == d.to_integral_value():
         return int(d)
     return float(d)
@@ -200,12 +207,12 @@ def _name(row: RawRow, col: str, errors: list[RowError], what: str) -> str | Non
     return v
 
 
-def _money(row: RawRow, col: str, errors: list[RowError]) -> int | float | None:
+def _money(row: RawRow, col: str, errors: list[RowError], *, signed: bool = False) -> int | float | None:
     v = _str(row, col, errors)
     if v is None:
         return None
     try:
-        return parse_money(v)
+        return parse_money(v, signed=signed)
     except ValueError as e:
         errors.append(RowError(row.path, row.line, col, str(e)))
         return None

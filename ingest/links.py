@@ -16,7 +16,8 @@ what the graph holds for it:
 * events: a deal's life, per deal; no event before the deal's date or after
   today, and the deal's status is its latest event's (latest by date, then by
   place in a deal's life);
-* financials: per entity and ``as_of`` date; not after today, not negative.
+* financials: per entity and ``as_of`` date; not after today, not negative
+  (but equity, which can be a deficit).
   An entities row's money columns are one financials row, dated by its
   ``as_of`` column or, without one, by its file's modification date.
 """
@@ -36,6 +37,7 @@ from ..graph.model import (
     FINANCIAL_FIELDS,
     PARTICIPANT_ROLES,
     PARTICIPANT_SIDES,
+    SIGNED_FINANCIAL_FIELDS,
     SOURCE_KINDS,
     date_bounds,
     status_rank,
@@ -332,7 +334,7 @@ def check_links(tables: list[RawTable], plan: Any, *, resolve: Callable[[str], s
         n = len(errors)
         raw = v._name(row, "entity_id", errors, " (entity id, name or alias)")
         as_of, _, _ = v._date(row, errors, "as_of")
-        money = {f: v._money(row, f, errors) for f in FINANCIAL_FIELDS}
+        money = {f: v._money(row, f, errors, signed=f in SIGNED_FINANCIAL_FIELDS) for f in FINANCIAL_FIELDS}
         basis = v._str(row, "basis", errors)
         if basis is not None and len(basis) > MAX_BASIS:
             errors.append(RowError(row.path, row.line, "basis", f"longer than {MAX_BASIS} characters"))

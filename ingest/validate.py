@@ -36,6 +36,7 @@ from ..graph.model import (
     DEAL_TYPES,
     ENTITY_FINANCIAL_FIELDS,
     ENTITY_KINDS,
+    SIGNED_FINANCIAL_FIELDS,
 )
 from .fields import (
     MAX_NAME,
@@ -647,7 +648,8 @@ def _entity(row: RawRow, errors: list[RowError]) -> dict[str, Any] | None:
         if country not in COUNTRY_CODES:
             errors.append(RowError(row.path, row.line, "country",
                                    f"{country[:20]!r} is not a two-letter ISO 3166-1 country code"))
-    money = {col: _money(row, col, errors) for col in ENTITY_FINANCIAL_FIELDS}
+    money = {col: _money(row, col, errors, signed=col in SIGNED_FINANCIAL_FIELDS)
+             for col in ENTITY_FINANCIAL_FIELDS}
     as_of = _date(row, errors, "as_of", required=False)
     source = _url(row, "source_url", errors, required=False)
     ids = entity_identifiers(row, errors)

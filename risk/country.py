@@ -53,7 +53,8 @@ counterparty (the syndicate or JV on the other side), is in the target set.
 before the snapshot's date, else its book equity (total assets minus total
 liabilities, when both are known and leave a positive amount), else None (and
 ``exposure_to_equity`` is None); ``equity_figure`` and ``equity_as_of`` say
-which.
+which. A deficit (an equity figure at or below zero) is shown as it is, and
+``exposure_to_equity`` is None: no share of a deficit means anything.
 
 **Holdings.** An institution's holdings (the holdings table) of traded assets
 that the target set issued -- its listed equity, its bonds -- count under the
@@ -120,7 +121,7 @@ class InstitutionExposure:
 
     @property
     def exposure_to_equity(self) -> float | None:
-        return self.exposure_usd / self.equity_usd if self.equity_usd else None
+        return self.exposure_usd / self.equity_usd if self.equity_usd and self.equity_usd > 0 else None
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "kind": self.kind, "country": self.country,
@@ -210,7 +211,7 @@ def _targets(to: str | Iterable[str], ents: Mapping[str, Mapping[str, Any]], sub
 
 def _equity(ent: Mapping[str, Any]) -> tuple[float | None, str | None, str | None]:
     eq = _num(ent.get("equity_usd"))
-    if eq is not None and eq > 0:
+    if eq is not None:  # a deficit (at or below zero) too: shown, with no ratio against it
         return eq, "equity_usd", _meta(ent, "equity_usd").get("as_of")
     book = _book_equity(ent)
     if book is not None:

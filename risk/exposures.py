@@ -60,6 +60,11 @@ network's ``buffer_info`` and ``to_dict()`` give ``figure``, ``as_of`` and
 2. ``"assets minus liabilities 2025-11-30"``: book equity,
    ``total_assets_usd - total_liabilities_usd``, when it has no equity figure
    but both of these (and they leave a positive amount);
+
+   an equity figure at or below zero (a deficit, which buy-backs or losses
+   can leave) gives no buffer and rules out 2: a proxy below stands in and its
+   label ends with the deficit, e.g. ``"proxy: 50% of revenue 2026-01-30
+   (equity -$1.6B at 2026-01-30)"``;
 3. ``"proxy: 50% of revenue 2025-05-31"``: ``revenue_share * revenue_usd``
    (default share 0.5, a parameter);
 4. ``"proxy: median buffer of N entities"``: the median of the buffers of
@@ -84,6 +89,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..display import money
 from ..loops.members import MemberPart, combined_basis, member_parts
 from ..loops.members import finite_number as _num
 
@@ -244,6 +250,11 @@ def _when(meta: Mapping[str, Any]) -> str:
     return out + (f" ({meta['basis']})" if meta.get("basis") else "")
 
 
+def _deficit(eq: float | None, meta: Mapping[str, Any]) -> str:
+    """`` (equity -$1.6B at 2026-01-30)``: why an entity's buffer is a proxy."""
+    return f" (equity {money(eq)}" + (f" at {meta['as_of']}" if meta.get("as_of") else "") + ")"
+
+
 def _book_equity(ent: Mapping[str, Any]) -> tuple[float, str, dict[str, Any]] | None:
     """``total_assets_usd - total_liabilities_usd`` with its label and info, when both are known and it is positive."""
     assets, liabs = _num(ent.get("total_assets_usd")), _num(ent.get("total_liabilities_usd"))
@@ -271,7 +282,11 @@ def _buffers(ids: tuple[str, ...], ents: Mapping[str, Mapping[str, Any]], record
         ent = ents.get(e, {})
         eq = _num(ent.get("equity_usd"))
         rev = _num(ent.get("revenue_usd"))
-        book = _book_equity(ent)
+        # a stated deficit (book equity at or below zero) gives no buffer, and no
+        # assets-minus-liabilities of another date overrides it: a proxy stands in, and says why
+        deficit = eq is not None and eq <= 0
+        book = None if deficit else _book_equity(ent)
+        why = _deficit(eq, _meta(ent, "equity_usd")) if deficit else ""
         if eq is not None and eq > 0:
             m = _meta(ent, "equity_usd")
             vals.append(eq)
@@ -284,11 +299,11 @@ def _buffers(ids: tuple[str, ...], ents: Mapping[str, Mapping[str, Any]], record
         elif rev is not None and rev > 0 and revenue_share > 0:
             m = _meta(ent, "revenue_usd")
             vals.append(revenue_share * rev)
-            src.append(f"proxy: {pct} of revenue" + _when(m))
+            src.append(f"proxy: {pct} of revenue" + _when(m) + why)
             info.append({"figure": "revenue_usd", "as_of": m.get("as_of"), "source_url": m.get("source_url")})
         else:
             vals.append(None)
-            src.append("")
+            src.append(why)
             info.append(dict(_NO_INFO))
     known = [v for v in vals if v is not None]
     if known:
@@ -296,13 +311,13 @@ def _buffers(ids: tuple[str, ...], ents: Mapping[str, Mapping[str, Any]], record
         label = f"proxy: median buffer of {len(known)} entit{'y' if len(known) == 1 else 'ies'}"
         for i, v in enumerate(vals):
             if v is None:
-                vals[i], src[i] = med, label
+                vals[i], src[i] = med, label + src[i]
     else:
         stake = {e: 0.0 for e in ids}
         for r in records:
             stake[r.holder] += r.amount_usd
         for i, e in enumerate(ids):
-            vals[i], src[i] = max(1.0, stake[e]), "proxy: own exposures"
+            vals[i], src[i] = max(1.0, stake[e]), "proxy: own exposures" + src[i]
     return np.array(vals, dtype=float), tuple(src), tuple(info)
 
 

@@ -150,7 +150,8 @@ def _size(b: float | None, loop: Loop, ents: Mapping[str, Mapping[str, Any]]
     # make it small); the loop is measured against its smallest member.
     sizes = []
     for e in loop.ids:
-        mine = [(v, e, m) for m in SIZE_MEASURES if (v := _num(ents.get(e, {}).get(m))) is not None]
+        # a deficit (negative equity) measures nothing: the member's other measures do
+        mine = [(v, e, m) for m in SIZE_MEASURES if (v := _num(ents.get(e, {}).get(m))) is not None and v >= 0]
         if mine:
             sizes.append(max(mine))
     if not sizes:

@@ -395,8 +395,8 @@ def _run(sc: Scenario, snap: Any, net: Any, exclude: Iterable[str]) -> dict[str,
     ds_margin = np.zeros(k)  # the part of ds that margin sales caused (the rest: the shock, fire sales)
     idx = np.flatnonzero(hf)
     hf_units = hold[idx].copy()  # what the hedge funds still hold, in pre-shock value
-    hf_equity = np.array([_num(ents.get(ids[i], {}).get("equity_usd")) or hold[i].sum() / MARGIN_LEVERAGE
-                          for i in idx])
+    hf_equity = np.array([eq if (eq := _num(ents.get(ids[i], {}).get("equity_usd"))) and eq > 0
+                          else hold[i].sum() / MARGIN_LEVERAGE for i in idx])
     rounds = 0
     for t in range(1, sc.rounds + 1):
         rounds = t

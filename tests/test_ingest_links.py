@@ -398,6 +398,25 @@ def test_financials_upsert_per_entity_and_date(store, tmp_path):
     assert (o["equity_usd"], o["total_assets_usd"], o["basis"]) == (None, 200000000000, None)
 
 
+def test_a_deficit_is_the_one_negative_figure(store, tmp_path):
+    # buy-backs or losses can leave book equity below zero: that is a fact to record, while a
+    # negative revenue, asset or liability total is a typo
+    fin = write(tmp_path / "financials.csv", (
+        "entity_id,as_of,equity_usd,total_assets_usd,total_liabilities_usd,basis,source_url\n"
+        "Oracle,2026-01-30,-1500000000,80000000000,81500000000,10-Q,https://www.sec.gov/q\n"))
+    ents = write(tmp_path / "entities.csv", ENTITIES.replace(
+        "nvidia,Nvidia,chipmaker,,US,130000000000,,2025-01-26,", "nvidia,Nvidia,chipmaker,,US,130000000000,-2.5e9,2025-01-26,"))
+    circfin.ingest(store, [ents, fin])
+    got = {(f["entity_id"], f["as_of"]): f for f in read(store, "financials")}
+    assert got["oracle", "2026-01-30"]["equity_usd"] == -1500000000
+    assert got["nvidia", "2025-01-26"]["equity_usd"] == -2500000000
+    for col, text in (("total_liabilities_usd", "-81500000000"), ("total_assets_usd", "-1")):
+        bad = write(tmp_path / "bad.csv", f"entity_id,as_of,{col}\nOracle,2026-01-31,{text}\n")
+        with pytest.raises(ValidationError) as e:
+            circfin.ingest(store, [bad])
+        assert [(x.line, x.field) for x in e.value.errors] == [(2, col)] and "negative" in str(e.value)
+
+
 def test_entities_money_columns_are_one_financials_row(store, tmp_path):
     undated = write(tmp_path / "undated.csv", (
         "entity_id,name,kind,revenue_usd,market_cap_usd,backlog_usd,source_url\n"

@@ -223,6 +223,10 @@ def test_buffers_say_which_figure_and_date_they_came_from():
             total_liabilities_usd=(12e9, "2025-11-30", None), revenue_usd=(8e9, "2025-05-31", None)),
         ent("plain", equity_usd=7e9),  # no dates known
         ent("nothing"),
+        # a stated deficit rules out a positive assets-minus-liabilities of another date
+        ent("deficit", equity_usd=(-1.6e9, "2026-01-30", "10-Q"), total_assets_usd=(90e9, "2025-01-31", None),
+            total_liabilities_usd=(80e9, "2025-01-31", None), revenue_usd=(95e9, "2026-01-30", "10-K")),
+        ent("deficit-only", equity_usd=(-2e9, "2025-12-31", None)),
     ]
     net = build_exposures(frame(), ents)
     b = buffers(net)
@@ -237,9 +241,14 @@ def test_buffers_say_which_figure_and_date_they_came_from():
     assert (b["underwater"]["buffer_usd"], b["underwater"]["source"], b["underwater"]["figure"]) == (
         4e9, "proxy: 50% of revenue 2025-05-31", "revenue_usd")
     assert (b["plain"]["source"], b["plain"]["as_of"]) == ("equity", None)
-    known = sorted([24e9, 50e9, 30e9, 4e9, 7e9])
-    assert b["nothing"]["buffer_usd"] == known[2] and b["nothing"]["source"] == "proxy: median buffer of 5 entities"
+    assert (b["deficit"]["buffer_usd"], b["deficit"]["source"], b["deficit"]["figure"]) == (
+        47.5e9, "proxy: 50% of revenue 2026-01-30 (10-K) (equity -$1.6B at 2026-01-30)", "revenue_usd")
+    known = sorted([24e9, 50e9, 30e9, 4e9, 7e9, 47.5e9])
+    med = (known[2] + known[3]) / 2
+    assert b["nothing"]["buffer_usd"] == med and b["nothing"]["source"] == "proxy: median buffer of 6 entities"
     assert (b["nothing"]["figure"], b["nothing"]["as_of"], b["nothing"]["source_url"]) == (None, None, None)
+    assert (b["deficit-only"]["buffer_usd"], b["deficit-only"]["source"]) == (
+        med, "proxy: median buffer of 6 entities (equity -$2B at 2025-12-31)")
 
 
 def test_shock_hits_carry_the_buffer_figure_and_date():

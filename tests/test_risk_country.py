@@ -99,6 +99,17 @@ def test_each_institution_by_instrument_equity_and_undisclosed(web):
     assert rep.total_usd == pytest.approx(6.5e9 + 4e9 + 2.5e9 + 2.5e9)
 
 
+def test_a_deficit_is_shown_with_no_ratio(web, tmp_path):
+    # a later quarter leaves Deutsche Bank in deficit: its equity is that figure, not an older
+    # positive balance sheet, and no share of a deficit is computed
+    ingest(web, [write(tmp_path / "deficit.csv", "entity_id,as_of,equity_usd,basis,source_url\n"
+                                                  "Deutsche Bank,2025-12-31,-5000000000,10-K,https://example.org/d\n")])
+    db = by_id(exposure_by_institution(snapshot(web, as_of="2026-01-31")))["deutsche-bank"]
+    assert (db.equity_usd, db.equity_figure, db.equity_as_of) == (-5e9, "equity_usd", "2025-12-31")
+    assert db.exposure_usd == pytest.approx(2.5e9) and db.exposure_to_equity is None
+    assert db.to_dict()["exposure_to_equity"] is None
+
+
 def test_country_totals_count_a_shared_undisclosed_deal_once(web):
     rep = exposure_by_institution(snapshot(web, as_of="2025-12-31"))
     countries = [c.to_dict() for c in rep.by_country]

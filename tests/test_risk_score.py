@@ -90,6 +90,18 @@ def test_fallbacks_undisclosed_and_no_financials():
     assert sum(v["weight"] for v in s.parts.values()) == pytest.approx(1)
 
 
+def test_a_deficit_does_not_measure_a_member():
+    # a member whose only figure is a deficit has no size; one with revenue too is sized by it
+    d, lp = _triangle()
+    ents = [{"id": "a", "name": "A", "equity_usd": -3e9}, {"id": "b", "name": "B"}, {"id": "c", "name": "C"}]
+    s = score_loops([lp], d, ents, now=NOW)[0]
+    assert s.parts["size"]["weight"] == 0 and "weight moved to bottleneck" in s.parts["size"]["why"]
+    ents[0]["revenue_usd"] = 10e9
+    got = score_loops([lp], d, ents, now=NOW)[0].parts["size"]
+    want = score_loops([lp], d, [{"id": "a", "name": "A", "revenue_usd": 10e9}, *ents[1:]], now=NOW)[0]
+    assert got == want.parts["size"] and got["weight"] > 0
+
+
 def test_custom_weights_are_normalised_and_checked():
     d, lp = _triangle()
     s = score_loops([lp], d, ENTS, now=NOW, weights={"recency": 1, "size": 0, "bottleneck": 0,
