@@ -607,6 +607,25 @@ from .sec_cmd import register as _register_sec_commands  # noqa: E402
 _register_sec_commands(app)
 
 
+def _one_line_summaries(typer_app: typer.Typer) -> None:
+    """Each command's line in a listing is its docstring's first paragraph as one line.
+
+    typer keeps the line breaks of a docstring in "rich" markup mode, so a summary
+    written over several source lines came out broken mid-sentence at any width.
+    """
+    import inspect
+
+    for c in typer_app.registered_commands:
+        doc = c.help or (c.callback.__doc__ if c.callback else None)
+        if c.short_help is None and doc:
+            c.short_help = " ".join(inspect.cleandoc(doc).split("\n\n")[0].split())
+    for g in typer_app.registered_groups:
+        if g.typer_instance is not None:
+            _one_line_summaries(g.typer_instance)
+
+
+_one_line_summaries(app)
+
 _GLOBAL_VALUE_OPTIONS = ("--store", "--home")  # _main's options that take a value
 _GLOBAL_FLAGS = ("--debug",)
 

@@ -78,6 +78,22 @@ def test_every_command_has_help_with_an_example(cli, cmd):
     assert "Example:" in proc.stdout, cmd
 
 
+@pytest.mark.parametrize("width", ["62", "100", "400"])
+def test_the_command_list_is_each_summary_in_full_and_the_same_as_the_full_apps(cli, width):
+    # `circfin --help` lists stand-ins for the commands (fast); `--debug --help` builds every command
+    listing = cli("--help", env={"COLUMNS": width, "NO_COLOR": "1"}, check=True).stdout
+    full = cli("--debug", "--help", env={"COLUMNS": width, "NO_COLOR": "1"}, check=True).stdout
+    assert listing == full
+    if width == "400":  # nothing wraps: each command's line holds its docstring's first paragraph
+        from circfin.cli.app import app
+
+        for c in app.registered_commands:
+            summary = " ".join((c.callback.__doc__ or "").strip().split("\n\n")[0].split())
+            name = c.name or c.callback.__name__
+            assert any(ln.split("│")[1].split() == [name, *summary.split()]
+                       for ln in listing.splitlines() if ln.count("│") == 2), name
+
+
 def test_store_credentials_are_never_printed(cli):
     proc = cli("--store", "bolt://neo4j:s3cr3t-pw@127.0.0.1:1/", "db", "counts")
     assert proc.returncode == 1
