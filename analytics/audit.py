@@ -144,7 +144,7 @@ def _list(v: Any) -> list[Any]:
 
 
 def _deals(snap: SnapshotLike) -> list[dict[str, Any]]:
-    return snap.deals.to_dict("records") if len(snap.deals) else []
+    return snap.deal_rows
 
 
 def _label(deal: Mapping[str, Any], names: Mapping[str, str]) -> str:

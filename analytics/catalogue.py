@@ -20,8 +20,7 @@ from typing import Any
 
 from ..display import plain_number
 from ..errors import InputError
-from ..graph.model import DEAL_STATUSES, DEAL_TYPES, ENTITY_KINDS, FINANCIAL_FIELDS, date_bounds
-from ..ingest.validate import name_key
+from ..graph.model import DEAL_STATUSES, DEAL_TYPES, ENTITY_KINDS, FINANCIAL_FIELDS, date_bounds, name_key
 from .snapshot import SnapshotLike
 
 __all__ = ["FIGURE_FIELDS", "LATEST_FINANCIALS_FIELDS", "SnapshotLike", "check_choices", "deal_records",
@@ -63,7 +62,7 @@ def _names(snap: SnapshotLike) -> dict[str, str]:
 
 
 def _deal_rows(snap: SnapshotLike) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = snap.deals.to_dict("records") if len(snap.deals) else []
+    rows = snap.deal_rows
     return sorted(rows, key=lambda r: (_day_key(r.get("day")), str(r["deal_id"])))
 
 

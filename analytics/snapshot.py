@@ -6,17 +6,24 @@ functions here type their input by this protocol; the real Snapshot fits it.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["SnapshotLike"]
 
 
 class SnapshotLike(Protocol):
-    """The fields of ``loops.from_store.Snapshot`` the analytics read."""
+    """The fields of ``loops.from_store.Snapshot`` the analytics read. ``deal_rows`` are
+    the deals as records; ``deals`` the same as a frame (reading it loads pandas)."""
 
-    deals: pd.DataFrame
+    @property
+    def deals(self) -> pd.DataFrame: ...
+
+    @property
+    def deal_rows(self) -> list[dict[str, Any]]: ...
+
     entities: list[dict[str, Any]]
     participants: list[dict[str, Any]]
     events: list[dict[str, Any]]

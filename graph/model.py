@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import calendar
 import datetime as _dt
+import functools
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import FrozenInstanceError, dataclass
 from typing import Any, Protocol
@@ -52,9 +54,20 @@ __all__ = [
     "LoopSource",
     "date_bounds",
     "loop_key",
+    "name_key",
     "rotate_canonical",
     "status_rank",
 ]
+
+@functools.lru_cache(maxsize=65536)  # an entity's names are keyed again by each step that resolves them
+def name_key(text: str) -> str:
+    """How names are matched: Unicode NFKC, case-folded, inner spaces collapsed.
+
+    >>> name_key("  Open AI ") == name_key("open  ai")
+    True
+    """
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
 
 ENTITY_KINDS: tuple[str, ...] = (
     "ai_lab", "chipmaker", "hyperscaler", "neocloud", "datacenter", "spv", "bank",

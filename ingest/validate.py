@@ -21,7 +21,6 @@ Rules every field of every table follows (see the README's input rules):
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,6 +36,7 @@ from ..graph.model import (
     ENTITY_FINANCIAL_FIELDS,
     ENTITY_KINDS,
     SIGNED_FINANCIAL_FIELDS,
+    name_key,
 )
 from .fields import (
     MAX_NAME,
@@ -71,16 +71,6 @@ NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA
 SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO
 TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW
 """.split())  # noqa: SIM905 - a block of codes is easier to check against the ISO list
-
-
-@functools.lru_cache(maxsize=65536)  # an entity's names are keyed again by each step that resolves them
-def name_key(text: str) -> str:
-    """How names are matched: Unicode NFKC, case-folded, inner spaces collapsed.
-
-    >>> name_key("  Open AI ") == name_key("open  ai")
-    True
-    """
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def id_key(text: str) -> str:

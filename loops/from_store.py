@@ -12,9 +12,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from .. import queries
 from ..errors import InputError, QueryTimeout
@@ -28,8 +26,12 @@ from ..graph.model import (
     checked_choices,
     checked_confidences,
     date_bounds,
+    name_key,
 )
 from ..store.base import GraphStore
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DEFAULT_MAX_LOOPS", "DEFAULT_STATUSES", "DEFAULT_TIME_BUDGET", "Budget", "Snapshot",
            "as_of_day", "at_confidence", "closed_loops", "loops_from_store", "resolve_entity",
@@ -175,11 +177,38 @@ def budget_from_engine_note(budget: Budget, note: str | None, found: int) -> Non
         budget.stop("time_budget", found)
 
 
+class _DealsFrame:
+    """``Snapshot.deals``: given a frame or the records of the ``deals`` query, it is a
+    frame, built from the records on first use. A command that reads only records
+    (``deal_rows``: ``circfin deals``, ``entities``, ``audit``) never loads pandas."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj: Any, objtype: Any = None) -> pd.DataFrame:
+        if obj is None:
+            raise AttributeError("deals")  # a required field: no default
+        v = obj.__dict__[self.slot]
+        if isinstance(v, list):
+            import pandas as pd
+
+            v = obj.__dict__[self.slot] = pd.DataFrame(v, columns=list(_deal_columns()))
+        return v
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.slot] = value
+
+
+def _deal_columns() -> tuple[str, ...]:
+    return queries.load("deals").returns
+
+
 @dataclass
 class Snapshot:
     """The graph as the in-memory engine reads it, as of a date.
 
-    ``deals``: a frame with the columns of the ``deals`` query; with ``as_of``,
+    ``deal_rows``: the deals as records (dicts), as read; ``deals``: the same as a
+    frame with the columns of the ``deals`` query (built on first use). With ``as_of``,
     only deals dated on or before it, each with its status as of that date (its
     latest event on or before it; before its first event, the first event's
     status; a deal without events keeps its status). ``entities``: dicts with
@@ -206,8 +235,11 @@ class Snapshot:
     confidence: a confidence filter leaves them as they are).
     """
 
-    deals: pd.DataFrame
-    entities: list[dict[str, Any]]
+    # a frame, or the records (a list) to build one from. The descriptor gives no default
+    # (its class access raises AttributeError), so ``deals`` stays required; mypy reads
+    # any class value as a default.
+    deals: _DealsFrame = _DealsFrame()
+    entities: list[dict[str, Any]]  # type: ignore[misc]
     participants: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     financials: list[dict[str, Any]] = field(default_factory=list)
@@ -216,6 +248,13 @@ class Snapshot:
     confidences: tuple[str, ...] | None = None  # None: deals of every confidence
     holdings: list[dict[str, Any]] = field(default_factory=list)
     assets: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def deal_rows(self) -> list[dict[str, Any]]:
+        """The deals as records, the ``deals`` query's columns in each (a missing value is
+        None as read, or NaN once they have been through a frame)."""
+        v = self.__dict__["_deals"]
+        return v if isinstance(v, list) else (v.to_dict("records") if len(v) else [])
 
     @property
     def names(self) -> dict[str, str]:
@@ -276,10 +315,14 @@ def at_confidence(snap: Snapshot, confidences: Iterable[str] | None) -> Snapshot
         allowed = tuple(c for c in snap.confidences if c in allowed)
     from dataclasses import replace
 
-    frame = snap.deals
-    if len(frame):
-        frame = frame[frame["confidence"].isin(allowed)].reset_index(drop=True)
-    kept = set(frame["deal_id"])
+    frame = snap.__dict__["_deals"]
+    if isinstance(frame, list):
+        frame = [r for r in frame if r["confidence"] in allowed]
+        kept = {r["deal_id"] for r in frame}
+    else:
+        if len(frame):
+            frame = frame[frame["confidence"].isin(allowed)].reset_index(drop=True)
+        kept = set(frame["deal_id"])
     return replace(snap, deals=frame, confidences=allowed,
                    participants=[r for r in snap.participants if r["deal_id"] in kept],
                    events=[r for r in snap.events if r["deal_id"] in kept],
@@ -294,13 +337,12 @@ def snapshot(store: GraphStore, *, as_of: str | _dt.date | None = None,
     ``confidences`` (None: all): only deals of these confidences (:func:`at_confidence`)."""
     allowed = checked_confidences(confidences)  # InputError before any reading
     day = as_of_day(as_of)
-    q = queries.load("deals")
-    frame = pd.DataFrame(store.read(q.text), columns=list(q.returns))
-    if day is not None and len(frame):
-        frame = frame[frame["day"].notna() & (frame["day"] <= day)].reset_index(drop=True)
-        frame["status"] = [status_as_of(st, d, s, day) for st, d, s in
-                           zip(frame["status"], frame["ev_days"], frame["ev_statuses"], strict=True)]
-    kept = set(frame["deal_id"])
+    rows = store.read(queries.load("deals").text)
+    if day is not None:
+        rows = [r for r in rows if r["day"] is not None and r["day"] <= day]
+        for r in rows:
+            r["status"] = status_as_of(r["status"], r["ev_days"], r["ev_statuses"], day)
+    kept = {r["deal_id"] for r in rows}
     participants = [r for r in store.read(queries.load("participants").text) if r["deal_id"] in kept]
     events = [r for r in store.read(queries.load("events").text)
               if r["deal_id"] in kept and (day is None or r["day"] <= day)]
@@ -335,7 +377,7 @@ def snapshot(store: GraphStore, *, as_of: str | _dt.date | None = None,
         if a["name"] is None:
             a["name"] = issuer.get("name") or a["asset_id"]
         a["depth"], a["depth_basis"] = asset_depth(a["class"], a["depth_usd"], issuer.get("market_cap_usd"))
-    return at_confidence(Snapshot(frame, entities, participants, events, financials, srcs, iso,
+    return at_confidence(Snapshot(rows, entities, participants, events, financials, srcs, iso,
                                   holdings=sorted((h for h in held.values() if h["value_usd"] != 0),
                                                   key=lambda h: (h["holder"], h["asset"])),
                                   assets=assets), allowed)
@@ -346,7 +388,6 @@ def _did_you_mean(key: str, ents: list[dict[str, Any]], n: int = 3) -> str:
     to ``key`` (a :func:`name_key`), each by its name; "" when none is close."""
     import difflib
 
-    from ..ingest.validate import name_key
 
     named: dict[str, list[str]] = {}  # a name key -> the names of the entities it names
     for e in ents:
@@ -384,7 +425,6 @@ def resolve_entity(text: str, entities: Iterable[dict[str, Any]]) -> str:
         eid: str = e["id"]
         if eid == text:
             return eid
-    from ..ingest.validate import name_key  # here: the ingest package loads only for a name
 
     key = name_key(text)
     hits: set[str] = {e["id"] for e in ents if key in (e.get("name_keys") or [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 import subprocess
 import sys
@@ -50,6 +51,47 @@ def test_help_and_db_status_load_no_analysis_stack_and_no_pydantic(tmp_path, arg
     loaded = _modules_after(tmp_path / "home", *args)
     assert "circfin.cli.app" in loaded  # the command ran
     assert not [m for m in HEAVY if m in loaded]
+
+
+@pytest.fixture
+def seeded_store(store):
+    from circfin.ingest import ingest
+
+    from .conftest import SEED
+
+    ingest(store, [SEED])
+    return store
+
+
+def test_deals_and_entities_read_records_without_pandas(seeded_store, server, graph_name):
+    # the listing commands read the snapshot's records; only a frame's reader loads pandas
+    from .conftest import circfin_env
+
+    env = circfin_env(server, graph_name)
+    for args in (("deals", "--format", "json"), ("entities", "--format", "json"),
+                 ("deals", "--as-of", "2025-06-30", "--min-confidence", "high")):
+        proc = subprocess.run([sys.executable, "-c", _LOADED, *args], capture_output=True, text=True,
+                              env=env, timeout=120, cwd=ROOT)
+        assert proc.returncode == 0, proc.stderr
+        loaded = set(proc.stdout.splitlines()[-1].split()[1:])
+        assert "circfin.analytics.catalogue" in loaded, args
+        assert not [m for m in ("pandas", "numpy", "numba", "scipy", "circfin.loops.engine") if m in loaded], args
+
+
+def test_records_and_frame_give_the_same_listings(seeded_store):
+    # the records as read and the same deals through a frame (missing values NaN, amounts
+    # floats) list the same deals, entities and audit findings
+    from circfin.analytics.audit import audit
+    from circfin.analytics.catalogue import deal_records, entity_records
+    from circfin.loops.from_store import snapshot
+
+    for kw in ({}, {"as_of": "2025-06-30"}, {"as_of": "2026-03-31", "confidences": ("high",)}):
+        snap, framed = snapshot(seeded_store, sources=True, **kw), snapshot(seeded_store, sources=True, **kw)
+        assert len(framed.deals) == len(snap.deal_rows) > 0  # reading .deals builds the frame, kept
+        assert isinstance(snap.__dict__["_deals"], list) and not isinstance(framed.__dict__["_deals"], list)
+        assert deal_records(framed) == deal_records(snap)
+        assert entity_records(framed) == entity_records(snap)
+        assert audit(framed, today=_dt.date(2026, 12, 1)) == audit(snap, today=_dt.date(2026, 12, 1))
 
 
 def test_a_bad_option_value_still_gets_typers_own_message(tmp_path):
