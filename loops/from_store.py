@@ -388,7 +388,6 @@ def _did_you_mean(key: str, ents: list[dict[str, Any]], n: int = 3) -> str:
     to ``key`` (a :func:`name_key`), each by its name; "" when none is close."""
     import difflib
 
-
     named: dict[str, list[str]] = {}  # a name key -> the names of the entities it names
     for e in ents:
         name = e.get("name") or e["id"]
@@ -425,7 +424,6 @@ def resolve_entity(text: str, entities: Iterable[dict[str, Any]]) -> str:
         eid: str = e["id"]
         if eid == text:
             return eid
-
     key = name_key(text)
     hits: set[str] = {e["id"] for e in ents if key in (e.get("name_keys") or [])
             or key == name_key(e.get("name") or "")}
