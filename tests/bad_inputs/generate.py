@@ -361,9 +361,10 @@ CASES: dict[str, tuple[str | bytes, int | None, str | None, str]] = {
     "financials_future_month.json": link_case(
         "ends after today", "as_of", '"revenue_usd": "7"',
         entities=[ALPHA], financials=[{"entity_id": "Alpha", "as_of": "2199-12", "revenue_usd": "7"}]),
-    "financials_negative.json": link_case(
-        "is negative", "equity_usd", '"-5"',
-        entities=[ALPHA], financials=[{"entity_id": "alpha", "as_of": "2024-12-31", "equity_usd": "-5"}]),
+    "financials_negative.json": link_case(  # equity alone may be negative (a deficit)
+        "is negative", "total_assets_usd", '"-5"',
+        entities=[ALPHA], financials=[{"entity_id": "alpha", "as_of": "2024-12-31", "equity_usd": "-9",
+                                       "total_assets_usd": "-5"}]),
     "financials_negative.csv": ("entity_id,as_of,revenue_usd,total_liabilities_usd\ne1,2024-12-31,5,-1\n", 2,
                                 "total_liabilities_usd", "is negative"),
     "financials_unknown_entity.csv": ("entity_id,as_of,revenue_usd\nghost,2024-12-31,5\n", 2, "entity_id",
