@@ -213,6 +213,30 @@ def test_stop_is_fast_while_a_long_query_runs(tmp_path, where):
         srv.stop()
 
 
+def test_a_server_that_answers_nothing_is_stopped_and_reopens(tmp_path):
+    """A server that stops answering (once seen: FalkorDB deadlocked on its graph-list
+    lock at a fresh server's first CREATE) ignores SIGTERM; `db stop` must still stop
+    it, and the next command must find the data intact. SIGSTOP stands in for the
+    deadlock: the process is there, its socket accepts, nothing answers."""
+    import signal
+
+    srv = EmbeddedServer(tmp_path / "home")
+    try:
+        srv.connect().select_graph("g").query("CREATE (:Deal {id: 'kept', v: 1})")
+        pid = srv.pid()
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)
+        t0 = time.monotonic()
+        assert srv.stop() is True
+        took = time.monotonic() - t0
+        print(f"\nstop of a server that answers nothing: {took:.1f} s")
+        assert took < 30, took
+        assert not _alive(pid) and _servers_on(srv.data_dir) == []
+        assert _deal_count(srv) == [1, 1, 0]  # restarts; the data is intact
+    finally:
+        srv.stop()
+
+
 # -- 3. folder permissions ----------------------------------------------------
 
 def test_folders_are_private_whatever_the_umask(tmp_path):
