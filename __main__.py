@@ -1,3 +1,3 @@
-from circfin.cli.app import main
+from circfin.cli.entry import main
 
 main()

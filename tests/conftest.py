@@ -85,8 +85,8 @@ def run_circfin(args: tuple[str, ...] | list[str], env: dict[str, str], *, input
                 process: bool = False, check: bool | None = None) -> subprocess.CompletedProcess[str]:
     """Run `circfin ARGS` as a user does and return its exit code, stdout and stderr.
 
-    By default it runs in this process, through the same entry point `python -m circfin`
-    calls (`circfin.cli.app.main`), with its own environment, argv, standard streams and
+    By default it runs in this process, through the app (`circfin.cli.app.main`, which
+    `python -m circfin` runs for everything but a bare `--help`), with its own environment, argv, standard streams and
     working folder, all restored afterwards: a second process per call costs the suite
     a Python start-up and circfin's imports hundreds of times. `process=True` starts a
     real `python -m circfin`, for what only a process shows (signals, a terminal, what
