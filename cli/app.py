@@ -20,7 +20,6 @@ from rich.text import Text
 
 from ..errors import CircfinError, InputError
 from ..safe import visible
-from ..store import redact
 from . import checks, fast_options
 from .common import (
     _AS_OF_HELP,
@@ -38,6 +37,7 @@ from .common import (
     _write,
     err,
     out,
+    print_db_status,
     state,
 )
 from .options import Engine
@@ -533,17 +533,7 @@ def db_status(
 
     Example: circfin db status --format json
     """
-    from ..store.embedded import EmbeddedServer
-
-    server = EmbeddedServer(state.home)
-    st = server.status().to_dict()
-    if state.store_spec and state.store_spec != "embedded":
-        st["store"] = redact(state.store_spec)
-    if fmt == Fmt2.json:
-        _write(json.dumps(st, indent=2))
-        return
-    for k, v in st.items():
-        out.print(f"{k:>9}: {v}")
+    print_db_status(state.home, state.store_spec, fmt.value)
 
 
 @db_app.command("counts")

@@ -63,6 +63,24 @@ def _write(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+def print_db_status(home: Path | None, store_spec: str | None, fmt: str) -> None:
+    """``circfin db status``: the embedded server's state, as a table or JSON. Run by the
+    app's command and, for a plain ``circfin db status``, by the entry point without typer."""
+    import json
+
+    from ..store import redact
+    from ..store.embedded import EmbeddedServer
+
+    st = EmbeddedServer(home).status().to_dict()
+    if store_spec and store_spec != "embedded":
+        st["store"] = redact(store_spec)
+    if fmt == "json":
+        _write(json.dumps(st, indent=2))
+        return
+    for k, v in st.items():
+        out.print(f"{k:>9}: {v}")
+
+
 def _progress_enabled(fmt: str) -> bool:
     return fmt == "table" and err.is_terminal
 

@@ -49,12 +49,37 @@ HEAVY = ("pandas", "numpy", "numba", "scipy", "networkx", "pydantic", "rich.mark
 @pytest.mark.parametrize("args", [("--help",), ("db", "status"), ("db", "--help"), ("loops", "--help")])
 def test_help_and_db_status_load_no_analysis_stack_and_no_pydantic(tmp_path, args):
     loaded = _modules_after(tmp_path / "home", *args)
-    if args == ("--help",):  # drawn from the recorded listing: no typer, no click, no command module
-        assert "circfin.cli.fast_help" in loaded
+    if args in (("--help",), ("db", "status")):  # no typer, no click, no command module
+        assert "circfin.cli.fast_help" in loaded or "circfin.store.embedded" in loaded  # it ran
         assert not [m for m in loaded if m.split(".")[0] in ("typer", "click") or m == "circfin.cli.app"]
     else:
         assert "circfin.cli.app" in loaded  # the command ran
     assert not [m for m in HEAVY if m in loaded]
+
+
+def test_db_status_without_typer_says_what_the_app_says(tmp_path):
+    # a plain `db status` is answered by the entry point; `--debug db status` by the app
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "FALKORDB_", "CIRCFIN_"))}
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    cases = [({"CIRCFIN_HOME": str(tmp_path / "home")}, ()), ({"CIRCFIN_HOME": str(tmp_path / "home")},
+             ("--format", "json")), ({"CIRCFIN_HOME": str(tmp_path / "home"), "CIRCFIN_STORE": "bolt://u:pw@h:7687"},
+             ("--format=json",)), ({"CIRCFIN_HOME": str(a_file)}, ())]
+    for extra, fmt in cases:
+        e = {**env, **extra, "COLUMNS": "100", "NO_COLOR": "1"}
+
+        def run(*pre: str, e: dict[str, str] = e, fmt: tuple[str, ...] = fmt) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "circfin", *pre, "db", "status", *fmt], capture_output=True,
+                                  text=True, env=e, timeout=120, cwd=ROOT)
+
+        fast = run()
+        assert "pw" not in fast.stdout + fast.stderr
+        if extra["CIRCFIN_HOME"] == str(a_file):  # refused: the app's one line (--debug would add a traceback)
+            assert fast.returncode == 1 and fast.stdout == "" and fast.stderr.count("\n") == 1
+            assert fast.stderr.startswith("InputError: --home (CIRCFIN_HOME)") and "not a folder" in fast.stderr
+            continue
+        app = run("--debug")
+        assert (fast.returncode, fast.stdout, fast.stderr) == (app.returncode, app.stdout, app.stderr), extra
 
 
 def test_the_recorded_listing_is_the_apps():
