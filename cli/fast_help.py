@@ -30,7 +30,7 @@ _THEME = {
 }
 
 
-def _console() -> Any:
+def _console(highlighter: Any) -> Any:
     from rich.console import Console
     from rich.theme import Theme
 
@@ -38,7 +38,7 @@ def _console() -> Any:
     force = True if os.getenv("GITHUB_ACTIONS") or os.getenv("FORCE_COLOR") or os.getenv("PY_COLORS") else None
     if os.getenv("_TYPER_FORCE_DISABLE_TERMINAL"):
         force = False
-    return Console(theme=Theme(_THEME), highlighter=_highlighters()[0], color_system="auto",
+    return Console(theme=Theme(_THEME), highlighter=highlighter, color_system="auto",
                    force_terminal=force, width=int(width) if width else None)
 
 
@@ -75,8 +75,8 @@ def print_root_help() -> None:
 
     from . import help_index as ix
 
-    console = _console()
     highlight, types_highlight = _highlighters()
+    console = _console(highlight)
     console.print(Padding(highlight(_usage(_program_name(), ix.USAGE_ARGS)), 1), style="bold")
     console.print(Padding(Align(Group(highlight(Text.from_markup(ix.HELP, style=""))), pad=False),
                           (0, 1, 1, 1)))

@@ -182,21 +182,23 @@ class _DealsFrame:
     frame, built from the records on first use. A command that reads only records
     (``deal_rows``: ``circfin deals``, ``entities``, ``audit``) never loads pandas."""
 
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.slot = "_" + name
+    @staticmethod
+    def given(obj: Any) -> Any:
+        """What ``obj.deals`` holds now: the records as read, or the frame."""
+        return obj.__dict__["_deals"]
 
     def __get__(self, obj: Any, objtype: Any = None) -> pd.DataFrame:
         if obj is None:
             raise AttributeError("deals")  # a required field: no default
-        v = obj.__dict__[self.slot]
+        v = self.given(obj)
         if isinstance(v, list):
             import pandas as pd
 
-            v = obj.__dict__[self.slot] = pd.DataFrame(v, columns=list(_deal_columns()))
+            v = obj.__dict__["_deals"] = pd.DataFrame(v, columns=list(_deal_columns()))
         return v
 
     def __set__(self, obj: Any, value: Any) -> None:
-        obj.__dict__[self.slot] = value
+        obj.__dict__["_deals"] = value
 
 
 def _deal_columns() -> tuple[str, ...]:
@@ -253,7 +255,7 @@ class Snapshot:
     def deal_rows(self) -> list[dict[str, Any]]:
         """The deals as records, the ``deals`` query's columns in each (a missing value is
         None as read, or NaN once they have been through a frame)."""
-        v = self.__dict__["_deals"]
+        v = _DealsFrame.given(self)
         return v if isinstance(v, list) else (v.to_dict("records") if len(v) else [])
 
     @property
@@ -315,7 +317,7 @@ def at_confidence(snap: Snapshot, confidences: Iterable[str] | None) -> Snapshot
         allowed = tuple(c for c in snap.confidences if c in allowed)
     from dataclasses import replace
 
-    frame = snap.__dict__["_deals"]
+    frame = _DealsFrame.given(snap)
     if isinstance(frame, list):
         frame = [r for r in frame if r["confidence"] in allowed]
         kept = {r["deal_id"] for r in frame}
