@@ -18,6 +18,7 @@ property in a .cypher file fails the tests.
     (:Entity)-[:REPORTED]->(:Financials {key, entity_id, as_of, day, ..._usd, basis, source_url})
     (:Asset {id, name, class, depth_usd, source_url, implied})-[:ISSUED_BY]->(:Entity)  a traded asset
     (:Schema {version})                        one node: the indexes and stored layout the graph has
+    (:Revision {token})                        one node: a new random token with every write (store.base)
     (:Entity)-[:HOLDS {key, as_of, day, value_usd, shares, capacity, source_url}]->(:Asset)  a dated holding
 
 An entity's listed equity is the Asset whose id is the entity's id (class equity,
@@ -33,7 +34,7 @@ from __future__ import annotations
 __all__ = ["LABELS", "PROPERTY_KEYS", "REL_TYPES", "label", "rel_type"]
 
 LABELS: tuple[str, ...] = ("Entity", "Deal", "Loop", "ReportRun", "Source", "Event", "Financials",
-                           "Asset", "Candidate", "Schema")
+                           "Asset", "Candidate", "Schema", "Revision")
 REL_TYPES: tuple[str, ...] = ("PAYS", "PAYS_TOP", "MADE", "TO", "PART_OF", "HAS_DEAL", "THROUGH",
                               "MEMBER_OF", "CITES", "HAS_EVENT", "REPORTED", "HOLDS", "ISSUED_BY")
 
@@ -67,7 +68,7 @@ CANDIDATE_PROPERTIES = (  # deal candidates found in filings (circfin sec filing
     "id", "filer", "counterparty", "items", "date", "filed", "amount_usd", "evidence", "source_url",
     "accession", "status", "found", "reviewed", "deal_id",
 )
-SCHEMA_PROPERTIES = ("version",)
+SCHEMA_PROPERTIES = ("version", "token")  # Schema.version, Revision.token
 PROPERTY_KEYS: tuple[str, ...] = tuple(sorted(set(
     ENTITY_PROPERTIES + DEAL_PROPERTIES + PAYS_PROPERTIES + LOOP_PROPERTIES + REPORT_PROPERTIES
     + LINK_PROPERTIES + ASSET_PROPERTIES + CANDIDATE_PROPERTIES + SCHEMA_PROPERTIES

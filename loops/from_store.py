@@ -28,7 +28,7 @@ from ..graph.model import (
     date_bounds,
     name_key,
 )
-from ..store.base import GraphStore
+from ..store.base import GraphStore, read_consistent
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -339,16 +339,21 @@ def snapshot(store: GraphStore, *, as_of: str | _dt.date | None = None,
     ``confidences`` (None: all): only deals of these confidences (:func:`at_confidence`)."""
     allowed = checked_confidences(confidences)  # InputError before any reading
     day = as_of_day(as_of)
-    rows = store.read(queries.load("deals").text)
+    names = ["deals", "participants", "events", "financials", "entities", "holdings", "assets",
+             *(["sources"] if sources else [])]
+    # as of one moment: an ingest that lands meanwhile is seen whole or not at all
+    read = dict(zip(names, read_consistent(store, [(queries.load(n).text, {}) for n in names]),
+                    strict=True))
+    rows = read["deals"]
     if day is not None:
         rows = [r for r in rows if r["day"] is not None and r["day"] <= day]
         for r in rows:
             r["status"] = status_as_of(r["status"], r["ev_days"], r["ev_statuses"], day)
     kept = {r["deal_id"] for r in rows}
-    participants = [r for r in store.read(queries.load("participants").text) if r["deal_id"] in kept]
-    events = [r for r in store.read(queries.load("events").text)
+    participants = [r for r in read["participants"] if r["deal_id"] in kept]
+    events = [r for r in read["events"]
               if r["deal_id"] in kept and (day is None or r["day"] <= day)]
-    financials = [r for r in store.read(queries.load("financials").text)
+    financials = [r for r in read["financials"]
                   if day is None or r["day"] <= day]
     latest: dict[str, dict[str, Any]] = {}
     for f in financials:  # oldest first: a later figure replaces an earlier one
@@ -357,7 +362,7 @@ def snapshot(store: GraphStore, *, as_of: str | _dt.date | None = None,
             if f.get(k) is not None:
                 mine[k] = (f[k], {"as_of": f["as_of"], "basis": f.get("basis"),
                                   "source_url": f.get("source_url")})
-    entities = store.read(queries.load("entities").text)
+    entities = read["entities"]
     for e in entities:
         mine = latest.get(e["id"], {})
         for k in _FIN:
@@ -365,15 +370,15 @@ def snapshot(store: GraphStore, *, as_of: str | _dt.date | None = None,
         e["financials"] = {k: meta for k, (_, meta) in mine.items()}
     srcs = None
     if sources:
-        srcs = sorted((r for r in store.read(queries.load("sources").text) if r["deal_id"] in kept),
+        srcs = sorted((r for r in read["sources"] if r["deal_id"] in kept),
                       key=lambda r: (r["deal_id"], r["rank"]))
     iso = None if day is None else (_EPOCH + _dt.timedelta(days=day)).isoformat()
     held: dict[tuple[str, str], dict[str, Any]] = {}
-    for h in store.read(queries.load("holdings").text):  # oldest first: a later one replaces
+    for h in read["holdings"]:  # oldest first: a later one replaces
         if day is None or h["day"] <= day:
             held[(h["holder"], h["asset"])] = h
     by_id = {e["id"]: e for e in entities}
-    assets = store.read(queries.load("assets").text)
+    assets = read["assets"]
     for a in assets:
         issuer = by_id.get(a["issuer"] or "") or {}
         if a["name"] is None:

@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["FALKOR_SCHEMES", "NEO4J_SCHEMES", "GraphStore", "Statement", "redact", "schema_digest"]
+__all__ = ["FALKOR_SCHEMES", "NEO4J_SCHEMES", "REVISION_READ", "GraphStore", "Statement",
+           "read_consistent", "redact", "revision_stamp", "schema_digest"]
 
 Statement = tuple[str, Mapping[str, Any]]
 
@@ -54,6 +55,44 @@ class GraphStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# Every write of circfin's ends by giving the graph's one Revision node a new random
+# token, in the same transaction (so the token changes exactly when data does). A
+# reader that reads the token before and after its queries knows whether a write
+# landed between them: see read_consistent.
+REVISION_READ = "MATCH (r:Revision) RETURN r.token AS token"
+_REVISION_STAMP = "MERGE (r:Revision) SET r.token = $token RETURN r.token AS token"
+
+
+def revision_stamp() -> Statement:
+    """The statement a store appends to each write (a fresh random token)."""
+    import secrets
+
+    return (_REVISION_STAMP, {"token": secrets.token_hex(8)})
+
+
+def read_consistent(store: GraphStore, reads: Sequence[Statement], *,
+                    attempts: int = 12) -> list[list[dict[str, Any]]]:
+    """The rows of several reads as of one moment, as if from one read transaction.
+
+    The reads go together (:meth:`GraphStore.read_many`) between two reads of the
+    graph's revision token; when the token changed, a write landed between them,
+    some reads may have seen it and some not, so all are read again (after a short,
+    growing pause). A random token, not a counter, so that a graph cleared and
+    written again cannot look unchanged. StoreError when writes kept landing."""
+    import time
+
+    from ..errors import StoreError
+
+    for attempt in range(attempts):
+        answers = store.read_many([(REVISION_READ, {}), *reads, (REVISION_READ, {})])
+        before, after = (sorted(r["token"] for r in a) for a in (answers[0], answers[-1]))
+        if before == after:
+            return answers[1:-1]
+        time.sleep(min(0.02 * 2 ** attempt, 1.0))
+    raise StoreError(f"{store.describe()} was written to during each of {attempts} attempts "
+                     "to read it as of one moment; try again once the writes are done")
 
 
 def schema_digest(dialect: str, statements: Sequence[object]) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import InputError, QueryError, QueryTimeout, StoreError, StoreUnavailable
-from .base import Statement, redact, schema_digest
+from .base import Statement, redact, revision_stamp, schema_digest
 
 __all__ = ["FalkorDBStore"]
 
@@ -328,10 +328,11 @@ class FalkorDBStore:
         applies the other commands of a transaction when one of them fails.) One
         command is also one entry in the append-only file, so a crash mid-write
         leaves all or none, and loading the file replays no long MULTI/EXEC.
+        The write ends by giving the graph a new revision token (``read_consistent``).
         """
         if not statements:
             return
-        query, params = combine_statements(statements)
+        query, params = combine_statements([*statements, revision_stamp()])
         command = _params_header(_check_params(params)) + query
         try:
             self._db.connection.execute_command("GRAPH.QUERY", self.graph_name, command, "--compact")

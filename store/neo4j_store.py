@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..errors import QueryError, QueryTimeout, StoreError, StoreUnavailable
 from ..graph.schema import LABELS, label
-from .base import Statement, redact, schema_digest
+from .base import Statement, redact, revision_stamp, schema_digest
 
 __all__ = ["Neo4jStore"]
 
@@ -132,12 +132,14 @@ class Neo4jStore:
 
     def write(self, statements: Sequence[Statement]) -> None:
         """One managed write transaction: committed whole, or rolled back whole
-        (the driver retries it on transient errors)."""
+        (the driver retries it on transient errors), ending with a new revision
+        token (``read_consistent``)."""
         if not statements:
             return
+        stamped = [*statements, revision_stamp()]
 
         def work(tx: Any) -> None:
-            for query, params in statements:
+            for query, params in stamped:
                 tx.run(query, dict(params)).consume()
 
         try:

@@ -100,7 +100,7 @@ def dump(store) -> tuple[list[str], list[str]]:
     """Every node and relationship with every property, in a canonical form."""
     def canon(v: Any) -> str:
         return repr(sorted(v.items())) if isinstance(v, dict) else repr(v)
-    nodes = store.read("MATCH (n) RETURN labels(n) AS l, properties(n) AS p")
+    nodes = store.read("MATCH (n) WHERE NOT n:Revision RETURN labels(n) AS l, properties(n) AS p")
     rels = store.read("MATCH (a)-[r]->(b) RETURN labels(a) AS la, properties(a) AS pa, type(r) AS t, "
                       "properties(r) AS p, labels(b) AS lb, properties(b) AS pb")
     return (sorted(canon(n["l"]) + canon(n["p"]) for n in nodes),

@@ -93,3 +93,13 @@ def test_neo4j_clear_deletes_every_circfin_label_and_passes_the_linter():
     text = clear_statement()
     assert {m for m in re.findall(r"n:`(\w+)`", text)} == set(LABELS)
     assert lint([("clear", text, ())]) == []
+
+
+def test_the_revision_statements_pass_neo4js_parser():
+    """Every store write ends with the revision stamp, and every snapshot reads the
+    token twice: both must run on Neo4j as on FalkorDB."""
+    from circfin.store.base import REVISION_READ, revision_stamp
+
+    stamp, params = revision_stamp()
+    assert set(params) == {"token"} and params["token"] != revision_stamp()[1]["token"]
+    assert lint([("revision_read", REVISION_READ, ()), ("revision_stamp", stamp, ("token",))]) == []

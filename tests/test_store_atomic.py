@@ -135,3 +135,73 @@ def test_the_roll_up_built_in_the_same_write_as_its_deals_carries_their_fields(s
                      "r.type AS t, r.amount_usd AS amt ORDER BY d")
     assert got == [{"x": "a", "y": "group", "d": "d1", "t": "loan", "amt": 5.0},
                    {"x": "group", "y": "a", "d": "d2", "t": "loan", "amt": 5.0}]
+
+
+def _token(store) -> list[str]:
+    from circfin.store.base import REVISION_READ
+
+    return [r["token"] for r in store.read(REVISION_READ)]
+
+
+def test_every_write_gives_the_graph_a_new_revision_and_a_failed_one_does_not(store):
+    assert _token(store) == []  # a new graph: no write yet
+    seen = set()
+    for i in range(3):
+        store.write([("CREATE (:Entity {id: $id})", {"id": f"e{i}"})])
+        (token,) = _token(store)
+        assert token not in seen
+        seen.add(token)
+    with pytest.raises(QueryError):
+        store.write([("CREATE (:Entity {id: $id})", {"id": "x"}),
+                     ("CREATE (:Entity {id: $id, day: date($d)})", {"id": "y", "d": "not a date"})])
+    assert _token(store) == [token]  # the failed write changed nothing, the token included
+    assert store.read("MATCH (r:Revision) RETURN count(r) AS n") == [{"n": 1}]
+
+
+class _WriteBetweenReads:
+    """The store, with a write landing between the first and second query of each
+    of the first ``times`` read_many calls (as a concurrent ingest would)."""
+
+    def __init__(self, store, write, times: int) -> None:
+        self.store, self._write, self.times, self.calls = store, write, times, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def read_many(self, reads, *, timeout_ms=None):
+        self.calls += 1
+        if self.calls > self.times:
+            return self.store.read_many(reads, timeout_ms=timeout_ms)
+        first = self.store.read_many(reads[:1])
+        self._write()
+        return first + self.store.read_many(reads[1:])
+
+
+def test_a_snapshot_straddling_an_ingest_is_read_again_as_of_one_moment(store, tmp_path):
+    """A loop search or report that reads while an ingest lands sees the ingest whole
+    or not at all: never the old deals with the new entities, or the reverse."""
+    from circfin.loops.from_store import snapshot
+
+    ingest(store, [SEED])
+    extra = write(tmp_path / "deals.csv",
+                  "deal_id,date,payer,payee,type,amount_usd,amount_qualifier,status,description,"
+                  "source_url,confidence\n"
+                  "X1,2026-06,nvidia,openai,equity_investment,5000000000,exact,announced,x,"
+                  "https://example.com/x,high\n")
+    spy = _WriteBetweenReads(store, lambda: ingest(store, [extra]), times=1)
+    snap = snapshot(spy)
+    assert spy.calls == 2  # the torn read was noticed and read again
+    assert "X1" in {r["deal_id"] for r in snap.deal_rows}
+    assert len(snap.deal_rows) == len(store.read(queries.load("deals").text))
+
+
+def test_a_graph_written_to_at_every_read_gives_a_clear_error(store):
+    from circfin.errors import StoreError
+    from circfin.store.base import read_consistent
+
+    n = iter(range(100))
+    spy = _WriteBetweenReads(store, lambda: store.write([("CREATE (:Entity {id: $id})",
+                                                          {"id": f"e{next(n)}"})]), times=100)
+    with pytest.raises(StoreError, match="written to during each of 3 attempts"):
+        read_consistent(spy, [("MATCH (e:Entity) RETURN count(e) AS n", {})], attempts=3)
+    assert spy.calls == 3
