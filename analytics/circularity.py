@@ -41,16 +41,17 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import scipy.sparse as sp
 
 from ..display import plain_number
 from ..graph.components import strong_components
-from ..graph.model import DEAL_STATUSES
+from ..graph.model import DEAL_STATUSES, is_frame
 from .snapshot import SnapshotLike
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 __all__ = ["BALANCE_RTOL", "DEFAULT_STATUSES", "UNDISCLOSED_MODES", "Circularity", "Cycling",
            "circularity", "finn_cycling_index"]
@@ -62,6 +63,8 @@ UNDISCLOSED_MODES: tuple[str, ...] = ("skip", "impute")
 # of the larger (published models print 4-5 significant digits) before it is an error.
 BALANCE_RTOL = 1e-3
 # Components up to this many nodes are inverted densely; larger ones by elimination (_sparse_returns).
+# A flow matrix of at most this many nodes, given dense, is also worked on densely
+# throughout: scipy is then never loaded (its import costs more than the seed's sums).
 _DENSE_MAX = 1500
 # Eliminate nodes with at most this many neighbours before inverting the rest densely.
 _ELIM_DEGREE = 64
@@ -105,7 +108,7 @@ def finn_cycling_index(flows: Any, *, imports: Any = None, exports: Any = None) 
     >>> finn_cycling_index([[0, 5], [0, 0]]).fci
     0.0
     """
-    F = _as_csr(flows)
+    F = _as_flows(flows)  # a dense array (small and given dense) or CSR
     n = F.shape[0]
     out_int = np.asarray(F.sum(axis=1)).ravel()
     in_int = np.asarray(F.sum(axis=0)).ravel()
@@ -136,7 +139,31 @@ def finn_cycling_index(flows: Any, *, imports: Any = None, exports: Any = None) 
                    node_cycling=cycling, throughflow=T)
 
 
+def _is_sparse(flows: Any) -> bool:
+    return hasattr(flows, "tocsr")  # every scipy.sparse matrix and array has it
+
+
+def _as_flows(flows: Any) -> np.ndarray | sp.csr_matrix:
+    """``flows`` checked: a dense float array when given dense with at most
+    :data:`_DENSE_MAX` nodes, else CSR (:func:`_as_csr`)."""
+    if not _is_sparse(flows):
+        arr = np.array(flows, dtype=np.float64)  # a copy: the caller's array stays as it is
+        if arr.ndim != 2:
+            raise ValueError(f"flows must be a square matrix, not of shape {arr.shape}")
+        if arr.shape[0] <= _DENSE_MAX:
+            if arr.shape[0] != arr.shape[1]:
+                raise ValueError(f"flows must be a square matrix, not of shape {arr.shape}")
+            if not np.all(np.isfinite(arr)):
+                raise ValueError("flows must be finite numbers")
+            if np.any(arr < 0):
+                raise ValueError("flows must be >= 0 (flows[i, j] is the money from i to j)")
+            return arr
+    return _as_csr(flows)
+
+
 def _as_csr(flows: Any) -> sp.csr_matrix:
+    import scipy.sparse as sp
+
     if sp.issparse(flows):
         F = sp.csr_matrix(flows, dtype=np.float64, copy=True)  # a copy: the caller's matrix stays as it is
     else:
@@ -164,14 +191,18 @@ def _vector(values: Any, n: int, what: str) -> np.ndarray:
     return v
 
 
-def _cyclic_components(F: sp.csr_matrix) -> list[np.ndarray]:
+def _cyclic_components(F: np.ndarray | sp.csr_matrix) -> list[np.ndarray]:
     """The node indices of each strongly connected component that holds a cycle:
     two or more nodes, or one with a self-loop."""
     n = F.shape[0]
-    if n == 0 or F.nnz == 0:
+    if isinstance(F, np.ndarray):
+        rows, cols = np.nonzero(F)
+    else:
+        coo = F.tocoo()  # zeros were eliminated: every entry is money that flows
+        rows, cols = coo.row, coo.col
+    if n == 0 or rows.size == 0:
         return []
-    coo = F.tocoo()  # zeros were eliminated: every entry is money that flows
-    labels = strong_components(n, coo.row, coo.col)
+    labels = strong_components(n, rows, cols)
     sizes = np.bincount(labels)
     self_loop = np.zeros(sizes.size, dtype=bool)
     d = F.diagonal()
@@ -184,11 +215,15 @@ def _cyclic_components(F: sp.csr_matrix) -> list[np.ndarray]:
     return [order[bounds[c]:bounds[c + 1]] for c in np.flatnonzero(cyclic)]
 
 
-def _component_cycling(F: sp.csr_matrix, idx: np.ndarray, T: np.ndarray) -> np.ndarray:
+def _component_cycling(F: np.ndarray | sp.csr_matrix, idx: np.ndarray, T: np.ndarray) -> np.ndarray:
     """``1 - 1/N_ii`` for the nodes ``idx`` of one strongly connected component."""
-    sub = F[idx][:, idx].tocsr()
     # Every node of a cyclic component has an edge out inside it, so T > 0 here.
-    P = sp.diags(1.0 / T) @ sub
+    if _is_sparse(F):
+        import scipy.sparse as sp
+
+        P = sp.diags(1.0 / T) @ F[idx][:, idx].tocsr()
+    else:
+        P = F[np.ix_(idx, idx)] * (1.0 / T)[:, None]
     leak = 1.0 - np.asarray(P.sum(axis=1)).ravel()  # the share of each node's flow that leaves
     if np.all(leak <= _CLOSED_LEAK):
         return np.ones(idx.size)  # closed: no dollar ever leaves, each comes back
@@ -196,7 +231,7 @@ def _component_cycling(F: sp.csr_matrix, idx: np.ndarray, T: np.ndarray) -> np.n
     # 1 - 1/N_ii as (P N)_ii / N_ii (N - I = P N): exact where a return is rare, which
     # 1 - 1/N_ii, with N_ii rounded to 1, is not.
     if m <= _DENSE_MAX:
-        Pd = P.toarray()
+        Pd = P.toarray() if _is_sparse(P) else P
         N = np.linalg.inv(np.eye(m) - Pd)
         ret, diag = np.einsum("ij,ji->i", Pd, N), np.diag(N)
     else:
@@ -243,6 +278,8 @@ def _pattern(P: sp.csr_matrix) -> tuple[np.ndarray, ...]:
     """The entries of ``P`` (``rows, cols, values`` as int64/float64, ``off`` marking those
     off the diagonal) and the symmetric pattern of ``I - P`` without its diagonal, as CSR
     ``indptr, indices`` (int64): what the minimum-degree order reads."""
+    import scipy.sparse as sp
+
     m = P.shape[0]
     C = P.tocoo()
     rows, cols, pv = C.row.astype(np.int64), C.col.astype(np.int64), C.data.astype(np.float64)
@@ -407,36 +444,31 @@ def circularity(snap: SnapshotLike, *, types: Iterable[str] | None = None,
     if undisclosed not in UNDISCLOSED_MODES:
         raise ValueError(f"undisclosed must be one of {', '.join(UNDISCLOSED_MODES)}, "
                          f"not {undisclosed!r}")
-    deals = snap.deals
-    if len(deals):
-        keep = np.ones(len(deals), dtype=bool)
-        if status is not None:
-            keep &= deals["status"].isin(list(status)).to_numpy()
-        if types is not None:
-            keep &= deals["type"].isin(list(types)).to_numpy()
-        if confidences is not None:
-            keep &= deals["confidence"].isin(list(confidences)).to_numpy()
-        deals = deals.loc[keep]
-    amount = pd.to_numeric(deals["amount_usd"], errors="coerce").to_numpy(dtype=np.float64) \
-        if len(deals) else np.zeros(0)
+    payer, payee, typ, amount = _counted_columns(snap, status, types, confidences)
     hidden = ~np.isfinite(amount)
     n_hidden = int(hidden.sum())
     if undisclosed == "impute" and n_hidden:
-        medians = (pd.Series(amount[~hidden]).groupby(deals["type"].to_numpy()[~hidden]).median())
         amount = amount.copy()
-        amount[hidden] = pd.Series(deals["type"].to_numpy()[hidden]).map(medians).to_numpy(
-            dtype=np.float64, na_value=np.nan)
+        for t in np.unique(typ[hidden]).tolist():  # each type's median disclosed amount
+            known = amount[~hidden & (typ == t)]
+            if known.size:
+                amount[hidden & (typ == t)] = float(np.median(known))
     counted = np.isfinite(amount)
     left_out = int((hidden & ~counted).sum())
-    payer = deals["payer"].to_numpy()[counted] if len(deals) else np.zeros(0, dtype=object)
-    payee = deals["payee"].to_numpy()[counted] if len(deals) else np.zeros(0, dtype=object)
-    codes, ids = pd.factorize(np.concatenate([payer, payee]), sort=True)
+    payer, payee = payer[counted], payee[counted]
+    ids, codes = np.unique(np.concatenate([payer, payee]).astype(str), return_inverse=True)
     k = payer.size
     n = len(ids)
-    F = sp.csr_matrix((amount[counted], (codes[:k], codes[k:])), shape=(n, n))
+    if n <= _DENSE_MAX:  # no scipy: the seed's web is a few hundred entities
+        F: Any = np.zeros((n, n))
+        np.add.at(F, (codes[:k], codes[k:]), amount[counted])
+    else:
+        import scipy.sparse as sp
+
+        F = sp.csr_matrix((amount[counted], (codes[:k], codes[k:])), shape=(n, n))
     cyc = finn_cycling_index(F)
     names = {e["id"]: e.get("name") or e["id"] for e in snap.entities}
-    rows = [{"id": str(eid), "name": names.get(eid, str(eid)),
+    rows = [{"id": str(eid), "name": names.get(str(eid), str(eid)),
              "return_share": float(cyc.node_cycling[i]), "throughflow_usd": float(cyc.throughflow[i])}
             for i, eid in enumerate(ids) if cyc.throughflow[i] > 0]
     rows.sort(key=lambda r: (-r["return_share"], -r["throughflow_usd"], r["id"]))
@@ -444,3 +476,44 @@ def circularity(snap: SnapshotLike, *, types: Iterable[str] | None = None,
                        cycled_usd=cyc.cycled, total_usd=cyc.total,
                        undisclosed={"mode": undisclosed, "deals": n_hidden, "left_out": left_out},
                        deals=int(counted.sum()), entities=rows)
+
+
+def _counted_columns(snap: SnapshotLike, status: Iterable[str] | None, types: Iterable[str] | None,
+                     confidences: Sequence[str] | None) -> tuple[np.ndarray, ...]:
+    """Payers, payees and types (object arrays) and amounts (float, NaN when not a
+    number) of the deals the filters keep: from the snapshot's frame if it holds
+    one, else from its records (no pandas)."""
+    wanted = [(k, None if v is None else set(v)) for k, v in
+              (("status", status), ("type", types), ("confidence", confidences))]
+    deals = getattr(snap, "deals_given", None)
+    if deals is None or is_frame(deals):
+        frame = snap.deals if deals is None else deals
+        if not len(frame):
+            return (np.zeros(0, dtype=object),) * 3 + (np.zeros(0),)
+        keep = np.ones(len(frame), dtype=bool)
+        for key, allowed in wanted:
+            if allowed is not None:
+                keep &= frame[key].isin(list(allowed)).to_numpy()
+        frame = frame.loc[keep]
+        import pandas as pd
+
+        amount = pd.to_numeric(frame["amount_usd"], errors="coerce").to_numpy(dtype=np.float64)
+        return (frame["payer"].to_numpy(dtype=object), frame["payee"].to_numpy(dtype=object),
+                frame["type"].to_numpy(dtype=object), amount)
+    rows = [r for r in deals
+            if all(allowed is None or r.get(key) in allowed for key, allowed in wanted)]
+    return (np.array([r["payer"] for r in rows], dtype=object),
+            np.array([r["payee"] for r in rows], dtype=object),
+            np.array([r["type"] for r in rows], dtype=object),
+            np.array([_amount(r.get("amount_usd")) for r in rows], dtype=np.float64))
+
+
+def _amount(v: Any) -> float:
+    """A deal's amount as a float; NaN when it is not a number (as pandas' to_numeric
+    with errors="coerce" reads it)."""
+    if v is None or isinstance(v, bool):
+        return math.nan
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan

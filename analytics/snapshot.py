@@ -24,6 +24,9 @@ class SnapshotLike(Protocol):
     @property
     def deal_rows(self) -> list[dict[str, Any]]: ...
 
+    # Optional (read with getattr): ``deals_given``, the deals as held now, the
+    # records or the frame, so that a reader of either builds neither.
+
     entities: list[dict[str, Any]]
     participants: list[dict[str, Any]]
     events: list[dict[str, Any]]

@@ -279,7 +279,7 @@ def show(
             found, _, note = loops_from_store(store, entity=eid, max_len=6, snap=snap, sort="amount")
     loops = list(found)
     # A syndicate's members hold their shares of its stakes.
-    network = build_exposures(snap.deals, snap.entities, participants=snap.participants)
+    network = build_exposures(snap.deal_rows, snap.entities, participants=snap.participants)
     page = entity_page(snap, eid, loops=[lp.to_dict() for lp in loops], loops_note=note,
                        exposures=[r.to_dict() for r in network.records])
     if fmt == TableJson.json:

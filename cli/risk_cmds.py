@@ -129,7 +129,7 @@ def score(
         loops, complete, note = loops_from_store(store, engine=engine.value, max_len=max_len,
                                                  status=statuses, budget=budget, snap=snap,
                                                  reserve_per_loop=1e-3 if write else 3e-4)
-        scored = _checked(lambda: score_loops(loops, snap.deals, snap.entities, now=now,
+        scored = _checked(lambda: score_loops(loops, snap.deal_rows, snap.entities, now=now,
                                               budget=budget))
         written = write_scores(store, scored) if write else None
     from .budget import warn

@@ -11,14 +11,19 @@ import calendar
 import datetime as _dt
 import functools
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import FrozenInstanceError, dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from ..display import plain_number
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
+    "is_frame",
     "AMOUNT_QUALIFIERS",
     "ASSETS_COLUMNS",
     "ASSET_CLASSES",
@@ -460,3 +465,11 @@ class Loop:
 # Setting a deferred loop's two slots directly: Loop.__setattr__ refuses every name.
 _put_src = Loop.__dict__["_src"].__set__
 _put_row = Loop.__dict__["_row"].__set__
+
+
+def is_frame(value: Any) -> TypeGuard[pd.DataFrame]:
+    """Whether ``value`` is a pandas DataFrame, without importing pandas: none can
+    exist before something has loaded it, so a command that never needs pandas
+    never pays its import to ask."""
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(value, pd.DataFrame)

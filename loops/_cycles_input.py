@@ -1,23 +1,28 @@
-"""Arguments and input of the loop engine: validation, and a deals frame to counting deals.
+"""Arguments and input of the loop engine: validation, and deals (a frame or records) to counting deals.
 
 Private to :mod:`circfin.loops.engine`. Each deal's date, amount and ids are
 parsed by one scalar function per field, used on every distinct value of a
-column (frames) and on single deals (:meth:`LoopIndex.add`), so both paths
-agree by construction.
+column (frames), on every distinct value of a field (records, as the store
+returns them) and on single deals (:meth:`LoopIndex.add`), so the paths agree
+by construction. Records never load pandas: on a small graph, importing it
+costs more than the whole search.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import math
-from collections.abc import Callable, Iterable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from ..graph.model import DEAL_STATUSES, DEAL_TYPES, date_bounds
+from ..graph.model import DEAL_STATUSES, DEAL_TYPES, date_bounds, is_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__: list[str] = []  # private module
 
@@ -180,10 +185,32 @@ def _reserve(value: Any) -> float:
     return float(value)
 
 
+def _pandas() -> Any:
+    """pandas if something has loaded it already, else None: no value can be one of
+    its types (a frame, NaT, NA) before it is loaded, so the check costs no import."""
+    return sys.modules.get("pandas")
+
+
 def _missing(value: Any) -> bool:
-    if value is None or value is pd.NaT or value is pd.NA:
+    if value is None:
         return True
-    return isinstance(value, float) and math.isnan(value)
+    if isinstance(value, float):
+        return math.isnan(value)
+    pd = _pandas()
+    return pd is not None and (value is pd.NaT or value is pd.NA)
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """(codes, uniques) with the uniques in order of first appearance, as
+    ``pandas.factorize`` gives them (which it is, when pandas is loaded already)."""
+    pd = _pandas()
+    if pd is not None:
+        codes, uniq = pd.factorize(values)
+        return codes, list(uniq)
+    index: dict[Any, int] = {}
+    codes = np.fromiter((index.setdefault(v, len(index)) for v in values.tolist()),
+                        dtype=np.int64, count=len(values))
+    return codes, list(index)
 
 
 def _parse_day(value: Any) -> int:
@@ -199,7 +226,9 @@ def _parse_day(value: Any) -> int:
     if isinstance(value, _dt.date):
         return _day_number(value)
     if isinstance(value, np.datetime64):
-        return _parse_day(pd.Timestamp(value))
+        if np.isnat(value):
+            return int(_UNDATED)
+        return int(value.astype("datetime64[D]").astype(np.int64))
     if isinstance(value, str):
         if not value.strip():
             return int(_UNDATED)
@@ -239,6 +268,8 @@ def _by_unique(
     what: str,
 ) -> np.ndarray:
     """Parse each distinct value once."""
+    import pandas as pd  # frames only: pandas is loaded already
+
     codes, uniq = pd.factorize(col, use_na_sentinel=True)
     parsed = np.empty(len(uniq) + 1, dtype=dtype)
     parsed[-1] = na  # code -1 (missing) picks the last slot
@@ -253,6 +284,8 @@ def _by_unique(
 
 
 def _days(col: pd.Series, deal_ids: np.ndarray) -> np.ndarray:
+    import pandas as pd  # frames only: pandas is loaded already
+
     if pd.api.types.is_datetime64_any_dtype(col.dtype):
         if getattr(col.dt, "tz", None) is not None:
             col = col.dt.tz_localize(None)
@@ -287,6 +320,8 @@ def _days(col: pd.Series, deal_ids: np.ndarray) -> np.ndarray:
 
 
 def _amounts(col: pd.Series, deal_ids: np.ndarray) -> np.ndarray:
+    import pandas as pd  # frames only: pandas is loaded already
+
     if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
         amounts: np.ndarray = col.to_numpy(dtype=np.float64, na_value=np.nan)
         return amounts
@@ -295,6 +330,8 @@ def _amounts(col: pd.Series, deal_ids: np.ndarray) -> np.ndarray:
 
 def _str_array(col: pd.Series) -> np.ndarray:
     """Object array of str, with '' for missing values."""
+    import pandas as pd  # frames only: pandas is loaded already
+
     arr: np.ndarray = col.to_numpy(dtype=object)
     if len(arr) and pd.api.types.infer_dtype(arr, skipna=False) != "string":
         arr = np.array([_as_id(x) for x in arr], dtype=object)
@@ -355,11 +392,11 @@ def _rollup_fn(
     cache: dict[str, str] = {}
 
     def top(arr: np.ndarray) -> np.ndarray:
-        inv, uniq = pd.factorize(arr)
-        need = [x for x in uniq.tolist() if x not in cache]
+        inv, uniq = _factorize(arr)
+        need = [x for x in uniq if x not in cache]
         if need:
             cache.update(_top_map(need, parents))
-        mapped = np.array([cache[x] for x in uniq.tolist()], dtype=object)
+        mapped = np.array([cache[x] for x in uniq], dtype=object)
         tops: np.ndarray = mapped[inv]
         return tops
 
@@ -388,13 +425,57 @@ class _Deals:
 
 
 def _counting(
-    deals: pd.DataFrame,
+    deals: pd.DataFrame | Sequence[Mapping[str, Any]],
     f: _Filters,
     top: Callable[[np.ndarray], np.ndarray] | None,
     keep_ids: bool = False,
 ) -> _Deals:
-    if not isinstance(deals, pd.DataFrame):
-        raise ValueError(f"deals must be a pandas DataFrame, not {type(deals).__name__}")
+    """The deals that count under ``f``, rolled up by ``top``, with node numbers:
+    from a frame (its columns) or from records (dicts, e.g. the store's rows)."""
+    if is_frame(deals):
+        did, payer, payee, typ, mask, amt, day = _frame_columns(deals, f)
+    elif isinstance(deals, Sequence) and not isinstance(deals, (str, bytes)):
+        did, payer, payee, typ, mask, amt, day = _record_columns(deals, f)
+    else:
+        raise ValueError("deals must be a pandas DataFrame or a list of records (dicts), "
+                         f"not {type(deals).__name__}")
+    if f.min_amount is not None:
+        with np.errstate(invalid="ignore"):
+            mask &= amt >= f.min_amount
+    if f.since is not None:
+        mask &= (day != _UNDATED) & (day >= f.since)
+    if f.until is not None:
+        mask &= (day != _UNDATED) & (day <= f.until)
+    payer = payer[mask]
+    payee = payee[mask]
+    if top is not None and len(payer):
+        payer = top(payer)
+        payee = top(payee)
+    codes, uniq = _factorize(np.concatenate([payer, payee]))
+    m = len(payer)
+    u = codes[:m].astype(_I64)
+    v = codes[m:].astype(_I64)
+    own = u != v
+    sel = np.flatnonzero(mask)[own]
+    return _Deals(
+        deal_id=did[sel],
+        u=u[own],
+        v=v[own],
+        amount=amt[sel],
+        day=day[sel],
+        type=typ[sel],
+        ids=[str(x) for x in uniq],
+        all_ids=set(did.tolist()) if keep_ids else set(),
+    )
+
+
+_Columns = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _frame_columns(deals: pd.DataFrame, f: _Filters) -> _Columns:
+    """(deal ids, payers, payees, types, the type/status/ids mask, amounts, days) of a frame."""
+    import pandas as pd
+
     missing = [c for c in _REQUIRED if c not in deals.columns]
     if missing:
         raise ValueError(
@@ -419,37 +500,63 @@ def _counting(
     amt = (
         _amounts(deals["amount_usd"], did) if "amount_usd" in deals.columns else np.full(n, np.nan)
     )
-    if f.min_amount is not None:
-        with np.errstate(invalid="ignore"):
-            mask &= amt >= f.min_amount
     day = (
         _days(deals["date"], did) if "date" in deals.columns else np.full(n, _UNDATED, dtype=_I32)
     )
-    if f.since is not None:
-        mask &= (day != _UNDATED) & (day >= f.since)
-    if f.until is not None:
-        mask &= (day != _UNDATED) & (day <= f.until)
-    payer = payer[mask]
-    payee = payee[mask]
-    if top is not None and len(payer):
-        payer = top(payer)
-        payee = top(payee)
-    codes, uniq = pd.factorize(np.concatenate([payer, payee]))
-    m = len(payer)
-    u = codes[:m].astype(_I64)
-    v = codes[m:].astype(_I64)
-    own = u != v
-    sel = np.flatnonzero(mask)[own]
-    return _Deals(
-        deal_id=did[sel],
-        u=u[own],
-        v=v[own],
-        amount=amt[sel],
-        day=day[sel],
-        type=typ[sel],
-        ids=[str(x) for x in uniq],
-        all_ids=set(did.tolist()) if keep_ids else set(),
-    )
+    return did, payer, payee, typ, mask, amt, day
+
+
+def _record_columns(deals: Sequence[Mapping[str, Any]], f: _Filters) -> _Columns:
+    """The same as :func:`_frame_columns`, from records: each distinct date and amount
+    parsed once by the scalar parsers, no pandas."""
+    n = len(deals)
+    for i, r in enumerate(deals):
+        if not isinstance(r, Mapping):
+            raise ValueError(f"row {i} of the deals is a {type(r).__name__}, not a mapping")
+    missing = [c for c in _REQUIRED if any(c not in r for r in deals)]
+    if missing:
+        raise ValueError(
+            f"deals records lack field(s) {', '.join(missing)}; "
+            "they need deal_id, date, payer, payee, type, amount_usd, status"
+        )
+    did = np.array([_as_id(r["deal_id"]) for r in deals], dtype=object)
+    if n and (did == "").any():
+        row = int(np.flatnonzero(did == "")[0])
+        raise ValueError(f"row {row} of the deals has no deal_id")
+    payer = np.array([_as_id(r["payer"]) for r in deals], dtype=object)
+    payee = np.array([_as_id(r["payee"]) for r in deals], dtype=object)
+    typ = np.array([_as_id(r.get("type")) for r in deals], dtype=object)
+    keep = [True] * n
+    if f.types is not None:
+        keep = [k and t in f.types for k, t in zip(keep, typ.tolist(), strict=True)]
+    if f.status is not None:
+        keep = [k and r.get("status") in f.status for k, r in zip(keep, deals, strict=True)]
+    mask = np.array(keep, dtype=bool) & (payer != "") & (payee != "")
+    amt = np.fromiter(_parsed(deals, "amount_usd", _parse_amount, "amount_usd"),
+                      dtype=np.float64, count=n)
+    day = np.fromiter(_parsed(deals, "date", _parse_day, "date"), dtype=_I32, count=n)
+    return did, payer, payee, typ, mask, amt, day
+
+
+def _parsed(deals: Sequence[Mapping[str, Any]], key: str, parse: Callable[[Any], Any],
+            what: str) -> Iterable[Any]:
+    """``parse`` of each record's ``key``, each distinct value parsed once."""
+    cache: dict[Any, Any] = {}
+    for r in deals:
+        value = r.get(key)
+        try:
+            yield cache[value]
+        except KeyError:
+            try:
+                out = cache[value] = parse(value)
+            except ValueError as e:
+                raise ValueError(f"deal {_as_id(r.get('deal_id'))!r}: bad {what}: {e}") from None
+            yield out
+        except TypeError:  # an unhashable value: parse it (it will be refused)
+            try:
+                yield parse(value)
+            except ValueError as e:
+                raise ValueError(f"deal {_as_id(r.get('deal_id'))!r}: bad {what}: {e}") from None
 
 
 def _one_deal(
@@ -462,7 +569,8 @@ def _one_deal(
     The same rules as the frame path (:func:`_counting`), for one row.
     """
     row: Mapping[Any, Any]
-    if isinstance(new_deal, pd.Series):
+    pd = _pandas()
+    if pd is not None and isinstance(new_deal, pd.Series):
         row = new_deal.to_dict()
     elif isinstance(new_deal, Mapping):
         row = new_deal

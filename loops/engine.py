@@ -40,6 +40,8 @@ Examples
 40000000000.0
 >>> len(find_loops(deals, ordered=True)), len(find_loops(deals, within=10))
 (1, 0)
+>>> [loop.key for loop in find_loops(deals.to_dict("records"))]  # records: the same
+['nvidia>openai>oracle']
 
 Notes
 -----
@@ -69,11 +71,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
-import pandas as pd
 
 from ._cycles_input import (
     _I32,
@@ -82,6 +83,8 @@ from ._cycles_input import (
     _budget,
     _check_names,
     _counting,
+    _Deals,
+    _factorize,
     _filters,
     _one_deal,
     _reserve,
@@ -92,12 +95,17 @@ from ._cycles_result import LoopResult
 
 __all__ = ["LoopIndex", "LoopResult", "cycle_counts", "find_loops", "loops_closed_by"]
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    Deals: TypeAlias = pd.DataFrame | Sequence[Mapping[str, Any]]
+
 
 LoopResult.__module__ = __name__  # documented and pickled as circfin.loops.engine.LoopResult
 
 
 def find_loops(
-    deals: pd.DataFrame,
+    deals: Deals,
     *,
     max_len: int = 6,
     min_len: int = 2,
@@ -118,13 +126,14 @@ def find_loops(
     max_loops: int | None = None,
     reserve_per_loop: float = 0.0,
 ) -> LoopResult:
-    """Every loop (simple directed cycle of payments) in a deals frame.
+    """Every loop (simple directed cycle of payments) among deals.
 
     Parameters
     ----------
-    deals : DataFrame
-        Columns ``deal_id, date, payer, payee, type, amount_usd,
-        amount_qualifier, status``; others are ignored.
+    deals : DataFrame or list of dicts
+        Columns (or each record's keys) ``deal_id, date, payer, payee, type,
+        amount_usd, amount_qualifier, status``; others are ignored. Records, as
+        the store returns them, need no pandas.
     max_len, min_len : int
         Number of entities in a loop, ``2 <= min_len <= max_len <= 12``.
     entity : str, optional
@@ -252,12 +261,16 @@ def cycle_counts(
     by_node = np.zeros(n_nodes, dtype=np.int64)
     if not len(s):
         return by_len, by_node, None
-    frame = pd.DataFrame({"deal_id": np.arange(len(s)).astype(str), "payer": s.astype(str),
-                          "payee": d.astype(str)})
     f = _filters(max_len=max_len, min_len=2, types=None, status=None, min_amount=None,
                  since=None, until=None, within=None, ordered=False)
     _, _, time_budget, max_loops = _budget("length", None, time_budget, max_loops)
-    net = _Net(_counting(frame, f, None), f, None, None)
+    codes, uniq = _factorize(np.concatenate([s, d]))  # node numbers, as the deals paths give them
+    m = len(s)
+    edges = _Deals(deal_id=np.arange(m).astype(str).astype(object), u=codes[:m].astype(_I64),
+                   v=codes[m:].astype(_I64), amount=np.full(m, np.nan),
+                   day=np.full(m, _UNDATED, dtype=_I32), type=np.full(m, "", dtype=object),
+                   ids=[str(x) for x in uniq], all_ids=set())
+    net = _Net(edges, f, None, None)
     plan = _plan(net, None)
     if plan is None:
         return by_len, by_node, None
@@ -292,7 +305,7 @@ class LoopIndex:
 
     def __init__(
         self,
-        deals: pd.DataFrame,
+        deals: Deals,
         *,
         parents: Mapping[str, str | None] | None = None,
         names: Mapping[str, str] | None = None,
@@ -465,7 +478,7 @@ class LoopIndex:
 
 
 def loops_closed_by(
-    deals: pd.DataFrame, new_deal: Mapping[str, Any] | pd.Series, **filters: Any
+    deals: Deals, new_deal: Mapping[str, Any] | pd.Series, **filters: Any
 ) -> LoopResult:
     """The loops that ``new_deal`` would be part of, once added to ``deals``.
 

@@ -252,6 +252,14 @@ class Snapshot:
     assets: list[dict[str, Any]] = field(default_factory=list)
 
     @property
+    def deals_given(self) -> pd.DataFrame | list[dict[str, Any]]:
+        """The deals as the snapshot holds them now: the records as read, or the frame
+        once something has built it. For readers that take either, so that neither a
+        frame nor records are built for them."""
+        given: pd.DataFrame | list[dict[str, Any]] = _DealsFrame.given(self)
+        return given
+
+    @property
     def deal_rows(self) -> list[dict[str, Any]]:
         """The deals as records, the ``deals`` query's columns in each (a missing value is
         None as read, or NaN once they have been through a frame)."""
@@ -653,7 +661,7 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
     from .engine import find_loops
 
     assert snap is not None
-    result = find_loops(snap.deals, max_len=max_len, min_len=min_len, entity=entity_id,
+    result = find_loops(snap.deals_given, max_len=max_len, min_len=min_len, entity=entity_id,
                         types=types_l, status=status_l, min_amount=min_amount, since=since,
                         until=until, within=within, ordered=ordered, rollup=rollup,
                         parents=snap.parents, names=snap.names, sort=sort, limit=limit,
@@ -666,7 +674,7 @@ def loops_from_store(store: GraphStore, *, engine: str = "auto", max_len: int = 
     return result, budget.complete, budget.note
 
 
-def closed_loops(deals: pd.DataFrame, new_deals: Iterable[Mapping[str, Any]], *,
+def closed_loops(deals: pd.DataFrame | list[dict[str, Any]], new_deals: Iterable[Mapping[str, Any]], *,
                  names: Mapping[str, str], parents: Mapping[str, str | None], max_len: int = 6,
                  status: Iterable[str] | None = DEFAULT_STATUSES,
                  budget: Budget | None = None, reserve_per_loop: float = 0.0,
@@ -683,7 +691,9 @@ def closed_loops(deals: pd.DataFrame, new_deals: Iterable[Mapping[str, Any]], *,
     budget = budget or Budget()
     allowed = checked_confidences(confidences)
     if allowed is not None:
-        if len(deals):
+        if isinstance(deals, list):  # records, as the store returns them
+            deals = [r for r in deals if r.get("confidence") in allowed]
+        elif len(deals):
             deals = deals[deals["confidence"].isin(allowed)].reset_index(drop=True)
         new_deals = [d for d in new_deals if d.get("confidence") in allowed]
     index = LoopIndex(deals, names=names, parents=parents, max_len=max_len, status=status)
@@ -730,6 +740,6 @@ def watch_new_deals(store: GraphStore, new_deals: list[dict[str, Any]], *, max_l
              **{d["payee"]: d["payee"] for d in new_deals if d["payee"] not in known}}
     # Bounded by ``budget`` (time and loop count; default: Budget()): the result has
     # .complete and .note.
-    return closed_loops(snap.deals, new_deals, names=names, parents=snap.parents,
+    return closed_loops(snap.deals_given, new_deals, names=names, parents=snap.parents,
                         max_len=max_len, status=status, budget=budget,
                         reserve_per_loop=reserve_per_loop, confidences=snap.confidences)

@@ -37,11 +37,12 @@ __all__ = ["MemberPart", "finite_number", "member_parts", "split_members"]
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ._cycles_input import _parse_amount
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SIDES: tuple[str, ...] = ("payer", "payee")
 _SHARE_EPS = 1e-9
@@ -176,6 +177,8 @@ def split_members(deals: pd.DataFrame, participants: Iterable[Mapping[str, Any]]
     A loop's legs then list member deal ids (``L1@jpmorgan``); ``parent_deal``
     maps them back to the deals in the graph.
     """
+    import pandas as pd
+
     frame = deals if "deal_id" in deals.columns else deals.reset_index()
     rows = frame.to_dict("records")
     cols = [*frame.columns, *(c for c in ("parent_deal", "member_share", "share_basis")

@@ -35,12 +35,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
+import numpy as np
 
 from ..display import money
 from ..display import plain_number as _num
-from ..graph.model import Loop
+from ..graph.model import Loop, is_frame
 from ..loops.from_store import DEFAULT_STATUSES, Budget, Snapshot, at_confidence, loops_from_store, snapshot
+from ..loops.members import finite_number
 from ..store.base import GraphStore
 
 __all__ = ["Brief", "build_brief", "headline_rows", "loop_sentence", "quarter_before", "since_lines",
@@ -186,13 +187,20 @@ class Brief:
                    notes=list(d.get("notes") or []))
 
 
-def counting_deals(snap: Snapshot, statuses: Iterable[str] | None) -> pd.DataFrame:
-    """The snapshot's deals that count: with one of ``statuses`` (None: any); a confidence
-    filter is the snapshot's own (:func:`~circfin.loops.from_store.at_confidence`)."""
-    frame = snap.deals
-    if statuses is not None and len(frame):
-        frame = frame[frame["status"].isin(list(statuses))]
-    return frame.reset_index(drop=True)
+def counted_amounts(snap: Snapshot, statuses: Iterable[str] | None) -> np.ndarray:
+    """The amounts (NaN: undisclosed) of the snapshot's deals that count: with one of
+    ``statuses`` (None: any); a confidence filter is the snapshot's own
+    (:func:`~circfin.loops.from_store.at_confidence`). Read from the records, or from
+    the frame when the snapshot holds one (neither is built for this)."""
+    allowed = None if statuses is None else set(statuses)
+    given = snap.deals_given
+    if is_frame(given):
+        status, amount = (given[c].to_numpy(dtype=object).tolist() for c in ("status", "amount_usd"))
+    else:
+        status, amount = [r["status"] for r in given], [r.get("amount_usd") for r in given]
+    return np.array([np.nan if (a := finite_number(x)) is None else a
+                     for s, x in zip(status, amount, strict=True) if allowed is None or s in allowed],
+                    dtype=np.float64)
 
 
 def _circularity(snap: Snapshot, statuses: Sequence[str] | None,
@@ -215,14 +223,13 @@ def _loops(store: GraphStore, snap: Snapshot, max_len: int, statuses: list[str] 
 def _numbers(store: GraphStore, snap: Snapshot, max_len: int, statuses: list[str] | None,
              confidences: tuple[str, ...] | None, budget: Budget | None,
              loops: list[Loop] | None = None) -> dict[str, Any]:
-    deals = counting_deals(snap, statuses)
-    amounts = pd.to_numeric(deals["amount_usd"], errors="coerce") if len(deals) else pd.Series([], dtype=float)
+    amounts = counted_amounts(snap, statuses)
     complete = True
     if loops is None:
         loops, complete = _loops(store, snap, max_len, statuses, budget)
     circ = _circularity(snap, statuses, confidences)
-    return {"deals": int(len(deals)), "committed_usd": _num(float(amounts.sum(skipna=True))),
-            "undisclosed": int(amounts.isna().sum()), "loops": len(loops),
+    return {"deals": len(amounts), "committed_usd": _num(float(np.nansum(amounts))),
+            "undisclosed": int(np.isnan(amounts).sum()), "loops": len(loops),
             "loops_complete": complete, "loops_list": loops,
             "fci": None if circ is None else _num(float(circ.fci)), "circ": circ}
 
@@ -305,8 +312,8 @@ def build_brief(store: GraphStore, *, as_of: str | _dt.date | None = None,
                      f"{'left out' if und.get('mode') == 'skip' else 'imputed'}")
 
     # Top loops by score, each told in one sentence.
-    table = deal_table(snap.deals)
-    scored = score_loops(now["loops_list"], snap.deals, snap.entities, now=day_now)
+    table = deal_table(snap.deals_given)
+    scored = score_loops(now["loops_list"], table, snap.entities, now=day_now)
     top_loops = []
     for s in scored[:top]:
         legs = loop_legs(s.loop, table)

@@ -61,13 +61,26 @@ __all__ = [
     "write_scores",
 ]
 
+from typing import TYPE_CHECKING, Any
+
 from .clearing import ClearingResult, clearing_vector
 from .debtrank import DebtRankResult, debtrank
 from .exposures import build_exposures
 from .firesale import FireSaleResult, fire_sale
 from .flags import FLAGS, Flag, flag_loops, flags_for
 from .margin import MarginResult, margin_spiral
-from .nullmodel import Significance, significance
 from .score import ScoredLoop, score_loops
 from .shock import ShockResult, shock, shock_summary
 from .writeback import write_scores
+
+if TYPE_CHECKING:
+    from .nullmodel import Significance, significance
+
+
+def __getattr__(name: str) -> Any:
+    # the null models (pandas) load on first use: scoring and shocks need neither
+    if name in ("Significance", "significance"):
+        from . import nullmodel
+
+        return getattr(nullmodel, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -249,12 +249,10 @@ def exposure_by_institution(snap: Any, *, to: str | Iterable[str] = "ai",
                              f"{', '.join(ENTITY_KINDS)}")
     country_set = None if countries is None else {c for c in map(_country, countries) if c}
 
-    deals = snap.deals
-    if len(deals):
-        deals = deals[deals["type"].isin(list(INSTRUMENTS))]
-        if confidences is not None:
-            deals = deals[deals["confidence"].isin(list(confidences))]
-    rows = {str(r["deal_id"]): r for r in deals.to_dict("records")} if len(deals) else {}
+    allowed = None if confidences is None else set(confidences)
+    deals = [r for r in snap.deal_rows
+             if r["type"] in INSTRUMENTS and (allowed is None or r.get("confidence") in allowed)]
+    rows = {str(r["deal_id"]): r for r in deals}
 
     def counterparty(did: str) -> str:
         r = rows[did]

@@ -82,16 +82,19 @@ from __future__ import annotations
 __all__ = ["EXPOSURE_RULES", "Exposure", "ExposureNetwork", "MemberPart", "build_exposures", "member_parts"]
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..display import money
+from ..graph.model import is_frame
 from ..loops.members import MemberPart, combined_basis, member_parts
 from ..loops.members import finite_number as _num
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _FUNDED = ("signed", "funded", "completed")
 _UNPAID = ("announced", "signed")
@@ -228,7 +231,7 @@ def entity_table(entities: Any) -> dict[str, dict[str, Any]]:
         return {}
     if isinstance(entities, Mapping):
         return {str(k): dict(v) for k, v in entities.items()}
-    rows = entities.to_dict("records") if isinstance(entities, pd.DataFrame) else list(entities)
+    rows = entities.to_dict("records") if is_frame(entities) else list(entities)
     out = {}
     for r in rows:
         eid = r.get("id", r.get("entity_id"))
@@ -321,7 +324,7 @@ def _buffers(ids: tuple[str, ...], ents: Mapping[str, Mapping[str, Any]], record
     return np.array(vals, dtype=float), tuple(src), tuple(info)
 
 
-def build_exposures(deals: pd.DataFrame, entities: Any = None, *,
+def build_exposures(deals: pd.DataFrame | Sequence[Mapping[str, Any]], entities: Any = None, *,
                     revenue_share: float = REVENUE_SHARE,
                     participants: Iterable[Mapping[str, Any]] | None = None) -> ExposureNetwork:
     """Exposures, liabilities and capital buffers from a deals frame (see the module docstring).
@@ -339,8 +342,11 @@ def build_exposures(deals: pd.DataFrame, entities: Any = None, *,
     if not (math.isfinite(rs) and 0.0 <= rs <= 1.0):
         raise ValueError(f"revenue_share must be in [0, 1], got {revenue_share!r}")
     ents = entity_table(entities)
-    frame = deals if "deal_id" in deals.columns else deals.reset_index()
-    rows = frame.to_dict("records")
+    if is_frame(deals):
+        frame = deals if "deal_id" in deals.columns else deals.reset_index()
+        rows = frame.to_dict("records")
+    else:  # records, as the store returns them (snapshot(store).deal_rows)
+        rows = [dict(r) for r in deals]
     parts = member_parts(participants, {str(r["deal_id"]): (str(r["payer"]), str(r["payee"])) for r in rows})
     ids = tuple(sorted({str(e) for e in ents} | {str(r["payer"]) for r in rows}
                        | {str(r["payee"]) for r in rows} | {p.member for ps in parts.values() for p in ps}))

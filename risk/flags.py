@@ -50,14 +50,15 @@ from __future__ import annotations
 
 __all__ = ["FLAGS", "Flag", "flag_loops", "flags_for"]
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..analytics.measures import FUNDING_TYPES, PURCHASE_TYPES
-from ..graph.model import Loop
+from ..graph.model import Loop, is_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FLAGS: tuple[str, ...] = ("vendor_financing", "round_trip", "related_party", "paper_loop",
                           "contingent_loop")
@@ -80,14 +81,24 @@ class Flag:
 DealTable = Mapping[str, Mapping[str, Any]]
 
 
-def deal_table(deals: pd.DataFrame | DealTable) -> dict[str, dict[str, Any]]:
-    """Deal id -> its row, from a deals frame (``deal_id`` column or index) or a mapping."""
-    if isinstance(deals, pd.DataFrame):
+def deal_table(deals: pd.DataFrame | Sequence[Mapping[str, Any]] | DealTable) -> dict[str, dict[str, Any]]:
+    """Deal id -> its row, from a deals frame (``deal_id`` column or index), the deals
+    as records (``snapshot(store).deal_rows``, no pandas needed) or a mapping."""
+    if is_frame(deals):
         frame = deals if "deal_id" in deals.columns else deals.reset_index()
         if "deal_id" not in frame.columns:
             raise ValueError("the deals frame needs a 'deal_id' column")
         return {str(r["deal_id"]): r for r in frame.to_dict("records")}
-    return {str(k): dict(v) for k, v in deals.items()}
+    if isinstance(deals, Mapping):
+        return {str(k): dict(v) for k, v in deals.items()}
+    if isinstance(deals, Sequence) and not isinstance(deals, (str, bytes)):
+        table: dict[str, dict[str, Any]] = {}
+        for i, r in enumerate(deals):
+            if not isinstance(r, Mapping) or r.get("deal_id") is None:
+                raise ValueError(f"deal record {i} needs a 'deal_id'")
+            table[str(r["deal_id"])] = dict(r)
+        return table
+    raise ValueError(f"deals must be a frame, records or a mapping, not {type(deals).__name__}")
 
 
 def _row(table: DealTable, deal_id: str, loop: Loop) -> Mapping[str, Any]:
@@ -196,7 +207,7 @@ def _contingent_loop(loop: Loop, table: DealTable) -> Flag | None:
                 "; ".join(clauses) + ": that leg may never pay")
 
 
-def flags_for(loop: Loop, deals: pd.DataFrame | DealTable,
+def flags_for(loop: Loop, deals: pd.DataFrame | Sequence[Mapping[str, Any]] | DealTable,
               parents: Mapping[str, str | None]) -> list[Flag]:
     """The flags a loop carries, in the order of :data:`FLAGS` (see the module docstring).
 
@@ -205,7 +216,7 @@ def flags_for(loop: Loop, deals: pd.DataFrame | DealTable,
     (faster when flagging many loops). ``parents``: entity id -> parent id
     or None. Raises ValueError when a deal of the loop is not in ``deals``.
     """
-    table = deal_table(deals) if isinstance(deals, pd.DataFrame) else deals
+    table = deals if isinstance(deals, Mapping) else deal_table(deals)
     found = [_vendor_financing(loop, table), _round_trip(loop, table),
              _related_party(loop, parents), _paper_loop(loop, table), _contingent_loop(loop, table)]
     return [f for f in found if f is not None]
@@ -217,6 +228,6 @@ def flag_loops(store: Any, loops: Iterable[Loop], *, as_of: Any = None) -> dict[
     from ..loops.from_store import snapshot
 
     snap = snapshot(store, as_of=as_of)
-    table = deal_table(snap.deals)
+    table = deal_table(snap.deal_rows)
     parents = snap.parents
     return {lp.key: flags_for(lp, table, parents) for lp in loops}

@@ -54,15 +54,16 @@ __all__ = ["CONFIDENCE_VALUES", "DEFAULT_WEIGHTS", "HALF_LIFE_DAYS", "PARTS", "S
 
 import datetime as _dt
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ..graph.model import Loop, date_bounds
 from .exposures import entity_table
 from .flags import Flag, deal_table, flags_for
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PARTS: tuple[str, ...] = ("size", "bottleneck", "round_trip", "confidence", "recency", "types")
 DEFAULT_WEIGHTS: dict[str, float] = {"size": 0.25, "bottleneck": 0.20, "round_trip": 0.15,
@@ -236,7 +237,8 @@ def score_loop(loop: Loop, table: Mapping[str, Mapping[str, Any]],
                       flags=flags_for(loop, table, parents))
 
 
-def score_loops(loops: Iterable[Loop], deals: pd.DataFrame | Mapping[str, Mapping[str, Any]],
+def score_loops(loops: Iterable[Loop],
+                deals: pd.DataFrame | Sequence[Mapping[str, Any]] | Mapping[str, Mapping[str, Any]],
                 entities: Any, *, now: Any = None, weights: Mapping[str, float] | None = None,
                 half_life_days: float = HALF_LIFE_DAYS, budget: Any = None) -> list[ScoredLoop]:
     """Score loops; highest score first (ties by length, then key).
@@ -269,7 +271,7 @@ def score_loops(loops: Iterable[Loop], deals: pd.DataFrame | Mapping[str, Mappin
     if not (math.isfinite(float(half_life_days)) and half_life_days > 0):
         raise ValueError(f"half_life_days must be > 0, got {half_life_days!r}")
     w = _weights(weights)
-    table = deal_table(deals) if isinstance(deals, pd.DataFrame) else {str(k): v for k, v in deals.items()}
+    table = deal_table(deals)
     ents = entity_table(entities)
     parents = {k: (v.get("parent") if isinstance(v.get("parent"), str) else None)
                for k, v in ents.items()}
@@ -296,7 +298,7 @@ def rank_by_score(store: Any, *, now: Any = None, weights: Mapping[str, float] |
 
     if snap is None:
         snap = snapshot(store, as_of=as_of, confidences=confidences)
-    table = deal_table(snap.deals)
+    table = deal_table(snap.deal_rows)
     ents = entity_table(snap.entities)
     parents = {k: (v.get("parent") if isinstance(v.get("parent"), str) else None) for k, v in ents.items()}
     w = _weights(weights)

@@ -369,7 +369,7 @@ def shock(store: Any, entity: str, *, loss: float = 1.0, model: str = "debtrank"
     eid = resolve_entity(entity, snap.entities)
     loops, complete, note = loops_from_store(store, engine=engine, max_len=max_len, entity=eid,
                                              budget=budget, snap=snap, reserve_per_loop=5e-5)
-    net = build_exposures(snap.deals, snap.entities, revenue_share=revenue_share,
+    net = build_exposures(snap.deal_rows, snap.entities, revenue_share=revenue_share,
                           participants=snap.participants)
     res = propagate(net, eid, loops, loss=loss, model=model, method=method, alpha=alpha, beta=beta,
                     margin=margin, holder_types=holder_types)
@@ -396,7 +396,7 @@ def shock_summary(store: Any, *, top: int = 5, loss: float = 1.0, model: str = "
     snap = snapshot(store, as_of=as_of, confidences=confidences)
     found, _, _ = loops_from_store(store, engine=engine, max_len=max_len, snap=snap)
     loops = list(found)  # one pass over the engine's result; every hub reads it again
-    net = build_exposures(snap.deals, snap.entities, participants=snap.participants)
+    net = build_exposures(snap.deal_rows, snap.entities, participants=snap.participants)
     rows = []
     for hub in hubs:
         r = propagate(net, hub["id"], loops, loss=loss, model=model)

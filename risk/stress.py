@@ -496,7 +496,7 @@ def run_stress(sc: Scenario, snap: Any, *, loops: Iterable[Any] = ()) -> StressR
         pp["entity"] = _resolve(pp["entity"], snap, sc, pp["line"], "partial_payers.entity")
     for r in sc.redemptions:
         r["issuer"] = _resolve(r["issuer"], snap, sc, r["line"], "redemptions.issuer")
-    net = build_exposures(snap.deals, snap.entities, participants=snap.participants)
+    net = build_exposures(snap.deal_rows, snap.entities, participants=snap.participants)
     base = _run(sc, snap, net, ())
 
     # the directly hit entities and the legs of their loops that enter them

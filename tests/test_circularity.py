@@ -328,6 +328,17 @@ WEB = [
 ]
 
 
+@pytest.mark.parametrize("kw", [{}, {"undisclosed": "impute"}, {"status": None},
+                                {"types": ["compute_purchase", "loan"], "confidences": ["high"]}])
+def test_records_and_frame_give_the_same_circularity(kw):
+    """A snapshot as read (records) and the same deals as a frame: the same result, to
+    the last bit (the commands read records; a report that built the frame reads it)."""
+    framed = _snap(WEB)
+    records = Snapshot([dict(d) for d in WEB], framed.entities, as_of=framed.as_of)
+    assert isinstance(records.deals_given, list) and not isinstance(framed.deals_given, list)
+    assert circularity(records, **kw).to_dict() == circularity(framed, **kw).to_dict()
+
+
 def test_circularity_skips_undisclosed_amounts_by_default():
     r = circularity(_snap(WEB))
     # counted: D1 a->b 4e9, D2 b->a 2e9, D3 b->c 1e9 (D4, D6 undisclosed; D5 cancelled)

@@ -119,6 +119,9 @@ def test_matches_oracle_with_any_filters(data: st.DataObject) -> None:
     assert got.complete and got.note is None
     assert as_map(got) == brute_force_loops(deals, **kw)
     check_sorted_by_length(got)
+    # the same deals as records (as the store returns them): the same loops, in the same order
+    records = find_loops(deals.to_dict("records"), **engine_kwargs(kw, deals))
+    assert [lp.key for lp in records] == [lp.key for lp in got] and as_map(records) == as_map(got)
 
 
 @pytest.mark.parametrize(
@@ -668,12 +671,49 @@ def test_argument_errors_say_what_is_allowed(kwargs: dict[str, Any], message: st
             r"deal '2': bad amount_usd: amount_usd 'lots' is not a number",
         ),
         (OK.assign(deal_id=["1", None]), r"row 1 of the deals frame has no deal_id"),
-        ([("1", "a", "b")], r"deals must be a pandas DataFrame"),
+        ([("1", "a", "b")], r"row 0 of the deals is a tuple, not a mapping"),
+        ("deals.csv", r"deals must be a pandas DataFrame or a list of records"),
     ],
 )
 def test_bad_frames_are_reported(deals: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         find_loops(deals)
+
+
+@pytest.mark.parametrize(
+    ("deals", "message"),
+    [
+        ([{"deal_id": "1", "payer": "a"}], r"records lack field\(s\) payee"),
+        ([{**r, "date": "2024-02-30"} if r["deal_id"] == "1" else r for r in OK.to_dict("records")],
+         r"deal '1': bad date: '2024-02-30': February 2024 has no day 30"),
+        ([{**r, "amount_usd": "lots"} if r["deal_id"] == "2" else r for r in OK.to_dict("records")],
+         r"deal '2': bad amount_usd: amount_usd 'lots' is not a number"),
+        ([{**r, "deal_id": None} if r["deal_id"] == "2" else r for r in OK.to_dict("records")],
+         r"row 1 of the deals has no deal_id"),
+    ],
+)
+def test_bad_records_are_reported_as_bad_frames_are(deals: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        find_loops(deals)
+
+
+@given(st.lists(st.one_of(st.sampled_from(["a", "b", "é", "", "1"]), st.integers(-3, 3)), max_size=30))
+def test_factorize_without_pandas_numbers_as_pandas_does(values: list[Any]) -> None:
+    """The records path numbers nodes without pandas exactly as pandas.factorize does,
+    so a loop search reads the same graph either way."""
+    import pandas as pd
+
+    from circfin.loops import _cycles_input as ci
+
+    arr = np.array(values, dtype=object)
+    want_codes, want_uniq = pd.factorize(arr)
+    real = ci._pandas
+    try:
+        ci._pandas = lambda: None  # as in a process that never loaded pandas
+        codes, uniq = ci._factorize(arr)
+    finally:
+        ci._pandas = real
+    assert codes.tolist() == want_codes.tolist() and uniq == list(want_uniq)
 
 
 def test_loops_closed_by_rejects_unknown_arguments() -> None:

@@ -116,6 +116,26 @@ def test_deals_and_entities_read_records_without_pandas(seeded_store, server, gr
         assert not [m for m in ("pandas", "numpy", "numba", "scipy", "circfin.loops.engine") if m in loaded], args
 
 
+@pytest.mark.parametrize("args", [
+    ("loops",), ("loops", "--format", "json", "--as-of", "2025-12-31"), ("score",),
+    ("show", "OpenAI"), ("shock", "OpenAI"), ("circularity",), ("brief",),
+    ("loops", "--min-confidence", "high", "--rollup"), ("exposure", "--format", "json"),
+])
+def test_analysis_commands_on_a_small_graph_load_neither_pandas_nor_scipy(seeded_store, server,
+                                                                         graph_name, args):
+    # on the seed, pandas' and scipy's imports cost more than the analysis itself: the
+    # commands read the snapshot's records, and the cycling index works on a dense matrix
+    from .conftest import circfin_env
+
+    env = circfin_env(server, graph_name)
+    proc = subprocess.run([sys.executable, "-c", _LOADED, *args], capture_output=True, text=True,
+                          env=env, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    loaded = set(proc.stdout.splitlines()[-1].split()[1:])
+    assert "circfin.cli.app" in loaded and "numpy" in loaded, args  # it ran, and computed
+    assert not [m for m in ("pandas", "scipy", "numba", "pyarrow") if m in loaded], args
+
+
 def test_records_and_frame_give_the_same_listings(seeded_store):
     # the records as read and the same deals through a frame (missing values NaN, amounts
     # floats) list the same deals, entities and audit findings
