@@ -48,6 +48,7 @@ import numpy as np
 from ..display import plain_number
 from ..graph.components import strong_components
 from ..graph.model import DEAL_STATUSES, is_frame
+from ..jit import blas_threads_for, usable_cpus
 from .snapshot import SnapshotLike
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ _JIT_MIN = 400
 # this many entries at least (a thread costs more than a few dot products).
 _VALUE_THREADS = 8
 _VALUE_MIN_KEYS = 50_000
+_usable_cpus = usable_cpus  # the CPUs this process may run on (a name tests can replace)
 _CLOSED_LEAK = 1e-12  # a component whose every node leaks less than this share is closed
 
 
@@ -232,7 +234,8 @@ def _component_cycling(F: np.ndarray | sp.csr_matrix, idx: np.ndarray, T: np.nda
     # 1 - 1/N_ii, with N_ii rounded to 1, is not.
     if m <= _DENSE_MAX:
         Pd = P.toarray() if _is_sparse(P) else P
-        N = np.linalg.inv(np.eye(m) - Pd)
+        with blas_threads_for(m):
+            N = np.linalg.inv(np.eye(m) - Pd)
         ret, diag = np.einsum("ij,ji->i", Pd, N), np.diag(N)
     else:
         ret, diag = _sparse_returns(P.tocsr())
@@ -332,11 +335,12 @@ def _core_entries(A: np.ndarray, keys: np.ndarray, m: int, K: Any) -> np.ndarray
         return A
     from scipy.linalg import lapack  # here only: a large component is rare, the import is not cheap
 
-    lu, ipiv, info = lapack.dgetrf(A.T, overwrite_a=True)
-    if info == 0:
-        lu, info = lapack.dtrtri(lu, lower=0, overwrite_c=True)
-    if info == 0:
-        lu, info = lapack.dtrtri(lu, lower=1, unitdiag=1, overwrite_c=True)
+    with blas_threads_for(n):  # scipy's LAPACK is loaded now: its threads are raised too
+        lu, ipiv, info = lapack.dgetrf(A.T, overwrite_a=True)
+        if info == 0:
+            lu, info = lapack.dtrtri(lu, lower=0, overwrite_c=True)
+        if info == 0:
+            lu, info = lapack.dtrtri(lu, lower=1, unitdiag=1, overwrite_c=True)
     if info != 0:
         raise np.linalg.LinAlgError(f"the core of a component is singular (LAPACK info {info})")
     perm = np.arange(n)
@@ -347,16 +351,6 @@ def _core_entries(A: np.ndarray, keys: np.ndarray, m: int, K: Any) -> np.ndarray
     vals = _values_in_threads(K, keys, m, lu, iperm)
     K._scatter(keys, vals, np.int64(m), A)  # A's memory, now free, holds N's entries
     return A
-
-
-def _usable_cpus() -> int:
-    """The CPUs this process may run on."""
-    import os
-
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
 
 
 def _values_in_threads(K: Any, keys: np.ndarray, m: int, lu: np.ndarray,
@@ -449,7 +443,7 @@ def circularity(snap: SnapshotLike, *, types: Iterable[str] | None = None,
     n_hidden = int(hidden.sum())
     if undisclosed == "impute" and n_hidden:
         amount = amount.copy()
-        for t in np.unique(typ[hidden]).tolist():  # each type's median disclosed amount
+        for t in sorted(set(typ[hidden].tolist())):  # each type's median disclosed amount
             known = amount[~hidden & (typ == t)]
             if known.size:
                 amount[hidden & (typ == t)] = float(np.median(known))

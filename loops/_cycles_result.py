@@ -336,7 +336,7 @@ class _Batch:
         """Build the legs of the loops at the result positions around ``i`` (one
         gather for a block of loops read in order, not one per loop)."""
         b0 = i - i % _LEG_BLOCK
-        self.net.build_legs(np.unique(self.edges[b0 : b0 + _LEG_BLOCK]).tolist(), self.legs,
+        self.net.build_legs(sorted(set(self.edges[b0 : b0 + _LEG_BLOCK].ravel().tolist())), self.legs,
                             self.upto)
 
     def iter(self) -> Iterator[Loop]:

@@ -315,3 +315,46 @@ def test_the_servers_answer_maps_to_a_state_as_redis_pys_errors_did(tmp_path, an
         t.join(10)
         listener.close()
     assert got[0].startswith(b"*2\r\n$4\r\nAUTH\r\n$") and got[0].endswith(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")
+
+
+_BLAS = """\
+import json, os, sys
+from circfin import jit
+jit.one_blas_thread_at_start()
+import numpy
+from threadpoolctl import threadpool_info
+
+def blas():
+    return sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+
+out = {"start": blas()}
+with jit.blas_threads_for(jit.BLAS_THREADED_MIN):
+    out["big"] = blas()
+with jit.blas_threads_for(jit.BLAS_THREADED_MIN - 1):
+    out["small"] = blas()
+out["after"] = blas()
+out["cpus"] = jit.usable_cpus()
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("user", [None, "1", "2"])
+def test_blas_starts_on_one_thread_and_a_big_factorisation_gets_every_cpu(user):
+    # the command line starts OpenBLAS with one thread (its pool's start-up cost more CPU
+    # than the seed's search); a dense factorisation of a big component asks for every
+    # usable CPU while it runs; a user's own OPENBLAS_NUM_THREADS is never changed
+    import json
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if user is not None:
+        env["OPENBLAS_NUM_THREADS"] = user
+    proc = subprocess.run([sys.executable, "-c", _BLAS], capture_output=True, text=True, env=env,
+                          timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    start = [1] if user in (None, "1") else got["start"]  # "2": as OpenBLAS starts it
+    assert got["start"] == start and got["small"] == start and got["after"] == start
+    if user is None:
+        assert got["big"] == [got["cpus"]]  # every usable CPU (1 on a one-CPU machine)
+    else:
+        assert got["big"] == start  # the user's choice stands
