@@ -443,7 +443,7 @@ def circularity(snap: SnapshotLike, *, types: Iterable[str] | None = None,
     n_hidden = int(hidden.sum())
     if undisclosed == "impute" and n_hidden:
         amount = amount.copy()
-        for t in sorted(set(typ[hidden].tolist())):  # each type's median disclosed amount
+        for t in sorted({x for x in typ[hidden].tolist() if x is not None}, key=str):  # each type's median
             known = amount[~hidden & (typ == t)]
             if known.size:
                 amount[hidden & (typ == t)] = float(np.median(known))
