@@ -10,7 +10,7 @@ import datetime as _dt
 import math
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -312,6 +312,16 @@ def status_as_of(status: str, ev_days: list[int] | None, ev_statuses: list[str] 
 _FIN = FINANCIAL_FIELDS
 
 
+def _of_confidence(deals: Any, allowed: Sequence[str]) -> Any:
+    """The deals (records, or a frame) whose confidence is one of ``allowed``, held the
+    same way."""
+    if isinstance(deals, list):  # records, as the store returns them
+        return [r for r in deals if r.get("confidence") in allowed]
+    if len(deals):
+        return deals[deals["confidence"].isin(allowed)].reset_index(drop=True)
+    return deals
+
+
 def at_confidence(snap: Snapshot, confidences: Iterable[str] | None) -> Snapshot:
     """``snap`` with only the deals whose confidence is one of ``confidences``
     (None: ``snap`` itself), and only those deals' members, events and sources:
@@ -325,15 +335,9 @@ def at_confidence(snap: Snapshot, confidences: Iterable[str] | None) -> Snapshot
         allowed = tuple(c for c in snap.confidences if c in allowed)
     from dataclasses import replace
 
-    frame = _DealsFrame.given(snap)
-    if isinstance(frame, list):
-        frame = [r for r in frame if r["confidence"] in allowed]
-        kept = {r["deal_id"] for r in frame}
-    else:
-        if len(frame):
-            frame = frame[frame["confidence"].isin(allowed)].reset_index(drop=True)
-        kept = set(frame["deal_id"])
-    return replace(snap, deals=frame, confidences=allowed,
+    deals = _of_confidence(snap.deals_given, allowed)
+    kept = {r["deal_id"] for r in deals} if isinstance(deals, list) else set(deals["deal_id"])
+    return replace(snap, deals=deals, confidences=allowed,
                    participants=[r for r in snap.participants if r["deal_id"] in kept],
                    events=[r for r in snap.events if r["deal_id"] in kept],
                    sources=None if snap.sources is None else [r for r in snap.sources
@@ -691,10 +695,7 @@ def closed_loops(deals: pd.DataFrame | list[dict[str, Any]], new_deals: Iterable
     budget = budget or Budget()
     allowed = checked_confidences(confidences)
     if allowed is not None:
-        if isinstance(deals, list):  # records, as the store returns them
-            deals = [r for r in deals if r.get("confidence") in allowed]
-        elif len(deals):
-            deals = deals[deals["confidence"].isin(allowed)].reset_index(drop=True)
+        deals = _of_confidence(deals, allowed)
         new_deals = [d for d in new_deals if d.get("confidence") in allowed]
     index = LoopIndex(deals, names=names, parents=parents, max_len=max_len, status=status)
     closed: dict[str, Loop] = {}

@@ -346,7 +346,7 @@ def build_exposures(deals: pd.DataFrame | Sequence[Mapping[str, Any]], entities:
         frame = deals if "deal_id" in deals.columns else deals.reset_index()
         rows = frame.to_dict("records")
     else:  # records, as the store returns them (snapshot(store).deal_rows)
-        rows = [dict(r) for r in deals]
+        rows = list(deals)  # read, never changed
     parts = member_parts(participants, {str(r["deal_id"]): (str(r["payer"]), str(r["payee"])) for r in rows})
     ids = tuple(sorted({str(e) for e in ents} | {str(r["payer"]) for r in rows}
                        | {str(r["payee"]) for r in rows} | {p.member for ps in parts.values() for p in ps}))

@@ -271,7 +271,8 @@ def score_loops(loops: Iterable[Loop],
     if not (math.isfinite(float(half_life_days)) and half_life_days > 0):
         raise ValueError(f"half_life_days must be > 0, got {half_life_days!r}")
     w = _weights(weights)
-    table = deal_table(deals)
+    # a mapping is a table already (deal_table's rows, e.g. the brief's): used as it is
+    table = {str(k): v for k, v in deals.items()} if isinstance(deals, Mapping) else deal_table(deals)
     ents = entity_table(entities)
     parents = {k: (v.get("parent") if isinstance(v.get("parent"), str) else None)
                for k, v in ents.items()}

@@ -392,8 +392,8 @@ class EmbeddedServer:
     @staticmethod
     def _ppid(pid: int) -> int | None:
         try:
-            return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
-        except (OSError, ValueError, IndexError):
+            return int(_proc_stat(pid)[1])
+        except (ValueError, IndexError):
             return None
 
     def pid(self) -> int | None:
@@ -710,11 +710,8 @@ class EmbeddedServer:
         except OSError as e:  # pragma: no cover - EPERM means alive
             if e.errno != errno.EPERM:
                 return False
-        try:
-            stat_line = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            return False
-        return stat_line.rpartition(")")[2].split()[0] not in ("Z", "X")
+        fields = _proc_stat(pid)
+        return bool(fields) and fields[0] not in ("Z", "X")
 
     @classmethod
     def _wait_exit(cls, pid: int, timeout: float) -> bool:
@@ -749,6 +746,15 @@ class EmbeddedServer:
                 f"({type(e).__name__}); the next command starts it again") from e
 
 
+def _proc_stat(pid: int) -> list[str]:
+    """The fields of ``/proc/PID/stat`` after the command name (state first; [] when the
+    process is gone). The name is cut at its last ")": it may hold spaces and parens."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return []
+
+
 class _StallWatch:
     """Whether a loading server has used no CPU for :data:`_STALL_SECONDS` while
     sleeping or stopped (a deadlock: its threads wait on locks). A server that loads
@@ -760,10 +766,10 @@ class _StallWatch:
         self.since = time.monotonic()
 
     def stalled(self) -> bool:
+        fields = _proc_stat(self.pid)
         try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
             state, ticks = fields[0], int(fields[11]) + int(fields[12])  # utime + stime, every thread
-        except (OSError, IndexError, ValueError):
+        except (IndexError, ValueError):
             return False
         now = time.monotonic()
         if ticks != self.ticks or state not in ("S", "T", "t"):
