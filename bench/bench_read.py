@@ -56,7 +56,7 @@ def main() -> None:
         store.read = spy  # type: ignore[method-assign]
         snap = snapshot(store)
         store.read = real_read  # type: ignore[method-assign]
-        graph = store._graph  # noqa: SLF001
+        graph = store._db.select_graph(store.graph_name)  # noqa: SLF001
         ours: list[float] = []
         raw: list[float] = []
         for _ in range(a.repeat):

@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1].parent))
 
 from circfin.ingest import pipeline  # noqa: E402
 from circfin.store.embedded import EmbeddedServer  # noqa: E402
-from circfin.store.falkordb_store import FalkorDBStore, _check_params  # noqa: E402
+from circfin.store.falkordb_store import FalkorDBStore, _check_params, _params_header  # noqa: E402
 
 
 def multi_exec_write(store: FalkorDBStore, statements) -> None:
@@ -50,7 +50,7 @@ def multi_exec_write(store: FalkorDBStore, statements) -> None:
     pipe = store._db.connection.pipeline(transaction=True)  # noqa: SLF001
     for query, params in statements:
         pipe.execute_command("GRAPH.QUERY", store.graph_name,
-                             store._graph._build_params_header(_check_params(params)) + query,  # noqa: SLF001
+                             _params_header(_check_params(params)) + query,  # noqa: SLF001
                              "--compact")
     pipe.execute(raise_on_error=True)
 
@@ -90,7 +90,7 @@ def goals(a: argparse.Namespace) -> None:
         for s in (ours, raw):
             pipeline.ingest(s, [ents])
         t_ours = timed(lambda: pipeline.ingest(ours, [deals]))
-        t_raw = raw_merge(raw._graph, rows)  # noqa: SLF001
+        t_raw = raw_merge(raw._db.select_graph(raw.graph_name), rows)  # noqa: SLF001
         res[f"{a.deals:,} new deals into a graph of {a.entities:,} entities"] = [(t_ours, t_raw)]
         raw.clear()
         for k in range(a.repeat):
@@ -99,11 +99,11 @@ def goals(a: argparse.Namespace) -> None:
             other = raw_rows(make_corpus(tmp / f"r{k}", n_entities=a.entities, n_deals=100,
                                          prefix=f"R{k}_", seed=9 + k)[1])
             t_ours = timed(lambda more=more: pipeline.ingest(ours, [more]))
-            t_raw = raw_merge(ours._graph, other)  # noqa: SLF001
+            t_raw = raw_merge(ours._db.select_graph(ours.graph_name), other)  # noqa: SLF001
             res.setdefault(f"100 new deals onto {a.deals:,}", []).append((t_ours, t_raw))
         for _ in range(a.repeat):
             t_ours = timed(lambda: pipeline.ingest(ours, [deals]))
-            t_raw = raw_merge(ours._graph, rows)  # noqa: SLF001
+            t_raw = raw_merge(ours._db.select_graph(ours.graph_name), rows)  # noqa: SLF001
             res.setdefault(f"the unchanged {a.deals:,}-deal file again", []).append((t_ours, t_raw))
     finally:
         srv.stop()
@@ -154,13 +154,13 @@ def floor(a: argparse.Namespace) -> None:
                     pipeline.ingest(store, [deals], dry_run="dry run" in name)
                     t = time.perf_counter() - t
                 elif name == "raw MERGE":
-                    t = raw_merge(store._graph, raw_rows(deals))  # noqa: SLF001
+                    t = raw_merge(store._db.select_graph(store.graph_name), raw_rows(deals))  # noqa: SLF001
                 else:
                     rows = [r for q, p in statements_for(store, [deals]) if q == upsert for r in p["rows"]]
                     text = {"upsert_deals": upsert, "bare CREATE": BARE_CREATE}.get(name, create)
                     t = time.perf_counter()
                     for i in range(0, len(rows), 2000):
-                        store._graph.query(text, {"rows": rows[i:i + 2000]})  # noqa: SLF001
+                        store._db.select_graph(store.graph_name).query(text, {"rows": rows[i:i + 2000]})  # noqa: SLF001
                     t = time.perf_counter() - t
                 res.setdefault(name, []).append(t)
     finally:

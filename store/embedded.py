@@ -56,9 +56,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ServerError, StoreUnavailable
+
+if TYPE_CHECKING:
+    from .resp import RespClient
 
 __all__ = ["EmbeddedServer", "default_home"]
 
@@ -451,10 +454,9 @@ class EmbeddedServer:
         ("unreachable", None) when nothing listens there. Never call it while any
         server of ours is loading.
 
-        Two commands in the server's own protocol (RESP) on a plain socket: redis-py,
-        which every query needs, is not imported for this (0.25 s, as long as the
-        rest of ``circfin db status`` together). Replies map to states as redis-py's
-        errors did."""
+        ``INFO server`` (after ``AUTH``, in the same send) through circfin's own
+        client (store/resp.py): redis-py is not imported (0.2 s, as long as the rest of
+        ``circfin db status`` together). Replies map to states as redis-py's errors did."""
         if not os.path.lexists(self.socket_path):
             return "unreachable", None
         self._check_private(socket=True)
@@ -462,26 +464,25 @@ class EmbeddedServer:
             password = self.password()
         except ServerError:
             return "auth", None
-        import socket
+        from .resp import AuthError, ReplyError, RespClient
 
-        commands = [("AUTH", password)] if password else []
-        commands.append(("INFO", "server"))
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-                s.settimeout(timeout)  # each connect, send and read, as redis-py's socket_timeout
-                s.connect(str(self.socket_path))
-                s.sendall(b"".join(_resp_command(c) for c in commands))
-                with s.makefile("rb") as replies:
-                    for _ in commands:
-                        kind, reply = _resp_reply(replies)
-                        if kind == "error":
-                            return _refused(reply), None
+        client = RespClient(str(self.socket_path), password or None, timeout=timeout)
+        try:  # the time-out bounds each connect, send and read, as redis-py's socket_timeout
+            reply = client.execute_command("INFO", "server")
+        except AuthError as e:
+            return _refused(e.reply.reply), None
+        except ReplyError as e:
+            return _refused(e.reply), None
         except TimeoutError:
             return "busy", None
-        except OSError:  # refused, reset, closed, no such socket
+        except OSError:  # refused, reset, closed, no such socket, not RESP
             return "unreachable", None
-        info = dict(line.split(":", 1) for line in reply.splitlines() if ":" in line)
-        return "ok", int(info["process_id"])
+        finally:
+            client.close()
+        info = (dict(line.split(":", 1) for line in reply.splitlines() if ":" in line)
+                if isinstance(reply, str) else {})
+        pid = info.get("process_id", "").strip()
+        return ("ok", int(pid)) if pid.isdigit() else ("unreachable", None)
 
     def is_running(self) -> bool:
         return self.status().running
@@ -663,25 +664,21 @@ class EmbeddedServer:
 
     def _shutdown(self, pid: int) -> None:
         """SHUTDOWN NOSAVE through the socket, if the server there is ``pid`` and answers."""
-        import redis
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
+        from .resp import ReplyError, RespClient
 
         try:
             state, who = self._ask(_STOP_ASK)
             if state != "ok" or who != pid:
                 return
-            r = redis.Redis(unix_socket_path=str(self.socket_path), password=self.password(),
-                            socket_timeout=_STOP_ASK, socket_connect_timeout=_STOP_ASK,
-                            retry=Retry(NoBackoff(), 0))
+            client = RespClient(str(self.socket_path), self.password(), timeout=_STOP_ASK)
         except ServerError:
             return  # unsafe socket or bad secret: signals need neither
         try:
             # the server closing the connection is the success signal
-            with contextlib.suppress(redis.exceptions.RedisError, OSError):
-                r.shutdown(nosave=True)
+            with contextlib.suppress(ReplyError, OSError):
+                client.execute_command("SHUTDOWN", "NOSAVE")
         finally:
-            r.close()
+            client.close()
         self._wait_exit(pid, _STOP_SHUTDOWN_WAIT)
 
     def _terminate(self, pid: int) -> None:
@@ -729,21 +726,20 @@ class EmbeddedServer:
             return ""
         return f"\nlast lines of {self.log_file}:\n" + "\n".join(tail)
 
-    def connect(self) -> Any:
-        """A ``falkordb.FalkorDB`` client on the socket, starting the server if needed."""
-        import redis
-        from falkordb import FalkorDB
+    def connect(self) -> RespClient:
+        """A client on the socket (store/resp.py), starting the server if needed."""
+        from .resp import RespClient
 
         self.start()
         self._check_private(socket=True)
+        client = RespClient(str(self.socket_path), self.password())
         try:
-            # the client asks the server whether it is a sentinel or a cluster as it
-            # is made: a server that dies just after starting fails here
-            return FalkorDB(unix_socket_path=str(self.socket_path), password=self.password())
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as e:
+            client.connect()  # a server that dies just after starting fails here
+        except OSError as e:
             raise StoreUnavailable(
                 f"the embedded FalkorDB server in {self.home} went away as circfin connected "
                 f"({type(e).__name__}); the next command starts it again") from e
+        return client
 
 
 def _proc_stat(pid: int) -> list[str]:
@@ -776,39 +772,6 @@ class _StallWatch:
             self.ticks, self.since = ticks, now
             return False
         return now - self.since >= _STALL_SECONDS
-
-
-def _resp_command(args: tuple[str, ...]) -> bytes:
-    """One command in RESP: an array of bulk strings.
-
-    >>> _resp_command(("INFO", "server"))
-    b'*2\\r\\n$4\\r\\nINFO\\r\\n$6\\r\\nserver\\r\\n'
-    """
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        b = a.encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(b), b))
-    return b"".join(out)
-
-
-def _resp_reply(f: Any) -> tuple[str, str]:
-    """One reply to AUTH or INFO: ("error", message), ("ok", text); OSError when the
-    server closed the connection or sent something else."""
-    line = f.readline()
-    if not line.endswith(b"\r\n"):
-        raise ConnectionResetError("the server closed the connection")
-    head, body = line[:1], line[1:-2].decode("utf-8", "replace")
-    if head == b"-":
-        return "error", body
-    if head == b"+":
-        return "ok", body
-    if head == b"$" and body.lstrip("-").isdigit():
-        n = int(body)
-        data = f.read(n + 2) if n >= 0 else b"\r\n"
-        if len(data) != max(n, 0) + 2:
-            raise ConnectionResetError("the server closed the connection")
-        return "ok", data[:-2].decode("utf-8", "replace")
-    raise ConnectionError(f"unexpected reply {line[:40]!r}")
 
 
 def _refused(error: str) -> str:

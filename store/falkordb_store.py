@@ -1,4 +1,5 @@
-"""The FalkorDB store (embedded or external), through the ``falkordb`` client."""
+"""The FalkorDB store: the embedded server through circfin's own client on its socket
+(store/resp.py), an external one through the ``falkordb`` client (redis-py)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import contextlib
 import json
 import math
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import InputError, QueryError, QueryTimeout, StoreError, StoreUnavailable
 from .base import Statement, redact, revision_stamp, schema_digest
+from .resp import AuthError, ReplyError
 
 __all__ = ["FalkorDBStore"]
 
@@ -33,6 +36,21 @@ _INDEXES = (
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 _UNIQUE = (("Entity", "id"), ("Deal", "id"), ("Loop", "key"), ("Source", "url"), ("Financials", "key"),
            ("Asset", "id"))
+
+
+def _redis_errors() -> Any:
+    """redis-py's exception classes when redis-py is loaded (an external server's
+    client), else None: circfin's own client never raises them."""
+    redis = sys.modules.get("redis")
+    return getattr(redis, "exceptions", None)
+
+
+def _is_reply_error(e: object) -> bool:
+    """Whether ``e`` is an error reply from the server (either client's kind)."""
+    if isinstance(e, ReplyError):
+        return True
+    errors = _redis_errors()
+    return errors is not None and isinstance(e, errors.ResponseError)
 
 
 def _plain(value: Any) -> Any:
@@ -88,7 +106,7 @@ def _literal(v: Any) -> str:
     strings, numbers, lists and maps of a batch of rows (anything else is its).
 
     >>> from falkordb.helpers import stringify_param_value as client
-    >>> v = [{"a": 'say "hi" \\ bye', "b": None, "c": [1, 2.5, ""], "d": True, "e": -3}]
+    >>> v = [{"a": 'say "hi" \\\\ bye', "b": None, "c": [1, 2.5, ""], "d": True, "e": -3}]
     >>> _literal(v) == client(v)
     True
     """
@@ -202,7 +220,7 @@ class FalkorDBStore:
         self._log_file = log_file  # the embedded server's log, quoted when it dies
         self._db = db
         self.graph_name = graph
-        self._graph = db.select_graph(graph)
+        self._graph: Any = None  # the client's Graph, made when a reply needs it
         self._where = where
 
     @classmethod
@@ -222,14 +240,13 @@ class FalkorDBStore:
         return f"{self._where}, graph {self.graph_name!r}"
 
     def _errors(self, e: Exception) -> Exception:
-        import redis
-
-        if isinstance(e, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-                          ConnectionError, OSError)):
-            return StoreUnavailable(f"lost the connection to {self.describe()}: {e}{self._log_tail()}")
-        if isinstance(e, redis.exceptions.AuthenticationError):
+        errors = _redis_errors()
+        if isinstance(e, AuthError) or (errors is not None and isinstance(e, errors.AuthenticationError)):
             return StoreUnavailable(f"{self.describe()} refused the credentials")
-        if isinstance(e, redis.exceptions.ResponseError):
+        if isinstance(e, (ConnectionError, OSError)) or (isinstance(e, ReplyError) and e.unavailable) or (
+                errors is not None and isinstance(e, (errors.ConnectionError, errors.TimeoutError))):
+            return StoreUnavailable(f"lost the connection to {self.describe()}: {e}{self._log_tail()}")
+        if _is_reply_error(e):
             return QueryError(f"{self.describe()} refused a query: {e}")
         return StoreError(f"{self.describe()}: {type(e).__name__}: {e}")
 
@@ -283,14 +300,12 @@ class FalkorDBStore:
 
     def _rows(self, reply: Any, timeout_ms: int | None) -> list[dict[str, Any]]:
         """The rows of one ``--compact`` reply (or the error it is)."""
-        import redis
-
         try:
             if isinstance(reply, Exception):
                 raise reply
-            if reply and isinstance(reply[0], redis.exceptions.ResponseError):
+            if reply and _is_reply_error(reply[0]):
                 raise reply[0]
-            if reply and isinstance(reply[-1], redis.exceptions.ResponseError):
+            if reply and _is_reply_error(reply[-1]):
                 raise reply[-1]
             if len(reply) < 3:
                 return []  # statistics only: no columns
@@ -300,6 +315,8 @@ class FalkorDBStore:
             except _NotPlain:
                 from falkordb.query_result import QueryResult
 
+                if self._graph is None:
+                    self._graph = self._db.select_graph(self.graph_name)
                 res = QueryResult(self._graph, reply)
         except Exception as e:  # noqa: BLE001 - wrapped at the adapter boundary
             return self._failed(e, timeout_ms)
@@ -308,9 +325,7 @@ class FalkorDBStore:
 
     def _failed(self, e: Exception, timeout_ms: int | None) -> list[dict[str, Any]]:
         """A read's error as circfin's: no rows when the graph does not exist yet."""
-        import redis
-
-        if isinstance(e, redis.exceptions.ResponseError):
+        if _is_reply_error(e):
             if "empty key" in str(e):
                 return []  # the graph does not exist yet: nothing stored
             if "timed out" in str(e).lower():
@@ -343,39 +358,29 @@ class FalkorDBStore:
             raise err from e
 
     def ensure_schema(self) -> None:
-        import redis
-
-        for q in _INDEXES:
-            try:
-                self._graph.query(q)
-            except redis.exceptions.ResponseError as e:
-                if "already indexed" not in str(e).lower():
-                    raise self._errors(e) from e
-            except Exception as e:  # noqa: BLE001
-                raise self._errors(e) from e
         conn = self._db.connection
-        for label, prop in _UNIQUE:
+        commands: list[tuple[Any, ...]] = [("GRAPH.QUERY", self.graph_name, q, "--compact") for q in _INDEXES]
+        commands += [("GRAPH.CONSTRAINT", "CREATE", self.graph_name, "UNIQUE", "NODE", label,
+                      "PROPERTIES", 1, prop) for label, prop in _UNIQUE]
+        for command in commands:  # one at a time: a constraint needs its index built
             try:
-                conn.execute_command("GRAPH.CONSTRAINT", "CREATE", self.graph_name, "UNIQUE",
-                                     "NODE", label, "PROPERTIES", 1, prop)
-            except redis.exceptions.ResponseError as e:
-                if "already exists" not in str(e).lower():
-                    raise self._errors(e) from e
+                reply = conn.execute_command(*command)
+                if isinstance(reply, list) and reply and _is_reply_error(reply[-1]):
+                    raise reply[-1]
             except Exception as e:  # noqa: BLE001
-                raise self._errors(e) from e
+                done = "already indexed" if command[0] == "GRAPH.QUERY" else "already exists"
+                if not (_is_reply_error(e) and done in str(e).lower()):
+                    raise self._errors(e) from e
 
     def clear(self) -> None:
         """Delete the whole graph (tests and `circfin db reset`)."""
-        import redis
-
         try:
-            self._graph.delete()
-        except redis.exceptions.ResponseError as e:
-            if "empty key" not in str(e).lower() and "invalid graph" not in str(e).lower():
-                raise self._errors(e) from e
+            self._db.connection.execute_command("GRAPH.DELETE", self.graph_name)
         except Exception as e:  # noqa: BLE001
-            raise self._errors(e) from e
-        self._graph = self._db.select_graph(self.graph_name)
+            gone = _is_reply_error(e) and ("empty key" in str(e).lower() or "invalid graph" in str(e).lower())
+            if not gone:
+                raise self._errors(e) from e
+        self._graph = None  # the client's caches (labels, types) describe the deleted graph
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing is best effort

@@ -11,7 +11,8 @@ MODULES = ["circfin", "circfin.display", "circfin.jit", "circfin.graph.model", "
            "circfin.loops.engine", "circfin.ingest.validate", "circfin.report.render",
            "circfin.loops.from_store", "circfin.loops.members", "circfin.ingest.sources", "circfin.ingest.fields",
            "circfin.analytics.catalogue", "circfin.report.timeline", "circfin.report.charts",
-           "circfin.store.embedded", "circfin.cli.fast_options"]
+           "circfin.store.embedded", "circfin.cli.fast_options", "circfin.store.resp",
+           "circfin.store.falkordb_store"]
 
 
 @pytest.mark.parametrize("name", MODULES)
