@@ -330,9 +330,6 @@ class LoopSource(Protocol):
         ...
 
 
-_LOOP_FIELDS = frozenset(("ids", "entities", "legs", "key"))
-
-
 class Loop:
     """A simple directed cycle of entities, with the deals on every leg.
 
@@ -343,7 +340,7 @@ class Loop:
 
     A loop found by the in-memory engine is built small: it points into the
     engine's arrays and reads its fields from them the first time one of them
-    is read, so millions of loops cost about a hundred bytes each until read
+    is read, so millions of loops cost about fifty bytes each until read
     (see :meth:`deferred`).
 
     >>> leg = Leg("b", "a", "B", "A", ("d1",), 5.0)
@@ -352,51 +349,58 @@ class Loop:
     ('a>b', 2, 5.0, ('d2', 'd1'))
     """
 
-    __slots__ = ("ids", "entities", "legs", "key", "_src", "_row")
+    # Two slots, 48 bytes a record: ``_f`` holds the four fields once read and ``_row``
+    # is None; a deferred record holds its source in ``_f`` and its row in ``_row``.
+    __slots__ = ("_f", "_row")
     __match_args__ = ("ids", "entities", "legs", "key")
 
-    ids: tuple[str, ...]
-    entities: tuple[str, ...]  # display names, in flow order
-    legs: tuple[Leg, ...]
-    key: str
-    _src: LoopSource
-    _row: int
+    _f: Any
+    _row: int | None
 
     def __init__(self, ids: tuple[str, ...], entities: tuple[str, ...], legs: tuple[Leg, ...],
                  key: str = "") -> None:
-        put = object.__setattr__
-        put(self, "ids", ids)
-        put(self, "entities", entities)
-        put(self, "legs", legs)
-        put(self, "key", key or loop_key(ids))
+        _put_fields(self, (ids, entities, legs, key or loop_key(ids)))
+        _put_row(self, None)
 
     @classmethod
     def deferred(cls, src: LoopSource, row: int) -> Loop:
         """A loop whose fields ``src.loop_fields(row)`` gives, read when first needed."""
         loop = object.__new__(cls)
-        _put_src(loop, src)
+        _put_fields(loop, src)
         _put_row(loop, row)
         return loop
 
-    def __getattr__(self, name: str) -> Any:
-        # Only called for a field not read yet (a deferred loop), or a name Loop lacks.
-        if name not in _LOOP_FIELDS:
-            raise AttributeError(f"'Loop' object has no attribute {name!r}")
+    def _read(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[Leg, ...], str]:
+        """The four fields; a deferred loop reads them from its source the first time."""
+        row = self._row
+        if row is None:
+            fields: tuple[tuple[str, ...], tuple[str, ...], tuple[Leg, ...], str] = self._f
+            return fields
         try:
-            src, row = self._src, self._row
-        except AttributeError:
-            raise AttributeError(f"'Loop' object has no attribute {name!r}") from None
-        try:
-            ids, entities, legs, key = src.loop_fields(row)
+            ids, entities, legs, key = self._f.loop_fields(row)
         except AttributeError as e:  # a fault in the source, not a missing field
             raise RuntimeError(f"could not read loop {row}: {e}") from e
-        put = object.__setattr__
-        put(self, "ids", ids)
-        put(self, "entities", entities)
-        put(self, "legs", legs)
-        put(self, "key", key)
-        object.__delattr__(self, "_src")  # read: the engine's arrays may go
-        return object.__getattribute__(self, name)
+        fields = (ids, entities, legs, key)
+        _put_fields(self, fields)  # read: the engine's arrays may go
+        _put_row(self, None)
+        return fields
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return self._read()[0]
+
+    @property
+    def entities(self) -> tuple[str, ...]:
+        """Display names, in flow order."""
+        return self._read()[1]
+
+    @property
+    def legs(self) -> tuple[Leg, ...]:
+        return self._read()[2]
+
+    @property
+    def key(self) -> str:
+        return self._read()[3]
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -405,7 +409,7 @@ class Loop:
         raise FrozenInstanceError(f"cannot delete field {name!r}")
 
     def _fields(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[Leg, ...], str]:
-        return (self.ids, self.entities, self.legs, self.key)
+        return self._read()
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -462,8 +466,8 @@ class Loop:
         }
 
 
-# Setting a deferred loop's two slots directly: Loop.__setattr__ refuses every name.
-_put_src = Loop.__dict__["_src"].__set__
+# Setting a loop's two slots directly: Loop.__setattr__ refuses every name.
+_put_fields = Loop.__dict__["_f"].__set__
 _put_row = Loop.__dict__["_row"].__set__
 
 

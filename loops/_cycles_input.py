@@ -338,6 +338,19 @@ def _str_array(col: pd.Series) -> np.ndarray:
     return arr
 
 
+def _shared_str_array(col: pd.Series) -> np.ndarray:
+    """As :func:`_str_array`, for a column whose values repeat (payers, payees, types):
+    each distinct value becomes a Python str once and every row refers to it, where
+    ``to_numpy`` of a pandas string column makes a str per row (30,000 deals' payers
+    and payees: 60,000 strs, some 3.5 MB, against a pointer each)."""
+    import pandas as pd  # frames only: pandas is loaded already
+
+    codes, uniq = pd.factorize(col, use_na_sentinel=True)
+    table = np.array([*map(_as_id, uniq), ""], dtype=object)  # code -1 (missing): ''
+    out: np.ndarray = table[codes]
+    return out
+
+
 def _top_map(ids: Iterable[str], parents: Mapping[str, Any]) -> dict[str, str]:
     """id -> its top-most ancestor via parents; ValueError on a parent cycle."""
     top: dict[str, str] = {}
@@ -487,11 +500,11 @@ def _frame_columns(deals: pd.DataFrame, f: _Filters) -> _Columns:
     if n and (did == "").any():
         row = int(np.flatnonzero(did == "")[0])
         raise ValueError(f"row {row} of the deals frame has no deal_id")
-    payer = _str_array(deals["payer"])
-    payee = _str_array(deals["payee"])
+    payer = _shared_str_array(deals["payer"])
+    payee = _shared_str_array(deals["payee"])
     mask = (payer != "") & (payee != "")
     empty = pd.Series([None] * n, index=deals.index, dtype=object)
-    typ = _str_array(deals["type"]) if "type" in deals.columns else np.full(n, "", dtype=object)
+    typ = _shared_str_array(deals["type"]) if "type" in deals.columns else np.full(n, "", dtype=object)
     if f.types is not None:
         mask &= pd.Series(typ).isin(f.types).to_numpy()
     if f.status is not None:

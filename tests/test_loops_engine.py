@@ -716,6 +716,22 @@ def test_factorize_without_pandas_numbers_as_pandas_does(values: list[Any]) -> N
     assert codes.tolist() == want_codes.tolist() and uniq == list(want_uniq)
 
 
+@given(st.lists(st.one_of(st.sampled_from(["a", "b", "é", "", "1", " a"]), st.integers(-3, 3),
+                          st.none(), st.just(float("nan"))), max_size=40),
+       st.sampled_from(["object", "str"]))
+def test_shared_strings_read_a_column_as_one_str_per_row_does(values: list[Any], dtype: str) -> None:
+    """Payers, payees and types are read as references to one str per distinct value:
+    the same values as a str per row, missing ones as ''."""
+    from circfin.loops import _cycles_input as ci
+
+    col = pd.Series(values, dtype=object)
+    if dtype == "str":
+        col = pd.Series([v if isinstance(v, str) else None for v in values], dtype="str")
+    shared, per_row = ci._shared_str_array(col), ci._str_array(col)
+    assert shared.dtype == object and shared.tolist() == per_row.tolist()
+    assert all(type(x) is str for x in shared.tolist())
+
+
 def test_loops_closed_by_rejects_unknown_arguments() -> None:
     with pytest.raises(ValueError, match="unknown argument.*colour"):
         loops_closed_by(OK, {"deal_id": "9", "payer": "a", "payee": "b"}, colour="red")
