@@ -192,10 +192,13 @@ def _plan(store: GraphStore, paths: Iterable[Path | str], progress: Progress | N
         stored_deals = _by_ids(store, "deal_hashes", given, "deal_id")
     else:  # many: `IN` a long list costs the scan that list's length per deal; a set does not
         wanted, gave = set(keys), set(given)
-        states = store.read(q("deal_states").text)
+        states, histories = store.read_many([(q("deal_states").text, {}), (q("deal_histories").text, {})])
         n_stored = len(states)
         twins = [i for r in states if (i := r["deal_id"]).lower() in wanted]
-        stored_deals = {i: r for r in states if (i := r["deal_id"]) in gave}
+        had = {r["deal_id"]: r for r in histories}
+        stored_deals = {i: {**r, "ev_days": (h := had.get(i) or {}).get("ev_days") or [],
+                            "ev_statuses": h.get("ev_statuses") or []}
+                        for r in states if (i := r["deal_id"]) in gave}
     unhashed = [i for i, r in stored_deals.items() if not r.get("hash")]
     stored_deals.update(_by_ids(store, "deals_by_id", unhashed, "deal_id"))
     stored_deals.update(_by_ids(store, "history_by_deal", named, "deal_id"))

@@ -328,8 +328,16 @@ def test_deleting_a_deal_takes_its_events_members_and_own_sources(store, full):
         circfin.ingest.delete_deals(store, ["L1"])
 
 
-def test_events_change_a_stored_deals_history_everywhere_it_is_kept(store, tmp_path):
-    circfin.ingest(store, csv_files(tmp_path, entities=ENTITIES, deals=DEALS))
+# More than 5,000 deals: an ingest reads every stored deal's hash and history in one scan
+# (deal_states, deal_histories) rather than looking its deals up by key.
+_FILLER = "".join(f"F{i},2024-01-01,syn,oracle,loan,1,exact,signed,,https://example.com/f{i},low\n"
+                  for i in range(5001))
+
+
+@pytest.mark.parametrize("pad", ["", _FILLER], ids=["a few deals", "over 5,000 deals"])
+def test_events_change_a_stored_deals_history_everywhere_it_is_kept(store, tmp_path, pad):
+    n_pad = pad.count("\n")
+    circfin.ingest(store, csv_files(tmp_path, entities=ENTITIES, deals=DEALS + pad))
 
     def histories(did: str) -> list[tuple[str, Any, Any]]:
         return [(r["w"], r["d"], r["s"]) for r in store.read(
@@ -346,7 +354,7 @@ def test_events_change_a_stored_deals_history_everywhere_it_is_kept(store, tmp_p
     assert histories("L2") == [("deal", *want), ("pays", *want), ("top", *want)]
     assert histories("L1") == [("deal", [], []), ("pays", [], []), ("top", [], [])]  # untouched
     # the deal moves on: a new status and the event saying so, in one ingest
-    write(tmp_path / "deals.csv", DEALS.replace("5000000000,exact,signed", "5000000000,exact,funded"))
+    write(tmp_path / "deals.csv", DEALS.replace("5000000000,exact,signed", "5000000000,exact,funded") + pad)
     write(ev, "deal_id,date,status,source_url\nL2,2025-04-01,announced,\nL2,2025-05-02,signed,\n"
               "L2,2025-07,funded,\n")
     report = circfin.ingest(store, [tmp_path / "deals.csv", ev])
@@ -356,10 +364,10 @@ def test_events_change_a_stored_deals_history_everywhere_it_is_kept(store, tmp_p
     assert store.read("MATCH ()-[r:PAYS {deal_id: 'L2'}]->() RETURN r.status AS s") == [{"s": "funded"}]
     # the deal's row again without events keeps its history
     report = circfin.ingest(store, [tmp_path / "deals.csv"])
-    assert report.deals_unchanged == 3
+    assert report.deals_unchanged == 3 + n_pad
     assert histories("L2") == [("deal", *want), ("pays", *want), ("top", *want)]
     # a status the stored history contradicts is refused, naming the deals row
-    write(tmp_path / "deals.csv", DEALS)  # L2 back to 'signed' without an event
+    write(tmp_path / "deals.csv", DEALS + pad)  # L2 back to 'signed' without an event
     before = dump(store)
     with pytest.raises(ValidationError) as e:
         circfin.ingest(store, [tmp_path / "deals.csv"])
