@@ -53,6 +53,17 @@ class FakeServer:
             conn.settimeout(10)
             script(conn)
 
+    @classmethod
+    def answering(cls, path: Path, *replies: bytes) -> FakeServer:
+        """One connection, answered in turn: a command read, the next reply sent."""
+        def serve(conn: socket.socket) -> None:
+            for reply in replies:
+                server.recv_command(conn)
+                conn.sendall(reply)
+
+        server = cls(path, [serve])
+        return server
+
     def recv_command(self, conn: socket.socket) -> bytes:
         """Bytes until the client stops sending for a moment (one small command)."""
         data = conn.recv(1 << 16)
@@ -125,13 +136,7 @@ def test_replies_split_anywhere_read_back_whole_and_in_order(tmp_path_factory, v
 
 
 def test_auth_goes_with_the_first_command_in_one_send_and_only_once(tmp_path):
-    def serve(conn: socket.socket) -> None:
-        server.recv_command(conn)
-        conn.sendall(b"+OK\r\n$5\r\nfirst\r\n")
-        server.recv_command(conn)
-        conn.sendall(b"$6\r\nsecond\r\n")
-
-    server = FakeServer(tmp_path / "s", [serve])
+    server = FakeServer.answering(tmp_path / "s", b"+OK\r\n$5\r\nfirst\r\n", b"$6\r\nsecond\r\n")
     client = RespClient(str(tmp_path / "s"), "pw", timeout=10)
     try:
         assert client.execute_command("GET", "a") == "first"
@@ -191,13 +196,8 @@ def test_a_reply_that_comes_too_late_is_never_read_as_the_next_ones(tmp_path):
 
 
 def test_error_replies_read_as_redis_py_read_them(tmp_path):
-    def serve(conn: socket.socket) -> None:
-        server.recv_command(conn)
-        conn.sendall(b"-ERR Invalid graph operation on empty key\r\n")
-        server.recv_command(conn)
-        conn.sendall(b"*3\r\n*1\r\n$1\r\nn\r\n*0\r\n-Type mismatch: expected Integer\r\n")
-
-    server = FakeServer(tmp_path / "s", [serve])
+    server = FakeServer.answering(tmp_path / "s", b"-ERR Invalid graph operation on empty key\r\n",
+                                  b"*3\r\n*1\r\n$1\r\nn\r\n*0\r\n-Type mismatch: expected Integer\r\n")
     client = RespClient(str(tmp_path / "s"), timeout=10)
     try:
         with pytest.raises(ReplyError) as err:
