@@ -100,6 +100,26 @@ def _cell(cell: Sequence[Any]) -> Any:
     raise _NotPlain(t)
 
 
+def _row_values(row: Sequence[Sequence[Any]]) -> list[Any]:
+    """The cells of one ``--compact`` row as plain values: :func:`_cell`, with text, whole
+    numbers and nulls (most cells) read in line, a function call fewer each (reading
+    100,000 deals' ids and hashes: 0.12 s instead of 0.23-0.27 s).
+
+    >>> _row_values([[2, "a"], [3, 7], [1, None], [5, "2.5"], [6, [[3, 1]]], [4, "false"]])
+    ['a', 7, None, 2.5, [1], False]
+    """
+    out = []
+    append = out.append
+    for t, v in row:
+        if (t == 2 and type(v) is str) or (t == 3 and type(v) is int):  # text, a whole number
+            append(v)
+        elif t == 1:
+            append(None)
+        else:
+            append(_cell((t, v)))
+    return out
+
+
 def _literal(v: Any) -> str:
     """A parameter value as the Cypher literal the query header carries: what the
     falkordb client's ``stringify_param_value`` writes, a few times faster for the
@@ -311,7 +331,7 @@ class FalkorDBStore:
                 return []  # statistics only: no columns
             cols = [h[1] if isinstance(h, (list, tuple)) else h for h in reply[0]]
             try:
-                return [dict(zip(cols, [_cell(c) for c in row], strict=True)) for row in reply[1]]
+                return [dict(zip(cols, _row_values(row), strict=True)) for row in reply[1]]
             except _NotPlain:
                 from falkordb.query_result import QueryResult
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from circfin.errors import QueryError, StoreUnavailable
 from circfin.store.embedded import EmbeddedServer
-from circfin.store.falkordb_store import FalkorDBStore
+from circfin.store.falkordb_store import FalkorDBStore, _cell, _row_values
 from circfin.store.resp import AuthError, ReplyError, RespClient
 
 # -- a fake server on a Unix socket: each connection gets its own script -----------------
@@ -308,3 +308,15 @@ def test_the_seed_reads_the_same_through_either_client(server: EmbeddedServer, g
         ours.clear()
         ours.close()
         theirs.close()
+
+
+_cells = st.recursive(
+    st.one_of(st.tuples(st.just(2), st.text(max_size=20)), st.tuples(st.just(3), st.integers()),
+              st.tuples(st.just(1), st.none()), st.tuples(st.just(5), st.floats(allow_nan=False).map(repr)),
+              st.tuples(st.just(4), st.sampled_from(["true", "false"]))),
+    lambda inner: st.tuples(st.just(6), st.lists(inner.map(list), max_size=4)), max_leaves=12).map(list)
+
+
+@given(st.lists(_cells, max_size=8))
+def test_a_rows_cells_read_in_line_as_cell_by_cell(row):
+    assert _row_values(row) == [_cell(c) for c in row]
