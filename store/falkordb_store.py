@@ -108,7 +108,7 @@ def _row_values(row: Sequence[Sequence[Any]]) -> list[Any]:
     >>> _row_values([[2, "a"], [3, 7], [1, None], [5, "2.5"], [6, [[3, 1]]], [4, "false"]])
     ['a', 7, None, 2.5, [1], False]
     """
-    out = []
+    out: list[Any] = []
     append = out.append
     for t, v in row:
         if (t == 2 and type(v) is str) or (t == 3 and type(v) is int):  # text, a whole number
