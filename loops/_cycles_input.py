@@ -338,6 +338,17 @@ def _str_array(col: pd.Series) -> np.ndarray:
     return arr
 
 
+def _id_column(col: pd.Series) -> Any:
+    """Deal ids as the frame holds them, when they are text without gaps (a pandas string
+    array: the engine takes rows from it, and makes a Python str only for the ids of the
+    legs it builds), else as :func:`_str_array`. 30,000 ids as Python strs: 1.9 MB."""
+    import pandas as pd  # frames only: pandas is loaded already
+
+    if isinstance(col.dtype, pd.StringDtype) and not col.isna().any():
+        return col.array
+    return _str_array(col)
+
+
 def _shared_str_array(col: pd.Series) -> np.ndarray:
     """As :func:`_str_array`, for a column whose values repeat (payers, payees, types):
     each distinct value becomes a Python str once and every row refers to it, where
@@ -427,7 +438,7 @@ def _check_names(names: Any) -> None:
 class _Deals:
     """The counting, non-self deals after rollup, with node numbers."""
 
-    deal_id: np.ndarray  # object (str)
+    deal_id: Any  # str: an object array, or the frame's string array (see _id_column)
     u: np.ndarray  # int64 node numbers
     v: np.ndarray
     amount: np.ndarray  # float64, NaN undisclosed
@@ -447,6 +458,8 @@ def _counting(
     from a frame (its columns) or from records (dicts, e.g. the store's rows)."""
     if is_frame(deals):
         did, payer, payee, typ, mask, amt, day = _frame_columns(deals, f)
+        if keep_ids and not isinstance(did, np.ndarray):
+            did = np.asarray(did, dtype=object)  # a LoopIndex appends to it
     elif isinstance(deals, Sequence) and not isinstance(deals, (str, bytes)):
         did, payer, payee, typ, mask, amt, day = _record_columns(deals, f)
     else:
@@ -496,9 +509,9 @@ def _frame_columns(deals: pd.DataFrame, f: _Filters) -> _Columns:
             "it needs deal_id, date, payer, payee, type, amount_usd, status"
         )
     n = len(deals)
-    did = _str_array(deals["deal_id"])
+    did = _id_column(deals["deal_id"])
     if n and (did == "").any():
-        row = int(np.flatnonzero(did == "")[0])
+        row = int(np.flatnonzero(np.asarray(did == "", dtype=bool))[0])
         raise ValueError(f"row {row} of the deals frame has no deal_id")
     payer = _shared_str_array(deals["payer"])
     payee = _shared_str_array(deals["payee"])

@@ -732,6 +732,31 @@ def test_shared_strings_read_a_column_as_one_str_per_row_does(values: list[Any],
     assert all(type(x) is str for x in shared.tolist())
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_deal_ids_read_the_same_from_any_kind_of_column(data: st.DataObject) -> None:
+    """Text ids without gaps are used as the frame holds them (no Python str per row);
+    the loops and their legs are those of the same ids in an object column."""
+    deals = data.draw(deal_frames())
+    kw = data.draw(loop_kwargs(deals))
+
+    def found(frame: pd.DataFrame) -> list[Any]:
+        return [(lp.key, [leg.deal_ids for leg in lp.legs]) for lp in find_loops(frame, **kw)]
+
+    want = found(deals.astype({"deal_id": object}))
+    for dtype in ("str", "string"):
+        assert found(deals.astype({"deal_id": dtype})) == want, dtype
+    # a LoopIndex appends deals to the ids it was built from
+    frame = deals.astype({"deal_id": "string"})
+    index, twin = LoopIndex(frame, max_len=3), LoopIndex(deals.astype({"deal_id": object}), max_len=3)
+    pairs = frame[frame["payer"] != frame["payee"]]
+    if len(pairs):  # the way back of a deal: a two-entity loop at least, unless filtered out
+        back = {"deal_id": "new", "payer": pairs["payee"].iloc[0], "payee": pairs["payer"].iloc[0]}
+        got = [(lp.key, lp.deal_ids) for lp in index.add(back)]
+        assert got == [(lp.key, lp.deal_ids) for lp in twin.add(back)]
+        assert all("new" in ids for _, ids in got)
+
+
 def test_loops_closed_by_rejects_unknown_arguments() -> None:
     with pytest.raises(ValueError, match="unknown argument.*colour"):
         loops_closed_by(OK, {"deal_id": "9", "payer": "a", "payee": "b"}, colour="red")
