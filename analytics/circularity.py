@@ -148,19 +148,15 @@ def _is_sparse(flows: Any) -> bool:
 def _as_flows(flows: Any) -> np.ndarray | sp.csr_matrix:
     """``flows`` checked: a dense float array when given dense with at most
     :data:`_DENSE_MAX` nodes, else CSR (:func:`_as_csr`)."""
-    if not _is_sparse(flows):
-        arr = np.array(flows, dtype=np.float64)  # a copy: the caller's array stays as it is
-        if arr.ndim != 2:
-            raise ValueError(f"flows must be a square matrix, not of shape {arr.shape}")
-        if arr.shape[0] <= _DENSE_MAX:
-            if arr.shape[0] != arr.shape[1]:
-                raise ValueError(f"flows must be a square matrix, not of shape {arr.shape}")
-            if not np.all(np.isfinite(arr)):
-                raise ValueError("flows must be finite numbers")
-            if np.any(arr < 0):
-                raise ValueError("flows must be >= 0 (flows[i, j] is the money from i to j)")
-            return arr
-    return _as_csr(flows)
+    if _is_sparse(flows):
+        return _as_csr(flows)
+    arr = np.array(flows, dtype=np.float64)  # a copy: the caller's array stays as it is
+    if arr.ndim != 2:
+        raise ValueError(f"flows must be a square matrix, not of shape {arr.shape}")
+    if arr.shape[0] > _DENSE_MAX:
+        return _as_csr(arr)
+    _check_flows(arr.shape, arr)
+    return arr
 
 
 def _as_csr(flows: Any) -> sp.csr_matrix:
@@ -173,15 +169,20 @@ def _as_csr(flows: Any) -> sp.csr_matrix:
         if arr.ndim != 2:
             raise ValueError(f"flows must be a square matrix, not of shape {arr.shape}")
         F = sp.csr_matrix(arr)
-    if F.shape[0] != F.shape[1]:
-        raise ValueError(f"flows must be a square matrix, not of shape {F.shape}")
     F.sum_duplicates()
-    if not np.all(np.isfinite(F.data)):
-        raise ValueError("flows must be finite numbers")
-    if np.any(F.data < 0):
-        raise ValueError("flows must be >= 0 (flows[i, j] is the money from i to j)")
+    _check_flows(F.shape, F.data)
     F.eliminate_zeros()
     return F
+
+
+def _check_flows(shape: tuple[int, ...], values: np.ndarray) -> None:
+    """A flow matrix of ``shape`` holding ``values`` is square, finite and >= 0."""
+    if shape[0] != shape[1]:
+        raise ValueError(f"flows must be a square matrix, not of shape {shape}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("flows must be finite numbers")
+    if np.any(values < 0):
+        raise ValueError("flows must be >= 0 (flows[i, j] is the money from i to j)")
 
 
 def _vector(values: Any, n: int, what: str) -> np.ndarray:
