@@ -186,15 +186,12 @@ class RespClient:
             if not reused:
                 self._open()
             try:
-                auth = self._password is not None and not self._authed
-                head = encode_command(("AUTH", self._password)) if auth else b""
-                if not self._send(head + payload) and reused:
-                    # the server had closed this old connection: nothing reached it
+                sent, auth = self._send_commands(payload)
+                if not sent and reused:  # the server had closed this old connection: nothing reached it
                     self._open()
-                    auth = self._password is not None
-                    head = encode_command(("AUTH", self._password)) if auth else b""
-                    if not self._send(head + payload):
-                        raise ConnectionResetError(errno.ECONNRESET, "the server closed the connection")
+                    sent, auth = self._send_commands(payload)
+                if not sent:
+                    raise ConnectionResetError(errno.ECONNRESET, "the server closed the connection")
                 if auth:
                     answer = self._read()
                     if isinstance(answer, ReplyError):  # the commands' replies are dropped with it
@@ -205,6 +202,13 @@ class RespClient:
             except BaseException:
                 self._drop()
                 raise
+
+    def _send_commands(self, payload: bytes) -> tuple[bool, bool]:
+        """Send ``payload``, after ``AUTH`` when the connection has not given it yet:
+        (whether it was sent, whether AUTH went first; see :meth:`_send`)."""
+        auth = self._password is not None and not self._authed
+        head = encode_command(("AUTH", self._password)) if auth else b""
+        return self._send(head + payload), auth
 
     def _send(self, data: bytes) -> bool:
         """Send all of ``data``; False when the server had closed the connection before
