@@ -728,14 +728,22 @@ class EmbeddedServer:
 
     def connect(self) -> RespClient:
         """A client on the socket (store/resp.py), starting the server if needed."""
-        from .resp import RespClient
+        from .resp import AuthError, ReplyError, RespClient
 
         self.start()
         self._check_private(socket=True)
         client = RespClient(str(self.socket_path), self.password())
         try:
-            client.connect()  # a server that dies just after starting fails here
-        except OSError as e:
+            # One round trip (AUTH and PING in one send). Opening the socket is not
+            # enough: a killed server's other threads can still hold it open for a
+            # moment, and a connect then succeeds; the first answer cannot.
+            client.execute_command("PING")
+        except AuthError as e:
+            client.close()
+            raise StoreUnavailable(f"the embedded FalkorDB server in {self.home} refused circfin's "
+                                   f"password ({e.reply.code})") from e
+        except (OSError, ReplyError) as e:
+            client.close()
             raise StoreUnavailable(
                 f"the embedded FalkorDB server in {self.home} went away as circfin connected "
                 f"({type(e).__name__}); the next command starts it again") from e

@@ -142,12 +142,6 @@ class RespClient:
     def pipeline(self, transaction: bool = False) -> Pipeline:
         return Pipeline(self, transaction)
 
-    def connect(self) -> None:
-        """Open the connection now (it opens with the first command otherwise)."""
-        with self._lock:
-            if not self._is_open():
-                self._open()
-
     def close(self) -> None:
         with self._lock:
             self._drop()

@@ -117,6 +117,41 @@ def test_a_server_dying_as_circfin_connects_is_store_unavailable(tmp_path, monke
         srv.stop()
 
 
+def test_a_socket_still_open_on_a_dying_server_is_store_unavailable(tmp_path, monkeypatch):
+    # a killed server's other threads can hold its socket open for a moment after its
+    # main thread is gone: a connect then succeeds, and only the first answer fails
+    import socket
+    import threading
+
+    srv = EmbeddedServer(tmp_path / "home")
+    try:
+        srv.start()
+        pid = srv.pid()
+        os.kill(pid, 9)
+        srv._wait_exit(pid, 10)  # noqa: SLF001
+        os.unlink(srv.socket_path)
+        dying = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        dying.bind(str(srv.socket_path))
+        os.chmod(srv.socket_path, 0o600)
+        dying.listen(1)
+
+        def accept_and_close() -> None:
+            conn, _ = dying.accept()
+            conn.recv(4096)
+            conn.close()
+
+        t = threading.Thread(target=accept_and_close, daemon=True)
+        t.start()
+        monkeypatch.setattr(srv, "start", lambda: None)
+        with pytest.raises(StoreUnavailable, match="went away as circfin connected"):
+            srv.connect()
+        t.join(10)
+        dying.close()
+    finally:
+        monkeypatch.undo()
+        srv.stop()
+
+
 def test_long_home_paths_still_get_a_private_socket(tmp_path):
     deep = tmp_path / ("x" * 60) / ("y" * 60)
     srv = EmbeddedServer(deep)
